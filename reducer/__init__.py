@@ -1,0 +1,1 @@
+"""reducer: Earth Engine reducers on your own rasters."""

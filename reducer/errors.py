@@ -1,0 +1,82 @@
+"""The ``ReducerError`` family.
+
+Every error the library raises on bad input is a :class:`ReducerError`. Each subclass also
+inherits the matching builtin, so ``except ValueError`` keeps working in ported code.
+Messages name the bad value, what was expected and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ReducerError",
+    "InputFileError",
+    "CRSError",
+    "GeometryError",
+    "BandError",
+    "ReducerInputError",
+    "ArgumentError",
+    "DateError",
+    "MaxPixelsError",
+    "NodataError",
+    "ExpressionError",
+    "CatalogError",
+    "OutputExistsError",
+]
+
+
+class ReducerError(Exception):
+    """Root of every error raised by reducer on bad input."""
+
+
+class InputFileError(ReducerError, OSError):
+    """A file is missing, unreadable or corrupt, or a glob matched nothing."""
+
+
+class CRSError(ReducerError, ValueError):
+    """A raster or a feature set has no CRS, or CRSs cannot be reconciled."""
+
+
+class GeometryError(ReducerError, ValueError):
+    """A geometry is invalid or cannot be used as given."""
+
+
+class BandError(ReducerError, KeyError):
+    """A band name, regex or index selects nothing, or bands do not line up."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ReducerInputError(ReducerError, ValueError):
+    """A reducer got the wrong number of inputs for the image it is applied to."""
+
+
+class ArgumentError(ReducerError, TypeError):
+    """An unknown or missing argument, reported the way Earth Engine reports it."""
+
+
+class DateError(ReducerError, ValueError):
+    """A date cannot be parsed, or an image has no date where one is needed."""
+
+
+class MaxPixelsError(ReducerError, ValueError):
+    """A region holds more pixels than ``maxPixels`` allows."""
+
+
+class NodataError(ReducerError, ValueError):
+    """A nodata value that the raster's dtype cannot hold."""
+
+
+class ExpressionError(ReducerError, ValueError):
+    """A malformed or unsupported ``Image.expression``."""
+
+
+class CatalogError(ReducerError, KeyError):
+    """An Earth Engine collection id that is not mapped to a local source."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
+class OutputExistsError(ReducerError, FileExistsError):
+    """An output file exists and overwrite was not asked for."""

@@ -1,0 +1,161 @@
+"""Pixel grids: a CRS, an affine transform and a shape.
+
+A :class:`Grid` is the one description of "where the pixels are" that images, coverage
+weights and the engine share. It is hashable, so weights can be cached per (features, grid).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from affine import Affine
+from pyproj import CRS
+
+from .errors import CRSError
+
+__all__ = ["Grid", "norm_crs"]
+
+SomeCRS = CRS | str | int | Any
+
+
+def norm_crs(crs: SomeCRS, what: str = "crs") -> CRS:
+    """Return ``crs`` as a :class:`pyproj.CRS`.
+
+    Parameters
+    ----------
+    crs
+        Anything pyproj understands: ``"EPSG:32633"``, ``32633``, WKT, a rasterio CRS.
+    what
+        What the value is, for the error message.
+
+    Examples
+    --------
+    >>> norm_crs("EPSG:4326").to_epsg()
+    4326
+    >>> norm_crs(None)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.CRSError: crs is None: a CRS is needed. Give one such as 'EPSG:4326'.
+    """
+    if crs is None:
+        raise CRSError(f"{what} is None: a CRS is needed. Give one such as 'EPSG:4326'.")
+    if isinstance(crs, CRS):
+        return crs
+    if hasattr(crs, "to_wkt") and not isinstance(crs, str):
+        crs = crs.to_wkt()
+    try:
+        return CRS.from_user_input(crs)
+    except Exception as exc:  # pyproj raises its own CRSError
+        raise CRSError(
+            f"{what} {crs!r} is not a CRS that PROJ knows. Give an EPSG code such as 'EPSG:32633' or a WKT string."
+        ) from exc
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A raster grid: CRS, affine transform (pixel corner to CRS coordinates) and size.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(10, 0, 500000, 0, -10, 4000030), 3, 3)
+    >>> g.bounds
+    (500000.0, 4000000.0, 500030.0, 4000030.0)
+    >>> g.res
+    (10.0, 10.0)
+    """
+
+    crs_wkt: str
+    transform: Affine
+    width: int
+    height: int
+
+    def __init__(self, crs: SomeCRS, transform: Affine | tuple, width: int, height: int):
+        object.__setattr__(self, "crs_wkt", norm_crs(crs).to_wkt())
+        object.__setattr__(self, "transform", Affine(*tuple(transform)[:6]))
+        object.__setattr__(self, "width", int(width))
+        object.__setattr__(self, "height", int(height))
+
+    def __hash__(self) -> int:
+        return hash((self.crs_wkt, tuple(self.transform)[:6], self.width, self.height))
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, Grid)
+            and self.crs_wkt == other.crs_wkt
+            and tuple(self.transform)[:6] == tuple(other.transform)[:6]
+            and self.shape == other.shape
+        )
+
+    @cached_property
+    def crs(self) -> CRS:
+        """The grid's CRS."""
+        return CRS.from_wkt(self.crs_wkt)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(height, width)``."""
+        return (self.height, self.width)
+
+    @property
+    def res(self) -> tuple[float, float]:
+        """Pixel size ``(x, y)`` in CRS units, both positive."""
+        t = self.transform
+        return (math.hypot(t.a, t.d), math.hypot(t.b, t.e))
+
+    @property
+    def nominal_scale(self) -> float:
+        """Pixel size in metres (the x size; degrees are converted at the equator)."""
+        x = self.res[0]
+        if self.crs.is_geographic:
+            return x * 111319.49079327357
+        factor = self.crs.axis_info[0].unit_conversion_factor if self.crs.axis_info else 1.0
+        return x * factor
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """``(xmin, ymin, xmax, ymax)`` of the grid in its CRS."""
+        t = self.transform
+        xs = [t.c, t.c + t.a * self.width + t.b * self.height]
+        ys = [t.f, t.f + t.d * self.width + t.e * self.height]
+        xs += [t.c + t.a * self.width, t.c + t.b * self.height]
+        ys += [t.f + t.d * self.width, t.f + t.e * self.height]
+        return (min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def is_rectilinear(self) -> bool:
+        """True when the grid has no rotation and rows run north to south."""
+        t = self.transform
+        return t.b == 0 and t.d == 0 and t.a > 0 and t.e < 0
+
+    def pixel_centers(self, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """CRS coordinates of the centres of pixels ``(rows, cols)``."""
+        t = self.transform
+        c = np.asarray(cols, dtype="f8") + 0.5
+        r = np.asarray(rows, dtype="f8") + 0.5
+        return (t.a * c + t.b * r + t.c, t.d * c + t.e * r + t.f)
+
+    def index(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Row and column of the pixels that contain CRS points ``(x, y)`` (may be out of range)."""
+        inv = ~self.transform
+        x = np.asarray(x, dtype="f8")
+        y = np.asarray(y, dtype="f8")
+        col = np.floor(inv.a * x + inv.b * y + inv.c).astype("i8")
+        row = np.floor(inv.d * x + inv.e * y + inv.f).astype("i8")
+        return row, col
+
+    def with_scale(self, scale: float) -> Grid:
+        """The same CRS and origin with square pixels of ``scale`` CRS units, covering the same bounds."""
+        xmin, ymin, xmax, ymax = self.bounds
+        t = self.transform
+        width = max(1, math.ceil((xmax - xmin) / scale - 1e-9))
+        height = max(1, math.ceil((ymax - ymin) / scale - 1e-9))
+        return Grid(self.crs, Affine(scale, 0, t.c, 0, -scale, t.f), width, height)
+
+    def token(self) -> tuple:
+        """A hashable, picklable key for caches."""
+        return (self.crs_wkt, tuple(self.transform)[:6], self.width, self.height)
