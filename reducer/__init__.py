@@ -1,1 +1,54 @@
-"""reducer: Earth Engine reducers on your own rasters."""
+"""reducer: Earth Engine's reducers, run on your own rasters.
+
+Port a script by changing ``import ee`` to ``import reducer as ee`` and pointing the collection at
+local files. Nothing is computed until ``getInfo()``.
+
+Dependencies point one way:
+sources, geometry, features, filters, dates -> image, collection -> reducers, aggregations, kernels,
+coverage -> engine -> output.
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .collection import ImageCollection
+from .dates import Date
+from .errors import ReducerError
+from .features import Feature, FeatureCollection
+from .filters import Filter
+from .geometry import Geometry
+from .image import Image
+from .options import set_options
+from .reducers import Reducer
+from .values import ComputedObject, Dictionary, List, Number, String
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ComputedObject",
+    "Date",
+    "Dictionary",
+    "Feature",
+    "FeatureCollection",
+    "Filter",
+    "Geometry",
+    "Image",
+    "ImageCollection",
+    "Initialize",
+    "Authenticate",
+    "List",
+    "Number",
+    "Reducer",
+    "ReducerError",
+    "String",
+    "errors",
+    "set_options",
+]
+
+
+def Initialize(*args: object, **kwargs: object) -> None:
+    """Accepted for Earth Engine compatibility; does nothing."""
+
+
+def Authenticate(*args: object, **kwargs: object) -> None:
+    """Accepted for Earth Engine compatibility; does nothing."""

@@ -159,3 +159,83 @@ class Grid:
     def token(self) -> tuple:
         """A hashable, picklable key for caches."""
         return (self.crs_wkt, tuple(self.transform)[:6], self.width, self.height)
+
+
+METRES_PER_DEGREE = 111319.49079327357
+
+
+def _units_per_metre(crs: CRS) -> float:
+    if crs.is_geographic:
+        return 1.0 / METRES_PER_DEGREE
+    info = crs.axis_info
+    factor = info[0].unit_conversion_factor if info else 1.0
+    return 1.0 / factor
+
+
+def resolve_grid(
+    native: Grid | None,
+    scale: float | None = None,
+    crs: SomeCRS | None = None,
+    crsTransform: list[float] | tuple[float, ...] | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    bounds_crs: SomeCRS | None = None,
+) -> Grid:
+    """The grid a reduction is evaluated on, following Earth Engine's rules.
+
+    Without ``scale``, ``crs`` or ``crsTransform`` it is the image's own grid. ``scale`` alone keeps the
+    image's CRS and origin with square pixels of ``scale`` metres. A ``crs`` other than the image's puts
+    pixels of ``scale`` metres on that CRS's own origin. ``crsTransform`` fixes the transform.
+    The extent covers the image (or ``bounds`` in ``bounds_crs`` for a constant image).
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(10, 0, 500000, 0, -10, 4000040), 4, 4)
+    >>> resolve_grid(g) is g
+    True
+    >>> h = resolve_grid(g, scale=20)
+    >>> h.res, h.shape, h.transform.c
+    ((20.0, 20.0), (2, 2), 500000.0)
+    """
+    if scale is None and crs is None and crsTransform is None:
+        if native is None:
+            raise CRSError(
+                "this image has no projection of its own (it is a constant): give scale= and crs= to the reduction."
+            )
+        return native
+    target_crs = norm_crs(crs) if crs is not None else (native.crs if native is not None else None)
+    if target_crs is None:
+        raise CRSError("a scale without a crs needs an image with a projection: give crs= as well, e.g. 'EPSG:4326'.")
+    if scale is not None and (not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0):
+        raise CRSError(f"scale={scale!r} is not a positive number of metres. Give e.g. scale=10.")
+    if crsTransform is not None:
+        vals = [float(v) for v in crsTransform]
+        if len(vals) != 6:
+            raise CRSError(f"crsTransform={crsTransform!r} needs 6 numbers [xScale, xShear, xOff, yShear, yScale, yOff].")
+        transform = Affine(*vals)
+    else:
+        same_crs = native is not None and native.crs == target_crs
+        step = (scale if scale is not None else native.nominal_scale) * _units_per_metre(target_crs)
+        if same_crs and abs(step - native.res[0]) <= 1e-9 * step and abs(step - native.res[1]) <= 1e-9 * step:
+            return native
+        if same_crs:
+            t = native.transform
+            transform = Affine(step, 0, t.c, 0, -step, t.f)
+        else:
+            transform = Affine(step, 0, 0, 0, -step, 0)
+    # extent: the image's bounds (or the given bounds) in the target CRS, snapped to the transform
+    src_bounds, src_crs = (native.bounds, native.crs) if native is not None else (bounds, bounds_crs)
+    if src_bounds is None:
+        raise CRSError("cannot size the grid of a constant image: give a geometry or use an image with a projection.")
+    from pyproj import Transformer
+
+    xmin, ymin, xmax, ymax = src_bounds
+    if norm_crs(src_crs) != target_crs:
+        tr = Transformer.from_crs(norm_crs(src_crs), target_crs, always_xy=True)
+        xmin, ymin, xmax, ymax = tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
+    inv = ~transform
+    cols = [inv.a * x + inv.b * y + inv.c for x in (xmin, xmax) for y in (ymin, ymax)]
+    rows = [inv.d * x + inv.e * y + inv.f for x in (xmin, xmax) for y in (ymin, ymax)]
+    c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
+    r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
+    return Grid(target_crs, transform * Affine.translation(c0, r0), max(1, c1 - c0), max(1, r1 - r0))

@@ -1,0 +1,349 @@
+"""Plan and run reductions: the only module that calls ``dask.compute``.
+
+Plan (metadata only): the grid of each image, features in that grid's CRS, coverage weights once
+per (feature set, grid, mode), split by block. Compute: per (image, block) a chunk task gives
+per-feature partials, which are tree-combined per image and finalized. All images of a request
+run in one dask graph, and only blocks that features touch are read.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import dask
+import numpy as np
+import shapely
+from dask.base import tokenize
+
+from .aggregations import AGGREGATIONS
+from .coverage import cached_coverage, estimate_pixels
+from .errors import ArgumentError, MaxPixelsError, ReducerInputError
+from .grid import Grid, resolve_grid
+from .kernels import chunk_stats, combine_partials, scatter
+from .reducers import Output, Reducer
+
+__all__ = ["Column", "resolve_columns", "reduce_images", "reduce_region", "compute"]
+
+FAN_IN = 8
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its name, the band it reads and the reducer output it comes from."""
+
+    name: str
+    band: int
+    output: Output
+    integer: bool = False
+
+
+def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str], rule: str) -> list[Column]:
+    """Output columns following Earth Engine's naming rules.
+
+    ``rule`` is ``"region"`` (``reduceRegion``) or ``"regions"`` (``reduceRegions``). A one-input
+    reducer is repeated for each band: a single output is named after the band, several give
+    ``<band>_<output>``, except that ``reduceRegions`` on a one-band image uses the output names.
+    A reducer with n > 1 inputs reads bands 1..n and keeps its output names.
+
+    Examples
+    --------
+    >>> r = Reducer.mean().combine(Reducer.max(), sharedInputs=True)
+    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "regions")]
+    ['mean', 'max']
+    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "region")]
+    ['NDVI_mean', 'NDVI_max']
+    >>> [c.name for c in resolve_columns(Reducer.mean(), ["a", "b"], ["f4", "f4"], "regions")]
+    ['a', 'b']
+    """
+    if not isinstance(reducer, Reducer):
+        raise ArgumentError(f"expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}.")
+    outs = reducer._outputs
+    n_in = reducer._n_inputs
+
+    def integer(o: Output, band: int) -> bool:
+        agg = AGGREGATIONS[o.stat]
+        return agg.integer or (o.stat in ("min", "max") and np.dtype(dtypes[band]).kind in "iub")
+
+    if n_in == 1:
+        cols = []
+        for b, name in enumerate(bands):
+            for o in outs:
+                if rule == "regions" and len(bands) == 1:
+                    col = o.name
+                elif len(outs) == 1:
+                    col = name
+                else:
+                    col = f"{name}_{o.name}"
+                cols.append(Column(col, b, o, integer(o, b)))
+        return cols
+    if len(bands) != n_in:
+        raise ReducerInputError(
+            f"the reducer has {n_in} inputs but the image has {len(bands)} band(s) {list(bands)!r}. "
+            f"Select {n_in} bands, or combine reducers with sharedInputs=True to repeat them for each band."
+        )
+    return [Column(o.name, o.input, o, integer(o, o.input)) for o in outs]
+
+
+# -- coverage split by blocks -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockWeights:
+    """Coverage entries of one block, sorted by feature: local pixel, weight, segment starts, fids."""
+
+    pixel: np.ndarray
+    weight: np.ndarray
+    starts: np.ndarray
+    fids: np.ndarray
+    token: str
+
+    def __dask_tokenize__(self) -> str:
+        return self.token
+
+
+_PARTITIONS: OrderedDict[tuple, dict] = OrderedDict()
+_PART_LOCK = threading.Lock()
+
+
+def partition(cov: Any, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]], key: tuple) -> dict:
+    """Split coverage entries by the blocks of ``chunks``; cached per (coverage, chunks)."""
+    ckey = (key, chunks)
+    with _PART_LOCK:
+        if ckey in _PARTITIONS:
+            _PARTITIONS.move_to_end(ckey)
+            return _PARTITIONS[ckey]
+    row_edges = np.concatenate([[0], np.cumsum(chunks[0])])
+    col_edges = np.concatenate([[0], np.cumsum(chunks[1])])
+    nbx = len(chunks[1])
+    feature = np.asarray(cov.feature, dtype="i8")
+    pixel = np.asarray(cov.pixel, dtype="i8")
+    weight = np.asarray(cov.weight, dtype="f8")
+    if len(feature) > 1 and np.any(feature[1:] < feature[:-1]):
+        order = np.argsort(feature, kind="stable")
+        feature, pixel, weight = feature[order], pixel[order], weight[order]
+    row, col = np.divmod(pixel, grid.width)
+    bi = np.searchsorted(row_edges, row, side="right") - 1
+    bj = np.searchsorted(col_edges, col, side="right") - 1
+    block = bi * nbx + bj
+    kdtype = "u2" if block.size and block.max() < 2**16 else "i8"
+    order = np.argsort(block.astype(kdtype), kind="stable")  # radix sort; keeps feature order within blocks
+    block, feature, row, col, weight = block[order], feature[order], row[order], col[order], weight[order]
+    out: dict[tuple[int, int], BlockWeights] = {}
+    if len(block):
+        bounds = np.flatnonzero(np.diff(block)) + 1
+        seg_starts = np.concatenate([[0], bounds])
+        seg_ends = np.concatenate([bounds, [len(block)]])
+        base = tokenize(key, chunks)
+        for s, e in zip(seg_starts, seg_ends, strict=True):
+            b = int(block[s])
+            i, j = divmod(b, nbx)
+            bw = chunks[1][j]
+            f = feature[s:e]
+            lp = (row[s:e] - row_edges[i]) * bw + (col[s:e] - col_edges[j])
+            first = np.ones(len(f), bool)
+            first[1:] = f[1:] != f[:-1]
+            starts = np.flatnonzero(first)
+            out[(i, j)] = BlockWeights(lp, weight[s:e], starts, f[starts], f"{base}-{i}-{j}")
+    with _PART_LOCK:
+        _PARTITIONS[ckey] = out
+        while len(_PARTITIONS) > 16:
+            _PARTITIONS.popitem(last=False)
+    return out
+
+
+# -- tasks ------------------------------------------------------------------------------------------
+
+
+def _chunk_task(values: np.ndarray, weights: dict[str, BlockWeights | None], kinds: dict[str, tuple[str, ...]]) -> dict:
+    flat = values.reshape(values.shape[0], -1)
+    out = {}
+    for mode, bw in weights.items():
+        if bw is None:
+            continue
+        out[mode] = chunk_stats(flat, bw.pixel, bw.weight, bw.starts, bw.fids, kinds[mode])
+    return out
+
+
+def _combine_task(*parts: dict) -> dict:
+    modes = {m for p in parts for m in p}
+    return {m: combine_partials([p[m] for p in parts if m in p]) for m in modes}
+
+
+def _finalize_task(part: dict, columns: list[Column], n_features: int, n_bands: int, kinds: dict) -> dict:
+    dense = {m: scatter(part[m], n_features, n_bands, kinds[m]) if m in part else None for m in kinds}
+    out = {}
+    for c in columns:
+        d = dense[c.output.mode]
+        if d is None:
+            d = scatter((np.empty(0, "i8"), {}), n_features, n_bands, kinds[c.output.mode])
+        out[c.name] = AGGREGATIONS[c.output.stat].finalize(d)[:, c.band]
+    return out
+
+
+# -- planning ---------------------------------------------------------------------------------------
+
+
+def _features_token(geoms: np.ndarray) -> str:
+    return tokenize(shapely.to_wkb(geoms, hex=False))
+
+
+@dataclass
+class _GridPlan:
+    grid: Grid
+    geoms: np.ndarray
+    coverage: dict[str, Any]
+    key: tuple
+
+
+def reduce_images(
+    images: Sequence[Any],
+    geoms: np.ndarray,
+    geoms_crs: Any,
+    reducer: Reducer,
+    scale: float | None = None,
+    crs: Any = None,
+    crsTransform: Sequence[float] | None = None,
+    rule: str = "regions",
+    max_pixels: float | None = None,
+) -> list[tuple[list[Column], dict[str, np.ndarray]]]:
+    """Reduce every image over every geometry, in one dask graph.
+
+    Returns, per image, its columns and ``{column: values (n_features,)}`` with NaN where a
+    feature has no valid pixel.
+    """
+    from .errors import CRSError
+    from .grid import norm_crs
+
+    geoms = np.asarray(geoms, dtype=object)
+    n = len(geoms)
+    src_crs = norm_crs(geoms_crs, "the features' crs")
+    fkey = _features_token(geoms)
+    plans: dict[Grid, _GridPlan] = {}
+    reprojected: dict[str, np.ndarray] = {}
+    delayed_results = []
+    meta = []
+    for image in images:
+        names = [b.name for b in image._bands]
+        dtypes = [b.dtype for b in image._bands]
+        columns = resolve_columns(reducer, names, dtypes, rule)
+        kinds: dict[str, tuple[str, ...]] = {}
+        for c in columns:
+            need = set(kinds.get(c.output.mode, ())) | set(AGGREGATIONS[c.output.stat].needs)
+            kinds[c.output.mode] = tuple(k for k in ("w", "wx", "m2", "min", "max") if k in need)
+        grid = resolve_grid(image._grid, scale, crs, crsTransform)
+        plan = plans.get(grid)
+        if plan is None:
+            wkt = grid.crs_wkt
+            if wkt not in reprojected:
+                if src_crs == grid.crs:
+                    reprojected[wkt] = geoms
+                else:
+                    try:
+                        import geopandas as gpd
+
+                        reprojected[wkt] = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
+                        reprojected[wkt] = np.asarray(reprojected[wkt], dtype=object)
+                    except Exception as exc:  # pragma: no cover - pyproj failures
+                        raise CRSError(f"cannot reproject the features from {src_crs} to {grid.crs}: {exc}") from exc
+            plan = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
+            plans[grid] = plan
+        if max_pixels is not None:
+            found = estimate_pixels(plan.geoms, grid)
+            if found > max_pixels:
+                raise MaxPixelsError(_max_pixels_message(found, max_pixels))
+        for mode in kinds:
+            if mode not in plan.coverage:
+                plan.coverage[mode] = cached_coverage(fkey, plan.geoms, grid, mode)
+        stack = image._stack(grid)
+        if stack.chunks[0] != (stack.shape[0],):
+            stack = stack.rechunk({0: -1})
+        spatial = (stack.chunks[1], stack.chunks[2])
+        parts = {m: partition(plan.coverage[m], grid, spatial, plan.key + (m,)) for m in kinds}
+        touched = sorted(set().union(*[set(p) for p in parts.values()]))
+        blocks = stack.to_delayed(optimize_graph=False)
+        partials = [
+            dask.delayed(_chunk_task, pure=True)(
+                blocks[0, i, j], {m: parts[m].get((i, j)) for m in kinds}, kinds
+            )
+            for i, j in touched
+        ]
+        while len(partials) > 1:
+            partials = [
+                dask.delayed(_combine_task, pure=True)(*partials[k : k + FAN_IN])
+                for k in range(0, len(partials), FAN_IN)
+            ]
+        part = partials[0] if partials else {}
+        delayed_results.append(dask.delayed(_finalize_task, pure=True)(part, columns, n, len(names), kinds))
+        meta.append(columns)
+    results = compute(*delayed_results)
+    return list(zip(meta, results, strict=True))
+
+
+def _max_pixels_message(found: float, max_pixels: float) -> str:
+    return (
+        f"Too many pixels in the region. Found {int(found)}, but maxPixels allows only {int(max_pixels)}. "
+        "Ensure that you are not aggregating at a higher resolution than you intended; that is a frequent cause "
+        "of this error. If not, then you may set the 'maxPixels' argument to a limit suitable for your "
+        "computation; set 'bestEffort' to true to aggregate at whatever scale results in maxPixels total "
+        "pixels; or both."
+    )
+
+
+def reduce_region(
+    image: Any,
+    reducer: Reducer,
+    geometry: Any,
+    scale: float | None,
+    crs: Any,
+    crsTransform: Sequence[float] | None,
+    bestEffort: bool,
+    maxPixels: float | None,
+) -> dict:
+    """``Image.reduceRegion``: a dict of outputs (``None`` where no valid pixel), keys sorted."""
+    from .geometry import as_geometry
+
+    if geometry is None:
+        grid0 = resolve_grid(image._grid, scale, crs, crsTransform)
+        geom = shapely.box(*grid0.bounds)
+        geom_crs = grid0.crs
+    else:
+        g = as_geometry(geometry)
+        geom, geom_crs = g.to_shapely(), g.crs
+    geoms = np.array([geom], dtype=object)
+    max_pixels = None if maxPixels is None else float(maxPixels)
+    if bestEffort and max_pixels is not None:
+        grid = resolve_grid(image._grid, scale, crs, crsTransform)
+        import geopandas as gpd
+
+        in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
+        current = scale if scale is not None else grid.nominal_scale
+        found = estimate_pixels(np.asarray(in_grid, dtype=object), grid)
+        if found > max_pixels:
+            current = current * math.sqrt(found / max_pixels) * 1.0001
+            scale = current
+        max_pixels = None
+    [(columns, values)] = reduce_images([image], geoms, geom_crs, reducer, scale, crs, crsTransform, "region", max_pixels)
+    return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+
+
+def to_python(v: float, integer: bool = False) -> Any:
+    """A finite float as a Python number (int for integer outputs), NaN as ``None``."""
+    if v is None or not np.isfinite(v):
+        return None
+    return int(round(float(v))) if integer else float(v)
+
+
+def compute(*objs: Any) -> tuple:
+    """The one place that computes: on the active distributed client if any, else threads."""
+    from . import options
+
+    scheduler = options.get("scheduler")
+    kwargs: dict[str, Any] = {}
+    if scheduler is not None:
+        kwargs["scheduler"] = scheduler
+    return dask.compute(*objs, **kwargs)

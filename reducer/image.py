@@ -1,0 +1,463 @@
+"""``ee.Image``: named bands as lazy dask arrays, plus properties.
+
+An image is a tuple of :class:`Band` objects. A band knows its native grid and how to produce
+its pixels on any grid (``Band.on(grid)``): a file band reads blocks of its file, resampled
+(nearest by default, as Earth Engine) when the grid is not its own. Masked pixels are NaN.
+Nothing here reads pixels; the engine does.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from .dates import Date, date_from_name, to_millis
+from .errors import ArgumentError, BandError, CRSError
+from .grid import Grid, norm_crs
+from .sources import RasterioFileSource, pixel_dtype
+from .values import ComputedObject, Dictionary, List, Number, String, unwrap
+
+__all__ = ["Image", "Band"]
+
+PixelFn = Callable[[Grid, str], da.Array]
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band: its name, source dtype, native grid and pixel function.
+
+    ``fn(grid, resampling)`` returns a 2-D float dask array on ``grid`` with NaN where masked;
+    ``resampling`` is how a file band is resampled when ``grid`` is not its own.
+    ``grid`` is None for a band with no projection of its own (a constant).
+    """
+
+    name: str
+    dtype: str
+    grid: Grid | None
+    fn: PixelFn
+    resampling: str = "nearest"
+
+    def on(self, grid: Grid) -> da.Array:
+        """Pixels on ``grid``."""
+        return self.fn(grid, self.resampling)
+
+
+def _resampled(array: da.Array, native: Grid) -> PixelFn:
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        if grid == native:
+            return array
+        return reproject(array, native, grid, resampling)
+
+    return fn
+
+
+def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest") -> da.Array:
+    """Resample a lazy 2-D array from grid ``src`` to grid ``dst`` (odc-geo, GDAL warp per block)."""
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_coords, xr_reproject
+
+    src_box = GeoBox(src.shape, src.transform, src.crs_wkt)
+    dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
+    x = xr.DataArray(array, coords=xr_coords(src_box), dims=("y", "x"))
+    out = xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan)
+    return out.data
+
+
+def _constant_band(name: str, value: float) -> Band:
+    dtype = "int64" if float(value).is_integer() and not isinstance(value, float) else "float64"
+
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        return da.full(grid.shape, float(value), dtype="f8", chunks=1024)
+
+    return Band(name, dtype, None, fn)
+
+
+class Image(ComputedObject):
+    """An Earth Engine image over local rasters.
+
+    Parameters
+    ----------
+    source
+        A GeoTIFF/COG path, an ``xarray.DataArray`` with a CRS (dims ``(band, y, x)`` or ``(y, x)``),
+        a number (a constant image), or an ``ee.Image``.
+    properties
+        Extra properties.
+    time
+        The acquisition time (anything ``ee.Date`` takes); by default the TIFF datetime tag,
+        else a date in the file name.
+
+    Examples
+    --------
+    >>> Image(5).bandNames().getInfo()
+    ['constant']
+    >>> Image(5).set("a", 1).get("a").getInfo()
+    1
+    """
+
+    __slots__ = ("_bands", "_props")
+
+    def __init__(
+        self,
+        source: Any = None,
+        properties: dict | None = None,
+        time: Any = None,
+        *,
+        _bands: tuple[Band, ...] | None = None,
+    ):
+        if _bands is not None:
+            bands, props = _bands, dict(properties or {})
+        elif isinstance(source, Image):
+            bands, props = source._bands, {**source._props, **(properties or {})}
+        elif isinstance(source, int | float | np.number) and not isinstance(source, bool):
+            bands, props = (_constant_band("constant", source),), dict(properties or {})
+        elif isinstance(source, str | os.PathLike):
+            bands, props = _from_path(source)
+            props.update(properties or {})
+        elif _is_dataarray(source):
+            bands, props = _from_dataarray(source)
+            props.update(properties or {})
+        elif source is None:
+            bands, props = (), dict(properties or {})
+        else:
+            raise ArgumentError(
+                f"ee.Image({source!r}): expected a GeoTIFF path, an xarray.DataArray with a CRS, a number or an ee.Image."
+            )
+        if time is not None:
+            props["system:time_start"] = to_millis(time)
+        object.__setattr__(self, "_bands", tuple(bands))
+        object.__setattr__(self, "_props", props)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("ee.Image is immutable; methods return new images")
+
+    def __repr__(self) -> str:
+        return f"ee.Image({self._props.get('system:index', '')!r}, bands={[b.name for b in self._bands]})"
+
+    def _with(self, bands: Sequence[Band] | None = None, props: dict | None = None) -> Image:
+        return Image(_bands=tuple(self._bands if bands is None else bands), properties=self._props if props is None else props)
+
+    # -- projection -------------------------------------------------------------------------------
+    @property
+    def _grid(self) -> Grid | None:
+        """The default grid: the first band with a projection, as Earth Engine's default projection."""
+        for b in self._bands:
+            if b.grid is not None:
+                return b.grid
+        return None
+
+    def _stack(self, grid: Grid) -> da.Array:
+        """All bands on ``grid`` as one ``(band, y, x)`` dask array."""
+        if not self._bands:
+            raise BandError("this image has no bands: select or add bands before reducing it.")
+        arrays = [b.on(grid) for b in self._bands]
+        if len(arrays) == 1:
+            return arrays[0][None]
+        chunks = arrays[0].chunks
+        arrays = [a if a.chunks == chunks else a.rechunk(chunks) for a in arrays]
+        return da.stack(arrays)
+
+    # -- metadata ---------------------------------------------------------------------------------
+    def bandNames(self) -> List:
+        """The band names, as an ``ee.List``."""
+        return List([b.name for b in self._bands])
+
+    def bandTypes(self) -> Dictionary:
+        """Each band's source data type."""
+        return Dictionary({b.name: b.dtype for b in self._bands})
+
+    def set(self, *args: Any) -> Image:
+        """Set properties: ``set(key, value)``, ``set(key1, value1, key2, value2, …)`` or ``set(dict)``."""
+        props = dict(self._props)
+        props.update(_kv(args, "Image.set"))
+        return self._with(props=props)
+
+    def get(self, property: str) -> ComputedObject:
+        """A property's value (``None`` when absent)."""
+        value = self._props.get(property)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return Number(value)
+        if isinstance(value, str):
+            return String(value)
+        return _Value(value)
+
+    def getNumber(self, property: str) -> Number:
+        """A numeric property."""
+        return Number(self._props.get(property))
+
+    def getString(self, property: str) -> String:
+        """A string property."""
+        return String(self._props.get(property))
+
+    def propertyNames(self) -> List:
+        """The property names."""
+        return List(sorted(self._props))
+
+    def toDictionary(self, properties: list[str] | None = None) -> Dictionary:
+        """The properties as a dictionary."""
+        keys = properties if properties is not None else [k for k in self._props if not k.startswith("system:")]
+        return Dictionary({k: self._props[k] for k in keys if k in self._props})
+
+    def copyProperties(self, source: Any = None, properties: list[str] | None = None, exclude: list[str] | None = None) -> Image:
+        """Copy properties from another image or feature (not the ``system:`` ones unless named)."""
+        src = dict(getattr(source, "_props", None) or unwrap(getattr(source, "toDictionary", dict)()) or {})
+        keys = properties if properties is not None else [k for k in src if not k.startswith("system:")]
+        keys = [k for k in keys if k not in set(exclude or ())]
+        props = dict(self._props)
+        props.update({k: src[k] for k in keys if k in src})
+        return self._with(props=props)
+
+    def date(self) -> Date:
+        """The image's ``system:time_start`` as an ``ee.Date``."""
+        t = self._props.get("system:time_start")
+        if t is None:
+            from .errors import DateError
+
+            raise DateError(
+                f"image {self._props.get('system:index')!r} has no date (system:time_start). "
+                "Give one with ee.Image(path, time=...) or .set('system:time_start', millis)."
+            )
+        return Date(t)
+
+    def id(self) -> String:
+        """The image's ``system:id`` (its path for a file)."""
+        return String(self._props.get("system:id", self._props.get("system:index")))
+
+    # -- bands ------------------------------------------------------------------------------------
+    def select(self, *selectors: Any, **kwargs: Any) -> Image:
+        """Select bands by name, regex, index or list of them, optionally renaming.
+
+        ``select('B4')``, ``select(['B4', 'B8'], ['red', 'nir'])``, ``select('B.*')``, ``select(0)``,
+        ``select('B4', 'B8')`` (varargs, as Earth Engine's client accepts).
+
+        Examples
+        --------
+        >>> img = Image(1).addBands(Image(2).rename('b')).addBands(Image(3).rename('c'))
+        >>> img.select(['b', 'c'], ['x', 'y']).bandNames().getInfo()
+        ['x', 'y']
+        >>> img.select('[bc]').bandNames().getInfo()
+        ['b', 'c']
+        >>> img.select('nope')
+        Traceback (most recent call last):
+        ...
+        reducer.errors.BandError: Image.select: pattern 'nope' did not match any bands. Available: ['constant', 'b', 'c'].
+        """
+        new_names = kwargs.pop("newNames", None)
+        selectors = list(selectors)
+        if "bandSelectors" in kwargs:
+            selectors = [kwargs.pop("bandSelectors")]
+        if kwargs:
+            raise ArgumentError(f"Image.select: unknown argument(s) {sorted(kwargs)!r}; use bandSelectors, newNames.")
+        if len(selectors) == 2 and isinstance(selectors[0], list | tuple) and isinstance(selectors[1], list | tuple):
+            selectors, new_names = list(selectors[0]), list(selectors[1])
+        elif len(selectors) == 1 and isinstance(selectors[0], list | tuple | List):
+            selectors = list(unwrap(selectors[0]))
+        names = [b.name for b in self._bands]
+        picked: list[int] = []
+        for sel in selectors:
+            sel = unwrap(sel)
+            if isinstance(sel, int | np.integer) and not isinstance(sel, bool):
+                if not -len(names) <= sel < len(names):
+                    raise BandError(f"Image.select: band index {sel} is out of range for bands {names!r}.")
+                picked.append(int(sel) % len(names))
+                continue
+            if not isinstance(sel, str):
+                raise BandError(f"Image.select: band selector {sel!r} must be a name, a regex or an index.")
+            hits = [i for i, n in enumerate(names) if n == sel] or [
+                i for i, n in enumerate(names) if re.fullmatch(sel, n)
+            ]
+            if not hits:
+                raise BandError(f"Image.select: pattern {sel!r} did not match any bands. Available: {names!r}.")
+            picked.extend(hits)
+        bands = [self._bands[i] for i in picked]
+        if new_names is not None:
+            new_names = [str(n) for n in unwrap(new_names)]
+            if len(new_names) != len(bands):
+                raise BandError(
+                    f"Image.select: {len(new_names)} new names {new_names!r} for {len(bands)} selected bands "
+                    f"{[b.name for b in bands]!r}. Give one name per band."
+                )
+            bands = [replace(b, name=n) for b, n in zip(bands, new_names, strict=True)]
+        return self._with(bands)
+
+    def rename(self, *names: Any) -> Image:
+        """Rename all bands: ``rename('a', 'b')`` or ``rename(['a', 'b'])``."""
+        flat = list(unwrap(names[0])) if len(names) == 1 and isinstance(unwrap(names[0]), list | tuple) else list(names)
+        if len(flat) != len(self._bands):
+            raise BandError(
+                f"Image.rename: {len(flat)} names {flat!r} for {len(self._bands)} bands "
+                f"{[b.name for b in self._bands]!r}. Give one name per band."
+            )
+        return self._with([replace(b, name=str(n)) for b, n in zip(self._bands, flat, strict=True)])
+
+    def addBands(self, srcImg: Image, names: list[str] | None = None, overwrite: bool = False) -> Image:
+        """Add bands of ``srcImg`` (or only ``names``), keeping this image's properties.
+
+        Without ``overwrite``, a band name that exists already is an error (as in Earth Engine).
+        """
+        src = srcImg if isinstance(srcImg, Image) else Image(srcImg)
+        if names is not None:
+            src = src.select(list(names))
+        bands = list(self._bands)
+        for b in src._bands:
+            existing = [i for i, x in enumerate(bands) if x.name == b.name]
+            if existing and not overwrite:
+                raise BandError(
+                    f"Image.addBands: band {b.name!r} exists already. Rename it first or pass overwrite=True."
+                )
+            if existing:
+                bands[existing[0]] = b
+            else:
+                bands.append(b)
+        return self._with(bands)
+
+    # -- reductions -------------------------------------------------------------------------------
+    def reduceRegion(
+        self,
+        reducer: Any,
+        geometry: Any = None,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+        bestEffort: bool = False,
+        maxPixels: float = 1e7,
+        tileScale: float = 1,
+    ) -> Dictionary:
+        """Reduce the pixels of one region to a dictionary (lazy: nothing is read until ``getInfo``).
+
+        A single-output reducer names each value after its band; several outputs give
+        ``<band>_<output>``. ``maxPixels`` is enforced as Earth Engine enforces it, and
+        ``bestEffort`` coarsens the scale until the region fits.
+        """
+        from .engine import reduce_region
+
+        return Dictionary._lazy(
+            lambda: reduce_region(self, reducer, geometry, scale, crs, crsTransform, bestEffort, maxPixels)
+        )
+
+    def reduceRegions(
+        self,
+        collection: Any,
+        reducer: Any,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+        tileScale: float = 1,
+        maxPixelsPerRegion: float | None = None,
+    ) -> Any:
+        """Reduce each feature's region; returns the features with the outputs added (lazy)."""
+        from .collection import ImageCollection
+
+        return ImageCollection([self])._reduce_regions(
+            collection, reducer, scale, crs, crsTransform, per_image_ids=False
+        )
+
+    # -- evaluation -------------------------------------------------------------------------------
+    def _evaluate(self) -> dict:
+        bands = []
+        for b in self._bands:
+            entry: dict[str, Any] = {"id": b.name, "data_type": {"type": "PixelType", "precision": _precision(b.dtype)}}
+            if b.grid is not None:
+                entry["crs"] = _crs_string(b.grid)
+                entry["crs_transform"] = list(tuple(b.grid.transform)[:6])
+                entry["dimensions"] = [b.grid.width, b.grid.height]
+            else:
+                entry["crs"] = "EPSG:4326"
+                entry["crs_transform"] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            bands.append(entry)
+        out: dict[str, Any] = {"type": "Image", "bands": bands}
+        if "system:id" in self._props:
+            out["id"] = self._props["system:id"]
+        if self._props:
+            out["properties"] = dict(self._props)
+        return out
+
+
+class _Value(ComputedObject):
+    __slots__ = ("_v",)
+
+    def __init__(self, v: Any):
+        object.__setattr__(self, "_v", v)
+
+    def _evaluate(self) -> Any:
+        return self._v
+
+
+def _kv(args: tuple, where: str) -> dict:
+    if len(args) == 1 and isinstance(unwrap(args[0]), dict):
+        return {str(k): unwrap(v) for k, v in unwrap(args[0]).items()}
+    if len(args) % 2:
+        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
+    return {str(unwrap(args[i])): unwrap(args[i + 1]) for i in range(0, len(args), 2)}
+
+
+def _precision(dtype: str) -> str:
+    kind = np.dtype(dtype).kind
+    return "int" if kind in "iub" else ("double" if np.dtype(dtype).itemsize == 8 else "float")
+
+
+def _crs_string(grid: Grid) -> str:
+    epsg = grid.crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else grid.crs_wkt
+
+
+def _is_dataarray(x: Any) -> bool:
+    return type(x).__name__ == "DataArray" and hasattr(x, "dims")
+
+
+def _from_path(path: str | os.PathLike) -> tuple[tuple[Band, ...], dict]:
+    src = RasterioFileSource(path)
+    bands = []
+    for i, info in enumerate(src.bands):
+        bands.append(Band(info.name, info.dtype, src.grid, _resampled(src.band_array(i), src.grid)))
+    name = Path(str(path)).name
+    stem = name.split(".")[0] if "." in name else name
+    props: dict[str, Any] = {"system:index": stem, "system:id": str(path)}
+    t = src.datetime_millis if src.datetime_millis is not None else date_from_name(name)
+    if t is not None:
+        props["system:time_start"] = t
+    return tuple(bands), props
+
+
+def _from_dataarray(arr: Any) -> tuple[tuple[Band, ...], dict]:
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    crs = arr.rio.crs
+    if crs is None:
+        raise CRSError(
+            "ee.Image(DataArray): the array has no CRS. Set it with `arr.rio.write_crs('EPSG:32633')` and try again."
+        )
+    transform = arr.rio.transform()
+    if arr.ndim == 2:
+        arr = arr.expand_dims("band")
+    if arr.ndim != 3:
+        raise BandError(f"ee.Image(DataArray): expected dims (band, y, x) or (y, x), got {arr.dims!r}.")
+    band_dim = arr.dims[0]
+    grid = Grid(norm_crs(crs), transform, arr.shape[2], arr.shape[1])
+    nodata = arr.rio.nodata
+    data = arr.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(1, 1024, 1024))
+    out_dtype = pixel_dtype(arr.dtype)
+    names = (
+        [str(v) for v in arr[band_dim].values]
+        if band_dim in arr.coords and arr[band_dim].dtype.kind in "OUS"
+        else [f"B{i + 1}" for i in range(arr.shape[0])]
+    )
+    bands = []
+    for i, name in enumerate(names):
+        a = data[i].astype(out_dtype)
+        if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+            a = da.where(data[i] == nodata, np.nan, a)
+        bands.append(Band(name, str(arr.dtype), grid, _resampled(a, grid)))
+    props: dict[str, Any] = {"system:index": str(arr.name) if arr.name is not None else "0"}
+    if "time" in arr.coords and arr["time"].ndim == 0:
+        props["system:time_start"] = to_millis(arr["time"].values)
+    return tuple(bands), props

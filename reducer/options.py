@@ -1,0 +1,42 @@
+"""Library-wide options: ``reducer.set_options(scheduler=..., progress=...)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import ArgumentError
+
+__all__ = ["set_options", "get"]
+
+_OPTIONS: dict[str, Any] = {"scheduler": None, "progress": None}
+
+
+def set_options(**kwargs: Any) -> dict[str, Any]:
+    """Set options; returns the previous values.
+
+    Parameters
+    ----------
+    scheduler
+        A dask scheduler name (``"threads"``, ``"synchronous"``, ``"processes"``), a
+        ``distributed.Client``, or None for dask's default (the active client if any, else threads).
+    progress
+        True to always show a progress bar, False never, None when stderr is a terminal.
+
+    Examples
+    --------
+    >>> old = set_options(scheduler="synchronous")
+    >>> get("scheduler")
+    'synchronous'
+    >>> _ = set_options(**old)
+    """
+    unknown = set(kwargs) - set(_OPTIONS)
+    if unknown:
+        raise ArgumentError(f"set_options: unknown option(s) {sorted(unknown)!r}; known: {sorted(_OPTIONS)!r}.")
+    old = {k: _OPTIONS[k] for k in kwargs}
+    _OPTIONS.update(kwargs)
+    return old
+
+
+def get(name: str) -> Any:
+    """The current value of an option."""
+    return _OPTIONS[name]

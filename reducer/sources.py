@@ -1,0 +1,261 @@
+"""Raster sources: GeoTIFF/COG files read lazily, block by block.
+
+Opening a file reads its header only (bands, grid, nodata, tags). Pixels are read by
+:func:`read_window`, one dask task per block, opening the file by path inside the task so
+the graph holds no file handle and runs on any dask scheduler, distributed included.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import rasterio
+from rasterio.enums import MaskFlags
+from rasterio.windows import Window
+
+from .errors import CRSError, InputFileError, NodataError
+from .grid import Grid
+
+__all__ = ["RasterioFileSource", "read_window", "pixel_dtype", "READ_COUNTER"]
+
+# Blocks of about this many pixels per side are read per task.
+TARGET_BLOCK = 1024
+
+
+class _Counter:
+    """Counts window reads, so tests can prove that building an expression reads no pixel."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.reads = 0
+        self.pixels = 0
+
+    def add(self, pixels: int) -> None:
+        with self._lock:
+            self.reads += 1
+            self.pixels += pixels
+
+    def reset(self) -> None:
+        with self._lock:
+            self.reads = 0
+            self.pixels = 0
+
+
+READ_COUNTER = _Counter()
+
+
+def pixel_dtype(dtype: np.dtype | str) -> np.dtype:
+    """The float dtype pixels are held in: masked pixels are NaN.
+
+    Float32 and integers of up to 16 bits fit float32 exactly; everything else is float64.
+
+    Examples
+    --------
+    >>> pixel_dtype("uint16"), pixel_dtype("int32"), pixel_dtype("float32")
+    (dtype('float32'), dtype('float64'), dtype('float32'))
+    """
+    dtype = np.dtype(dtype)
+    if dtype == np.float32 or (dtype.kind in "iub" and dtype.itemsize <= 2):
+        return np.dtype("float32")
+    return np.dtype("float64")
+
+
+def read_window(
+    path: str,
+    band: int,
+    window: tuple[int, int, int, int],
+    out_dtype: str,
+    nodata: float | None,
+    use_mask: bool,
+) -> np.ndarray:
+    """Read one window of one band as floats, with masked and nodata pixels set to NaN.
+
+    Parameters
+    ----------
+    path
+        A path or URL rasterio opens.
+    band
+        1-based band index.
+    window
+        ``(row_off, col_off, height, width)``.
+    out_dtype
+        The float dtype to return.
+    nodata
+        The band's nodata value, or None.
+    use_mask
+        Whether the band has a per-dataset or alpha mask to honour.
+    """
+    row, col, h, w = window
+    win = Window(col, row, w, h)
+    try:
+        with rasterio.open(path) as src:
+            raw = src.read(band, window=win)
+            mask = src.read_masks(band, window=win) if use_mask else None
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from exc
+    READ_COUNTER.add(h * w)
+    out = raw.astype(out_dtype, copy=False)
+    bad = None
+    if nodata is not None:
+        bad = np.isnan(raw) if isinstance(nodata, float) and math.isnan(nodata) else raw == nodata
+    if mask is not None:
+        bad = (mask == 0) if bad is None else (bad | (mask == 0))
+    if bad is not None and bad.any():
+        if out is raw:
+            out = out.copy()
+        out[bad] = np.nan
+    return out
+
+
+def _chunks(size: int, step: int) -> tuple[int, ...]:
+    n, rest = divmod(size, step)
+    return (step,) * n + ((rest,) if rest else ())
+
+
+def _block_step(internal: int, size: int) -> int:
+    """A multiple of the file's internal block size close to TARGET_BLOCK, at most the size."""
+    internal = max(1, min(internal, size))
+    return min(size, internal * max(1, round(TARGET_BLOCK / internal)))
+
+
+@dataclass(frozen=True)
+class BandInfo:
+    """What the header says about one band."""
+
+    index: int
+    name: str
+    dtype: str
+    nodata: float | None
+    use_mask: bool
+
+
+class RasterioFileSource:
+    """A GeoTIFF/COG (or anything rasterio opens) whose bands are read lazily per block.
+
+    Parameters
+    ----------
+    path
+        File path or URL.
+
+    Examples
+    --------
+    >>> import numpy as np, rasterio, tempfile, os
+    >>> from rasterio.transform import from_origin
+    >>> path = os.path.join(tempfile.mkdtemp(), "a_2024-05-01.tif")
+    >>> with rasterio.open(path, "w", driver="GTiff", width=3, height=3, count=1, dtype="int16",
+    ...                    crs="EPSG:32633", transform=from_origin(0, 3, 1, 1), nodata=-1) as dst:
+    ...     dst.write(np.arange(1, 10, dtype="int16").reshape(1, 3, 3))
+    >>> src = RasterioFileSource(path)
+    >>> src.band_names, src.grid.shape
+    (('B1',), (3, 3))
+    >>> src.band_array(0).compute()[0].tolist()
+    [1.0, 2.0, 3.0]
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = str(path)
+        is_url = "://" in self.path or self.path.startswith("/vsi")
+        if not is_url and not Path(self.path).exists():
+            raise InputFileError(f"raster file {self.path!r} does not exist. Check the path and the working directory.")
+        try:
+            with rasterio.open(self.path) as src:
+                self._read_header(src)
+        except rasterio.errors.RasterioIOError as exc:
+            raise InputFileError(
+                f"cannot open raster {self.path!r}: {exc}. Is it a GeoTIFF (or another format GDAL reads) "
+                "and complete? Re-download or re-export it."
+            ) from exc
+
+    def _read_header(self, src: rasterio.io.DatasetReader) -> None:
+        if src.crs is None:
+            raise CRSError(
+                f"raster {self.path!r} has no CRS. Set one, e.g. with "
+                "`gdal_edit.py -a_srs EPSG:32633 file.tif` or rioxarray's `rio.write_crs()`."
+            )
+        self.grid = Grid(src.crs, src.transform, src.width, src.height)
+        descriptions = src.descriptions
+        names = []
+        bands = []
+        for k in range(1, src.count + 1):
+            desc = descriptions[k - 1] if descriptions else None
+            name = desc if desc and desc not in names else f"B{k}"
+            names.append(name)
+            nodata = src.nodatavals[k - 1]
+            dtype = src.dtypes[k - 1]
+            if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
+                _check_nodata(self.path, nodata, dtype)
+            flags = src.mask_flag_enums[k - 1]
+            use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+            bands.append(BandInfo(k, name, dtype, nodata, use_mask))
+        self.bands = tuple(bands)
+        self.band_names = tuple(names)
+        self.block_shape = src.block_shapes[0] if src.block_shapes else (256, 256)
+        self.tags = dict(src.tags())
+        self.datetime_millis = _tiff_datetime(self.tags.get("TIFFTAG_DATETIME"))
+
+    def band_array(self, i: int) -> da.Array:
+        """Band ``i`` (0-based) as a lazy 2-D dask array of floats with NaN where masked."""
+        info = self.bands[i]
+        h, w = self.grid.shape
+        bh, bw = self.block_shape
+        chunks = (_chunks(h, _block_step(bh, h)), _chunks(w, _block_step(bw, w)))
+        out_dtype = pixel_dtype(info.dtype)
+        path, band, nodata, use_mask = self.path, info.index, info.nodata, info.use_mask
+
+        def read(block_info=None):
+            (r0, r1), (c0, c1) = block_info[None]["array-location"]
+            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask)
+
+        token = _file_token(self.path)
+        return da.map_blocks(
+            read,
+            chunks=chunks,
+            dtype=out_dtype,
+            meta=np.empty((0, 0), out_dtype),
+            name=f"read-{token}-b{band}-{chunks[0][0]}x{chunks[1][0]}",
+        )
+
+
+def _check_nodata(path: str, nodata: float, dtype: str) -> None:
+    dt = np.dtype(dtype)
+    if dt.kind in "iu":
+        info = np.iinfo(dt)
+        if not (info.min <= nodata <= info.max) or float(nodata) != int(nodata):
+            raise NodataError(
+                f"raster {path!r} declares nodata {nodata!r}, which its {dtype} pixels cannot hold "
+                f"(range {info.min}..{info.max}). Fix the file's nodata, e.g. `gdal_edit.py -a_nodata VALUE`."
+            )
+    elif dt.kind == "f" and math.isfinite(nodata) and abs(nodata) > np.finfo(dt).max:
+        raise NodataError(
+            f"raster {path!r} declares nodata {nodata!r}, outside the {dtype} range. "
+            "Fix the file's nodata, e.g. `gdal_edit.py -a_nodata VALUE`."
+        )
+
+
+def _tiff_datetime(value: str | None) -> int | None:
+    if not value:
+        return None
+    for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
+        try:
+            dt = datetime.strptime(value.strip(), fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+        return int(dt.timestamp() * 1000)
+    return None
+
+
+def _file_token(path: str) -> str:
+    from dask.base import tokenize
+
+    try:
+        st = os.stat(path)
+        return tokenize(path, st.st_mtime_ns, st.st_size)
+    except OSError:
+        return tokenize(path)
