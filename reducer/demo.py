@@ -47,6 +47,12 @@ BACKGROUND = (0.30, 0.22, 150.0, 70.0)
 CLOUDY_MONTHS = (2, 5, 7, 10, 11)  # months that get a few nodata clumps
 
 
+def _transform() -> Any:
+    from affine import Affine
+
+    return Affine(RES, 0.0, ORIGIN[0], 0.0, -RES, ORIGIN[1])
+
+
 # -- writing files ---------------------------------------------------------------------------------
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary path in ``path``'s folder, then move it onto ``path``."""
@@ -65,7 +71,6 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 
 def _write_geotiff(path: Path, array: np.ndarray, date: str) -> Path:
     import rasterio
-    from rasterio.transform import from_origin
 
     profile = {
         "driver": "GTiff",
@@ -74,7 +79,7 @@ def _write_geotiff(path: Path, array: np.ndarray, date: str) -> Path:
         "width": array.shape[1],
         "height": array.shape[0],
         "crs": DEMO_CRS,
-        "transform": from_origin(ORIGIN[0], ORIGIN[1], RES, RES),
+        "transform": _transform(),
         "nodata": NODATA,
         "tiled": True,
         "blockxsize": TILE,
@@ -212,7 +217,6 @@ def make_demo_data(folder: str | os.PathLike) -> dict[str, Any]:
     """
     import geopandas as gpd
     from rasterio.features import rasterize
-    from rasterio.transform import from_origin
     from shapely.geometry import Point
 
     t0 = time.perf_counter()
@@ -236,7 +240,7 @@ def make_demo_data(folder: str | os.PathLike) -> dict[str, Any]:
         )
 
     # Which field each pixel belongs to (0: none); later fields win where they overlap.
-    transform = from_origin(ORIGIN[0], ORIGIN[1], RES, RES)
+    transform = _transform()
     label = rasterize(
         ((g, i + 1) for i, g in enumerate(geoms)), out_shape=(SIZE, SIZE), transform=transform, dtype="int32"
     )
