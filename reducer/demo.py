@@ -69,7 +69,7 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     return path
 
 
-def _write_geotiff(path: Path, array: np.ndarray, date: str) -> Path:
+def _write_geotiff(path: Path, array: np.ndarray) -> Path:
     import rasterio
 
     profile = {
@@ -92,7 +92,6 @@ def _write_geotiff(path: Path, array: np.ndarray, date: str) -> Path:
         with rasterio.open(tmp, "w", **profile) as dst:
             dst.write(array.astype("float32"), 1)
             dst.set_band_description(1, "NDVI")
-            dst.update_tags(TIFFTAG_DATETIME=f"{date.replace('-', ':')} 00:00:00")
 
     return _atomic(path, write)
 
@@ -187,10 +186,11 @@ def make_demo_data(folder: str | os.PathLike) -> dict[str, Any]:
 
     Writes:
 
-    - ``ndvi_2024-01-15.tif`` ... ``ndvi_2024-12-15.tif``: 12 single-band float32 GeoTIFFs, 600 x 600
-      pixels of 10 m in EPSG:32633, tiled 256 x 256, deflate-compressed, band description ``'NDVI'``,
-      nodata -9999 where clouds hide the ground (February, May, July, October and November). Each field
-      follows its own seasonal curve, after its crop, with in-field variation and noise.
+    - ``ndvi_2024-01-15.tif`` ... ``ndvi_2024-12-15.tif``: 12 single-band float32 GeoTIFFs, dated by
+      their names only (no TIFF date tag): 600 x 600 pixels of 10 m in EPSG:32633, tiled 256 x 256,
+      deflate-compressed, band description ``'NDVI'``, nodata -9999 where clouds hide the ground
+      (February, May, July, October and November). Each field follows its own seasonal curve, after
+      its crop, with in-field variation and noise.
     - ``fields.gpkg``: 50 irregular field polygons in EPSG:4326 with ``field_id`` (``'F01'`` ...) and
       ``crop``. Some have a hole, ``F21`` has two parts, ``F28`` is half outside the rasters, and
       ``F49`` and ``F50`` overlap their neighbours.
@@ -258,7 +258,7 @@ def make_demo_data(folder: str | os.PathLike) -> dict[str, Any]:
         ndvi = np.clip(ndvi, -0.1, 0.95).astype("float32")
         if day.month in CLOUDY_MONTHS:
             ndvi[_clouds(rng)] = NODATA
-        images.append(_write_geotiff(folder / f"ndvi_{date}.tif", ndvi, date))
+        images.append(_write_geotiff(folder / f"ndvi_{date}.tif", ndvi))
 
     fields = gpd.GeoDataFrame({"field_id": ids, "crop": crops}, geometry=geoms, crs=DEMO_CRS).to_crs(
         "EPSG:4326"
