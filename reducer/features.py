@@ -1,0 +1,1212 @@
+"""``ee.Feature`` and ``ee.FeatureCollection``: features over a GeoDataFrame.
+
+A :class:`FeatureCollection` holds a thunk that returns a :class:`geopandas.GeoDataFrame` in a
+normal form, evaluated at most once (thread-safe) and cached:
+
+- the index, named ``system:index``, holds the feature ids as strings (``'0'``, ``'1'``, ... for
+  features read from a file or a frame, in row order, as Earth Engine numbers features built
+  from a list);
+- the active geometry column is named ``geometry`` and has a CRS (features are never given a
+  guessed CRS: a file or frame without one raises :class:`~reducer.errors.CRSError`);
+- every other column is a property.
+
+Methods compose thunks and evaluate nothing; ``getInfo()``, ``to_geopandas()`` and the engine
+(through ``_gdf()``) evaluate. ``getInfo()`` returns Earth Engine's dict with geometries as
+GeoJSON in EPSG:4326 and properties sorted by name, NaN as None.
+
+Examples
+--------
+>>> from reducer.geometry import Geometry
+>>> fc = FeatureCollection([Feature(Geometry.Point([0, 0]), {"v": 1}), Feature(None, {"v": 2})])
+>>> fc.aggregate_sum("v").getInfo()
+3
+>>> fc.getInfo()["features"][1]
+{'type': 'Feature', 'geometry': None, 'id': '1', 'properties': {'v': 2}}
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from .errors import ArgumentError, CRSError, GeometryError, InputFileError
+from .filters import Filter
+from .geometry import WGS84, Geometry, GeometryValue, _geojson, as_geometry, reproject
+from .grid import norm_crs
+from .values import ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
+
+__all__ = ["Feature", "FeatureCollection", "FeatureValue"]
+
+_UNSET: Any = object()
+INDEX = "system:index"
+
+
+@dataclass(frozen=True)
+class FeatureValue:
+    """The evaluated value of a :class:`Feature`: geometry (or None), properties and id."""
+
+    geometry: GeometryValue | None
+    properties: dict[str, Any]
+    id: str | None = None
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _known(x: Any) -> bool:
+    """True when ``x`` holds no unevaluated computed object (so building from it is free)."""
+    if isinstance(x, ComputedObject):
+        thunk = getattr(x, "_thunk", None)
+        return isinstance(thunk, Thunk) and thunk.done
+    if isinstance(x, Mapping):
+        return all(_known(v) for v in x.values())
+    if isinstance(x, list | tuple):
+        return all(_known(v) for v in x)
+    return True
+
+
+def _prop(v: Any) -> Any:
+    """A property value as stored: ee values evaluated; dates, geometries and features kept."""
+    v = _plain(v)
+    if v is None or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, float) and math.isnan(v):
+        return None
+    if isinstance(v, np.generic):
+        v = v.item()
+        return None if isinstance(v, float) and math.isnan(v) else v
+    return v
+
+
+def _props_dict(properties: Any, where: str) -> dict[str, Any]:
+    props = _plain(properties)
+    if props is None:
+        return {}
+    if not isinstance(props, Mapping):
+        raise ArgumentError(f"{where}: properties must be a dict, got {properties!r}.")
+    return {str(k): _prop(v) for k, v in props.items()}
+
+
+def _split_id(props: dict[str, Any], default: str | None) -> tuple[dict[str, Any], str | None]:
+    if INDEX in props:
+        props = dict(props)
+        value = props.pop(INDEX)
+        return props, None if value is None else str(value)
+    return props, default
+
+
+def _geometry_value(geometry: Any) -> GeometryValue | None:
+    if geometry is None:
+        return None
+    if isinstance(geometry, Geometry):
+        return geometry._evaluate()
+    if isinstance(geometry, GeometryValue):
+        return geometry
+    return Geometry(geometry)._evaluate()
+
+
+def _feature_value(geometry: Any, properties: Any, where: str = "ee.Feature") -> FeatureValue | None:
+    """Evaluate anything Feature accepts."""
+    if isinstance(geometry, Feature):
+        base = geometry._evaluate()
+        if properties is None or base is None:
+            return base
+        props, fid = _split_id({**base.properties, **_props_dict(properties, where)}, base.id)
+        return FeatureValue(base.geometry, props, fid)
+    if isinstance(geometry, ComputedObject) and not isinstance(geometry, Geometry):
+        inner = geometry._evaluate()
+        if isinstance(inner, FeatureValue):
+            base = Feature._of(inner)
+        elif isinstance(inner, GeometryValue):
+            base = Geometry._of(inner)
+        else:
+            base = inner
+        return _feature_value(base, properties, where)
+    if isinstance(geometry, FeatureValue):
+        return _feature_value(Feature._of(geometry), properties, where)
+    if isinstance(geometry, Mapping) and geometry.get("type") == "Feature":
+        props = _props_dict(geometry.get("properties"), where)
+        fid = geometry.get("id")
+        props, fid = _split_id(props, None if fid is None else str(fid))
+        props.update(_props_dict(properties, where))
+        props, fid = _split_id(props, fid)
+        return FeatureValue(_geometry_value(geometry.get("geometry")), props, fid)
+    props, fid = _split_id(_props_dict(properties, where), None)
+    return FeatureValue(_geometry_value(geometry), props, fid)
+
+
+def _feature_info(v: FeatureValue | None) -> dict | None:
+    if v is None:
+        return None
+    out: dict[str, Any] = {"type": "Feature", "geometry": _geojson(v.geometry)}
+    if v.id is not None:
+        out["id"] = v.id
+    out["properties"] = to_info(v.properties, sort_keys=True)
+    return out
+
+
+def _select_names(names: list[str], selectors: Any, where: str) -> list[str]:
+    """Property names matched by ``selectors`` (names or full-match regexes), in selector order."""
+    sel = unwrap(selectors)
+    sel = [sel] if isinstance(sel, str) else [str(unwrap(s)) for s in sel]
+    out: list[str] = []
+    for s in sel:
+        hits = [n for n in names if n == s]
+        if not hits:
+            try:
+                hits = [n for n in names if re.fullmatch(s, n)]
+            except re.error:
+                hits = []
+        out.extend(h for h in hits if h not in out)
+    return out
+
+
+def _renamed(selected: list[str], newProperties: Any, where: str) -> list[str]:
+    if newProperties is None:
+        return selected
+    new = [str(unwrap(n)) for n in unwrap(newProperties)]
+    if len(new) != len(selected):
+        raise ArgumentError(
+            f"{where}: {len(selected)} properties selected ({selected!r}) but {len(new)} new names given "
+            f"({new!r}). Give one new name per selected property."
+        )
+    return new
+
+
+def _kv(args: tuple, where: str) -> dict[str, Any]:
+    """``set`` arguments: ``(key, value)``, ``(k1, v1, k2, v2, ...)`` or ``(dict,)``."""
+    if len(args) == 1:
+        d = _plain(args[0])
+        if isinstance(d, Mapping):
+            return {str(k): v for k, v in d.items()}
+    if len(args) == 0 or len(args) % 2:
+        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
+    return {str(unwrap(args[i])): args[i + 1] for i in range(0, len(args), 2)}
+
+
+def _source_props(source: Any, where: str) -> dict[str, Any]:
+    """All properties (system ones too) of a Feature, an Image or anything with ``toDictionary``."""
+    if isinstance(source, Feature):
+        v = source._evaluate()
+        if v is None:
+            return {}
+        return {**v.properties, **({INDEX: v.id} if v.id is not None else {})}
+    props = getattr(source, "_props", None)
+    if isinstance(props, Mapping):
+        return dict(props)
+    to_dict = getattr(source, "toDictionary", None)
+    if callable(to_dict):
+        return dict(unwrap(to_dict()) or {})
+    raise ArgumentError(f"{where}: cannot read properties from {source!r}. Give a Feature or an Image.")
+
+
+# -- Feature ----------------------------------------------------------------------------------
+
+
+class Feature(ComputedObject):
+    """``ee.Feature``: a geometry (or None) with properties and an optional id.
+
+    Parameters
+    ----------
+    geometry
+        A Geometry, a GeoJSON geometry dict, a shapely geometry (EPSG:4326), None, a Feature or
+        a GeoJSON Feature dict.
+    properties
+        A dict of properties (``system:index`` sets the id).
+
+    Examples
+    --------
+    >>> from reducer.geometry import Geometry
+    >>> f = Feature(Geometry.Point([1, 2]), {"b": 2, "a": 1})
+    >>> f.getInfo()
+    {'type': 'Feature', 'geometry': {'type': 'Point', 'coordinates': [1.0, 2.0]},
+     'properties': {'a': 1, 'b': 2}}
+    >>> f.set("c", Number(1).add(2)).get("c").getInfo()
+    3
+    >>> Feature(None).geometry().getInfo() is None  # a feature without geometry
+    True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, geometry: Any, properties: Any = None):
+        if isinstance(geometry, Feature) and properties is None:
+            thunk = geometry._thunk
+        elif _known(geometry) and _known(properties):
+            thunk = Thunk.of(_feature_value(geometry, properties))
+        else:
+            thunk = Thunk(lambda: _feature_value(geometry, properties))
+        object.__setattr__(self, "_thunk", thunk)
+
+    def _info(self, value: Any) -> Any:
+        return _feature_info(value)
+
+    def __repr__(self) -> str:
+        v = self._known()
+        if isinstance(v, FeatureValue):
+            kind = v.geometry.shape.geom_type if v.geometry is not None else None
+            fid = f", id={v.id!r}" if v.id is not None else ""
+            return f"ee.Feature({kind}, {v.properties!r}{fid})"
+        return super().__repr__()
+
+    def _derive(self, fn: Callable[[FeatureValue], FeatureValue | None]) -> Feature:
+        def run() -> FeatureValue | None:
+            v = self._evaluate()
+            return None if v is None else fn(v)
+
+        if self._known() is not _UNSET and self._known() is not None:
+            try:
+                return Feature._of(run())
+            except Exception:  # report errors at evaluation, as for lazy features
+                pass
+        return Feature._lazy(run)
+
+    def _geom(self, fn: Callable[[Geometry], Geometry]) -> Feature:
+        """A feature whose geometry is ``fn(geometry)``, properties kept."""
+
+        def run(v: FeatureValue) -> FeatureValue:
+            if v.geometry is None:
+                raise GeometryError(f"feature {v.id!r} has no geometry. Give it one with setGeometry().")
+            return replace(v, geometry=fn(Geometry._of(v.geometry))._evaluate())
+
+        return self._derive(run)
+
+    def _geom_scalar(self, fn: Callable[[Geometry], ComputedObject], cls: type = Number) -> Any:
+        def run() -> Any:
+            v = self._evaluate()
+            if v is None or v.geometry is None:
+                raise GeometryError(
+                    f"feature {getattr(v, 'id', None)!r} has no geometry. Give it one with setGeometry()."
+                )
+            return fn(Geometry._of(v.geometry))._evaluate()
+
+        return cls._lazy(run)
+
+    # -- properties -----------------------------------------------------------------------------
+    def geometry(self, maxError: Any = None, proj: Any = None, geodesics: Any = None) -> Geometry:
+        """The geometry (null for a feature without one), transformed to ``proj`` if given."""
+
+        def run() -> GeometryValue | None:
+            v = self._evaluate()
+            if v is None or v.geometry is None:
+                return None
+            if proj is None:
+                return v.geometry
+            return Geometry._of(v.geometry).transform(proj)._evaluate()
+
+        return Geometry._lazy(run)
+
+    def get(self, property: str) -> ComputedObject:  # noqa: A002 - Earth Engine's name
+        """A property's value (None when absent); ``get('system:index')`` is the id.
+
+        Cast it as in Earth Engine: ``ee.Number(f.get('x'))``.
+        """
+        name = str(unwrap(property))
+
+        def run() -> Any:
+            v = self._evaluate()
+            if v is None:
+                return None
+            return v.id if name == INDEX else v.properties.get(name)
+
+        return ComputedObject._lazy(run)
+
+    def getNumber(self, property: str) -> Number:  # noqa: A002
+        """A property as a Number."""
+        return Number(self.get(property))
+
+    def getString(self, property: str) -> String:  # noqa: A002
+        """A property as a String."""
+        return String(self.get(property))
+
+    def set(self, *args: Any) -> Feature:
+        """Set properties: ``set(key, value)``, ``set(k1, v1, k2, v2, ...)`` or ``set(dict)``.
+
+        Examples
+        --------
+        >>> Feature(None, {"a": 1}).set({"b": 2}).set("system:index", "x").getInfo()
+        {'type': 'Feature', 'geometry': None, 'id': 'x', 'properties': {'a': 1, 'b': 2}}
+        """
+        new = _kv(args, "Feature.set")
+
+        def run(v: FeatureValue) -> FeatureValue:
+            props, fid = _split_id({**v.properties, **{k: _prop(x) for k, x in new.items()}}, v.id)
+            return FeatureValue(v.geometry, props, fid)
+
+        if _known(new):
+            return self._derive(run)
+        return Feature._lazy(lambda: None if (v := self._evaluate()) is None else run(v))
+
+    def setMulti(self, properties: Any) -> Feature:
+        """Set the properties of a dict."""
+        return self.set(properties)
+
+    def setGeometry(self, geometry: Any = None) -> Feature:
+        """The feature with another geometry (None removes it)."""
+        g = None if geometry is None else as_geometry(geometry)
+        return Feature._lazy(
+            lambda: None if (v := self._evaluate()) is None else replace(v, geometry=_geometry_value(g))
+        )
+
+    def id(self) -> String:
+        """The feature's id (``system:index``), or null."""
+        return String._lazy(lambda: None if (v := self._evaluate()) is None else v.id)
+
+    def propertyNames(self) -> List:
+        """The property names, sorted, with ``system:index`` when the feature has an id."""
+
+        def run() -> list[str]:
+            v = self._evaluate()
+            if v is None:
+                return []
+            return sorted([*v.properties, *([INDEX] if v.id is not None else [])])
+
+        return List._lazy(run)
+
+    def toDictionary(self, properties: Any = None) -> Dictionary:
+        """The properties as a Dictionary: all non-system ones, or those named.
+
+        Examples
+        --------
+        >>> Feature(None, {"a": 1, "system:time_start": 0}).toDictionary().getInfo()
+        {'a': 1}
+        """
+
+        def run() -> dict:
+            v = self._evaluate()
+            if v is None:
+                return {}
+            allp = {**v.properties, **({INDEX: v.id} if v.id is not None else {})}
+            if properties is None:
+                return {k: x for k, x in allp.items() if not k.startswith("system:")}
+            names = [str(unwrap(p)) for p in unwrap(properties)]
+            return {k: allp[k] for k in names if k in allp}
+
+        return Dictionary._lazy(run)
+
+    def copyProperties(self, source: Any = None, properties: Any = None, exclude: Any = None) -> Feature:
+        """Copy properties from ``source`` (a Feature or an Image).
+
+        Without ``properties`` all non-system properties are copied, less ``exclude``.
+
+        Examples
+        --------
+        >>> src = Feature(None, {"a": 1, "b": 2, "system:time_start": 5})
+        >>> Feature(None, {"c": 3}).copyProperties(src, exclude=["b"]).toDictionary().getInfo()
+        {'a': 1, 'c': 3}
+        """
+        if properties is not None and exclude is not None:
+            raise ArgumentError("Feature.copyProperties: give properties or exclude, not both.")
+        if source is None:
+            raise ArgumentError("Feature.copyProperties: give a source Feature or Image.")
+
+        def run(v: FeatureValue) -> FeatureValue:
+            src = _source_props(source, "Feature.copyProperties")
+            if properties is not None:
+                keys = [str(unwrap(p)) for p in unwrap(properties)]
+            else:
+                drop = {str(unwrap(p)) for p in unwrap(exclude or [])}
+                keys = [k for k in src if not k.startswith("system:") and k not in drop]
+            props, fid = _split_id({**v.properties, **{k: _prop(src[k]) for k in keys if k in src}}, v.id)
+            return FeatureValue(v.geometry, props, fid)
+
+        return Feature._lazy(lambda: None if (v := self._evaluate()) is None else run(v))
+
+    def select(
+        self, propertySelectors: Any, newProperties: Any = None, retainGeometry: bool = True
+    ) -> Feature:
+        """Only the properties matched by ``propertySelectors`` (names or regexes), maybe renamed.
+
+        Examples
+        --------
+        >>> Feature(None, {"a1": 1, "a2": 2, "b": 3}).select(["a.*"], ["x", "y"]).toDictionary().getInfo()
+        {'x': 1, 'y': 2}
+        """
+
+        def run(v: FeatureValue) -> FeatureValue:
+            chosen = _select_names(list(v.properties), propertySelectors, "Feature.select")
+            names = _renamed(chosen, newProperties, "Feature.select")
+            props = {n: v.properties[c] for c, n in zip(chosen, names, strict=True)}
+            return FeatureValue(v.geometry if retainGeometry else None, props, v.id)
+
+        return self._derive(run)
+
+    # -- geometry -------------------------------------------------------------------------------
+    def area(self, maxError: Any = None, proj: Any = None) -> Number:
+        """The geometry's area in m² (see :meth:`Geometry.area`)."""
+        return self._geom_scalar(lambda g: g.area(maxError, proj))
+
+    def perimeter(self, maxError: Any = None, proj: Any = None) -> Number:
+        """The geometry's perimeter in metres."""
+        return self._geom_scalar(lambda g: g.perimeter(maxError, proj))
+
+    def length(self, maxError: Any = None, proj: Any = None) -> Number:
+        """The geometry's length in metres."""
+        return self._geom_scalar(lambda g: g.length(maxError, proj))
+
+    def buffer(self, distance: Any, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry buffered by ``distance`` metres."""
+        return self._geom(lambda g: g.buffer(distance, maxError, proj))
+
+    def centroid(self, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry replaced by its centroid."""
+        return self._geom(lambda g: g.centroid(maxError, proj))
+
+    def bounds(self, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry replaced by its bounding box."""
+        return self._geom(lambda g: g.bounds(maxError, proj))
+
+    def convexHull(self, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry replaced by its convex hull."""
+        return self._geom(lambda g: g.convexHull())
+
+    def simplify(self, maxError: Any, proj: Any = None) -> Feature:
+        """The feature with a simplified geometry."""
+        return self._geom(lambda g: g.simplify(maxError, proj))
+
+    def transform(self, proj: Any = "EPSG:4326", maxError: Any = None) -> Feature:
+        """The feature with its geometry in another CRS."""
+        return self._geom(lambda g: g.transform(proj))
+
+    def intersects(self, right: Any, maxError: Any = None, proj: Any = None) -> Number:
+        """True if the geometries intersect."""
+        return self.geometry().intersects(as_geometry(right))
+
+    def contains(self, right: Any, maxError: Any = None, proj: Any = None) -> Number:
+        """True if ``right`` lies inside this feature's geometry."""
+        return self.geometry().contains(as_geometry(right))
+
+    def distance(self, right: Any, maxError: Any = None, proj: Any = None) -> Number:
+        """The distance in metres to ``right``."""
+        return self.geometry().distance(as_geometry(right))
+
+    def intersection(self, right: Any, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry intersected with ``right``."""
+        other = as_geometry(right)
+        return self._geom(lambda g: g.intersection(other))
+
+    def union(self, right: Any, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with its geometry unioned with ``right``."""
+        other = as_geometry(right)
+        return self._geom(lambda g: g.union(other))
+
+    def difference(self, right: Any, maxError: Any = None, proj: Any = None) -> Feature:
+        """The feature with ``right`` cut out of its geometry."""
+        other = as_geometry(right)
+        return self._geom(lambda g: g.difference(other))
+
+
+# -- frames -----------------------------------------------------------------------------------
+
+
+def _no_crs_error(what: str) -> CRSError:
+    return CRSError(
+        f"{what} has no CRS. Features are never given a guessed CRS: set it with "
+        "gdf = gdf.set_crs('EPSG:4326') (or the right EPSG code) and pass the GeoDataFrame."
+    )
+
+
+def _normalize(gdf: Any, what: str, column: str | None = None) -> Any:
+    """A copy of ``gdf`` in the normal form: ``system:index`` string index, ``geometry`` column with a CRS."""
+    import geopandas as gpd
+
+    if isinstance(gdf, gpd.GeoSeries):
+        gdf = gpd.GeoDataFrame(geometry=gdf)
+    if column is not None:
+        if column not in gdf.columns:
+            raise ArgumentError(f"{what}: no geometry column {column!r}; columns are {list(gdf.columns)!r}.")
+        gdf = gdf.set_geometry(column)
+    try:
+        geom_name = gdf.geometry.name
+    except AttributeError:
+        raise ArgumentError(
+            f"{what}: the GeoDataFrame has no active geometry column. Set one with gdf.set_geometry('name')."
+        ) from None
+    if gdf.crs is None:
+        raise _no_crs_error(what)
+    out = gdf.copy()
+    out.columns = [str(c) for c in out.columns]
+    geom_name = str(geom_name)
+    if geom_name != "geometry":
+        if "geometry" in out.columns:
+            raise ArgumentError(
+                f"{what}: the geometry column is {geom_name!r} but another column is named 'geometry'. "
+                "Rename one of them."
+            )
+        out = out.rename_geometry("geometry")
+    if INDEX in out.columns:
+        ids = out[INDEX].astype(str).to_numpy()
+        out = out.drop(columns=[INDEX])
+    elif out.index.name == INDEX:
+        ids = out.index.astype(str).to_numpy()
+    else:
+        ids = np.array([str(i) for i in range(len(out))], dtype=object)
+    out.index = pd.Index(ids, name=INDEX, dtype=object)
+    return out
+
+
+def _empty_frame(crs: Any = WGS84) -> Any:
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(geometry=gpd.GeoSeries([], crs=crs), index=pd.Index([], name=INDEX, dtype=object))
+
+
+def _frame(values: list[FeatureValue], crs_hint: CRS | None = None) -> Any:
+    """A normal-form GeoDataFrame from feature values (common CRS, else EPSG:4326)."""
+    import geopandas as gpd
+
+    crss = {v.geometry.crs for v in values if v.geometry is not None}
+    crs = crss.pop() if len(crss) == 1 else (crs_hint or WGS84) if not crss else WGS84
+    geoms = [None if v.geometry is None else reproject(v.geometry.shape, v.geometry.crs, crs) for v in values]
+    ids = [v.id if v.id is not None else str(i) for i, v in enumerate(values)]
+    table = pd.DataFrame.from_records([v.properties for v in values], index=range(len(values)))
+    for c in table.columns:  # integers with gaps stay integers (nullable), as Earth Engine keeps them
+        if table[c].dtype == np.float64 and table[c].isna().any():
+            present = [v.properties[c] for v in values if v.properties.get(c) is not None]
+            if present and all(isinstance(x, int) and not isinstance(x, bool) for x in present):
+                table[c] = table[c].astype("Int64")
+    if "geometry" in table.columns:
+        table = table.rename(columns={"geometry": "geometry_"})
+    out = gpd.GeoDataFrame(table, geometry=gpd.GeoSeries(geoms, crs=crs, index=table.index), crs=crs)
+    out.index = pd.Index(ids, name=INDEX, dtype=object)
+    return out
+
+
+def _row_values(gdf: Any, rows: Iterable[int] | None = None) -> list[FeatureValue]:
+    """Feature values of the rows of a normal-form frame (NaN properties become None)."""
+    sub = gdf if rows is None else gdf.iloc[list(rows)]
+    crs = gdf.crs
+    geodesic = crs.is_geographic
+    records = pd.DataFrame(sub.drop(columns="geometry")).to_dict("records")
+    out = []
+    for fid, rec, shape in zip(sub.index, records, sub.geometry.values, strict=True):
+        props = {k: _prop(v) for k, v in rec.items()}
+        geom = None if shape is None else GeometryValue(shape, crs, geodesic)
+        out.append(FeatureValue(geom, props, str(fid)))
+    return out
+
+
+def _table(gdf: Any) -> pd.DataFrame:
+    """The property table for filters: properties plus ``system:index``."""
+    table = pd.DataFrame(gdf.drop(columns="geometry"))
+    table.insert(0, INDEX, np.asarray(gdf.index, dtype=object))
+    table.index = range(len(table))
+    return table
+
+
+def _column_type(s: pd.Series) -> str:
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "Boolean"
+    if pd.api.types.is_integer_dtype(dt):
+        return "Long" if getattr(dt, "itemsize", 8) >= 8 or str(dt) in ("uint32", "UInt32") else "Integer"
+    if pd.api.types.is_float_dtype(dt):
+        return "Float"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "Date"
+    values = [v for v in s.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return "Object"
+    if all(isinstance(v, str) for v in values):
+        return "String"
+    if all(isinstance(v, bool) for v in values):
+        return "Boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "Long"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "Float"
+    if all(isinstance(v, list | tuple) for v in values):
+        return "List"
+    if all(isinstance(v, Mapping) for v in values):
+        return "Dictionary"
+    return "Object"
+
+
+def _geojson_list(geoms: Any) -> list[dict | None]:
+    out: list[dict | None] = []
+    for g in geoms:
+        if g is None:
+            out.append(None)
+        else:
+            out.append(to_info(shapely.geometry.mapping(g)))
+    return out
+
+
+def _fc_info(gdf: Any, props: Mapping[str, Any]) -> dict:
+    geoms = gdf.geometry
+    if gdf.crs is not None and gdf.crs != WGS84:
+        geoms = geoms.to_crs(WGS84)
+    prop_cols = [c for c in gdf.columns if c != "geometry"]
+    columns = {c: _column_type(gdf[c]) for c in prop_cols}
+    columns[INDEX] = "String"
+    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
+    features = []
+    for fid, rec, geom in zip(gdf.index, records, _geojson_list(geoms.values), strict=True):
+        features.append(
+            {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
+        )
+    out: dict[str, Any] = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
+    if props:
+        out["properties"] = to_info(dict(props), sort_keys=True)
+    out["features"] = features
+    return out
+
+
+# -- files ------------------------------------------------------------------------------------
+
+_PARQUET = (".parquet", ".geoparquet", ".pq")
+_GEOJSON = (".geojson", ".json", ".geojsonl", ".geojsons")
+
+
+def _parquet_crs(path: str) -> None:
+    """Raise unless ``path`` is a GeoParquet file whose primary geometry has a CRS."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        meta = pq.read_schema(path).metadata or {}
+    except Exception as exc:
+        raise InputFileError(f"FeatureCollection: cannot read {path!r} as Parquet ({exc}).") from exc
+    geo = meta.get(b"geo")
+    if geo is None:
+        raise InputFileError(
+            f"FeatureCollection: {path!r} is Parquet without GeoParquet metadata. "
+            "Write it with GeoDataFrame.to_parquet()."
+        )
+    info = json.loads(geo)
+    col = info.get("columns", {}).get(info.get("primary_column", "geometry"), {})
+    if "crs" in col and col["crs"] is None:  # absent means OGC:CRS84 by the GeoParquet spec
+        raise _no_crs_error(f"FeatureCollection: {path!r}")
+
+
+def _file_reader(path: str | os.PathLike, layer: Any, column: str | None) -> Callable[[], Any]:
+    """Check ``path`` now (exists, has a CRS); return a thunk that reads it."""
+    p = str(path)
+    if not os.path.exists(p):
+        raise InputFileError(
+            f"FeatureCollection: file {p!r} does not exist. "
+            f"Check the path (the working directory is {os.getcwd()!r})."
+        )
+    suffix = Path(p).suffix.lower()
+    if suffix in _PARQUET:
+        _parquet_crs(p)
+
+        def read_parquet() -> Any:
+            import geopandas as gpd
+
+            return _normalize(gpd.read_parquet(p), f"FeatureCollection: {p!r}", column)
+
+        return read_parquet
+    import pyogrio
+
+    try:
+        info = pyogrio.read_info(p, layer=layer)
+    except Exception as exc:
+        raise InputFileError(f"FeatureCollection: cannot read {p!r} as a vector file ({exc}).") from exc
+    is_geojson = suffix in _GEOJSON or str(info.get("driver", "")).startswith("GeoJSON")
+    if info.get("crs") is None and not is_geojson:
+        raise CRSError(
+            f"FeatureCollection: {p!r} has no CRS (a Shapefile without its .prj?). Features are never given "
+            "a guessed CRS: read it with gdf = geopandas.read_file(path).set_crs('EPSG:...') and pass the "
+            "GeoDataFrame, or add the .prj file."
+        )
+
+    def read() -> Any:
+        import geopandas as gpd
+
+        gdf = gpd.read_file(p, layer=layer, engine="pyogrio")
+        if gdf.crs is None and is_geojson:
+            gdf = gdf.set_crs(WGS84)  # GeoJSON is EPSG:4326 by specification (RFC 7946)
+        return _normalize(gdf, f"FeatureCollection: {p!r}", column)
+
+    return read
+
+
+# -- FeatureCollection ------------------------------------------------------------------------
+
+
+def _features_from_list(items: list, where: str) -> list[Any]:
+    out = []
+    for x in items:
+        if isinstance(x, Feature):
+            out.append(x)
+        elif isinstance(x, Geometry | BaseGeometry) or (isinstance(x, Mapping) and "type" in x):
+            out.append(Feature(x))
+        elif isinstance(x, ComputedObject):
+            out.append(Feature(x))
+        else:
+            raise ArgumentError(
+                f"{where}: list item {x!r} is not a Feature. "
+                "Give ee.Feature objects, geometries or GeoJSON dicts."
+            )
+    return out
+
+
+class FeatureCollection(ComputedObject):
+    """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
+
+    Parameters
+    ----------
+    source
+        A path to a GeoPackage, Shapefile, GeoJSON or GeoParquet file; a GeoDataFrame (or
+        GeoSeries) with a CRS; a list of Features (or geometries); a Feature or Geometry; a GeoJSON
+        FeatureCollection dict; or another FeatureCollection.
+    column
+        The geometry column, when the source has several.
+    layer
+        The layer of a multi-layer file (GeoPackage); the first by default.
+
+    Raises
+    ------
+    InputFileError
+        If the file does not exist or cannot be read.
+    CRSError
+        If the file or frame has no CRS (GeoJSON without one is EPSG:4326, as the spec says).
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> points = [shapely.Point(0, 0), shapely.Point(1, 1)]
+    >>> gdf = gpd.GeoDataFrame({"name": ["a", "b"]}, geometry=points, crs=4326)
+    >>> fc = FeatureCollection(gdf)
+    >>> fc.size().getInfo(), fc.aggregate_array("name").getInfo()
+    (2, ['a', 'b'])
+    >>> fc.first().id().getInfo()
+    '0'
+    >>> FeatureCollection(gdf.set_crs(None, allow_override=True))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.CRSError: FeatureCollection: the GeoDataFrame has no CRS. Features are never given ...
+    >>> FeatureCollection("missing.gpkg")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.InputFileError: FeatureCollection: file 'missing.gpkg' does not exist. ...
+    """
+
+    __slots__ = ("_meta", "_props")
+
+    def __init__(self, source: Any, column: str | None = None, *, layer: Any = None):
+        where = "FeatureCollection"
+        props: dict[str, Any] = {}
+        meta = None
+        if isinstance(source, FeatureCollection):
+            thunk, meta, props = source._thunk, source._meta, dict(source._props)
+        elif isinstance(source, str | os.PathLike):
+            thunk = Thunk(_file_reader(source, layer, column))
+        elif _is_geo_frame(source):
+            thunk = Thunk.of(_normalize(source, f"{where}: the {type(source).__name__}", column))
+        elif isinstance(source, list | tuple):
+            feats = _features_from_list(list(source), where)
+            if all(_known(f) for f in feats):
+                thunk = Thunk.of(_frame([f._evaluate() for f in feats]) if feats else _empty_frame())
+            else:
+                thunk = Thunk(lambda: _frame([f._evaluate() for f in feats]) if feats else _empty_frame())
+        elif isinstance(source, Feature | Geometry | BaseGeometry):
+            feat = source if isinstance(source, Feature) else Feature(source)
+            thunk = Thunk(lambda: _frame([feat._evaluate()]))
+            if _known(feat):
+                thunk()
+        elif isinstance(source, Mapping):
+            thunk = Thunk.of(_from_mapping(source, where))
+        elif isinstance(source, ComputedObject):
+
+            def run() -> Any:
+                value = source._evaluate()
+                return FeatureCollection(
+                    value if not isinstance(value, FeatureValue) else Feature._of(value)
+                )._gdf()
+
+            thunk = Thunk(run)
+        else:
+            raise ArgumentError(
+                f"{where}({source!r}): expected a file path, a GeoDataFrame, a list of Features, a Feature, "
+                "a Geometry, a GeoJSON FeatureCollection dict or a FeatureCollection."
+            )
+        object.__setattr__(self, "_thunk", thunk)
+        object.__setattr__(self, "_meta", meta)
+        object.__setattr__(self, "_props", props)
+
+    @classmethod
+    def _lazy(cls, thunk: Callable[[], Any], meta: Any = None) -> FeatureCollection:
+        """A collection whose GeoDataFrame (normal form) is ``thunk()``; ``meta`` is kept for the engine."""
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "_thunk", Thunk(thunk))
+        object.__setattr__(obj, "_meta", meta)
+        object.__setattr__(obj, "_props", {})
+        return obj
+
+    def _with(self, fn: Callable[[Any], Any], props: Mapping[str, Any] | None = None) -> FeatureCollection:
+        """A collection whose frame is ``fn(self._gdf())``, keeping the collection properties."""
+        out = FeatureCollection._lazy(lambda: fn(self._gdf()))
+        object.__setattr__(out, "_props", dict(self._props if props is None else props))
+        return out
+
+    def _gdf(self) -> Any:
+        """The evaluated GeoDataFrame (normal form; do not mutate it)."""
+        return self._evaluate()
+
+    def _info(self, value: Any) -> Any:
+        return _fc_info(value, self._props)
+
+    def __repr__(self) -> str:
+        v = self._known()
+        if v is _UNSET:
+            return "ee.FeatureCollection(<lazy>)"
+        return f"ee.FeatureCollection(<{len(v)} features>)"
+
+    # -- Python exits ---------------------------------------------------------------------------
+    def to_geopandas(self) -> Any:
+        """A copy of the features as a GeoDataFrame; the ids are its index, named ``system:index``.
+
+        Examples
+        --------
+        >>> from reducer.geometry import Geometry
+        >>> FeatureCollection([Feature(Geometry.Point([0, 0]), {"a": 1})]).to_geopandas().index.tolist()
+        ['0']
+        """
+        return self._gdf().copy()
+
+    def to_pandas(self) -> pd.DataFrame:
+        """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``."""
+        return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+
+    # -- filtering and ordering -----------------------------------------------------------------
+    def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
+        """The features that pass ``filter``.
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": i}) for i in range(5)])
+        >>> fc.filter(Filter.gte("v", 3)).aggregate_array("system:index").getInfo()
+        ['3', '4']
+        """
+        if not isinstance(filter, Filter):
+            raise ArgumentError(f"FeatureCollection.filter: expected an ee.Filter, got {filter!r}.")
+
+        def run(gdf: Any) -> Any:
+            if len(gdf) == 0:
+                return gdf
+            keep = filter._mask(_table(gdf), gdf.geometry)
+            return gdf[np.asarray(keep, dtype=bool)].copy()
+
+        return self._with(run)
+
+    def filterBounds(self, geometry: Any) -> FeatureCollection:
+        """The features whose geometry intersects ``geometry``."""
+        return self.filter(Filter.bounds(geometry))
+
+    def filterMetadata(self, name: str, operator: str, value: Any) -> FeatureCollection:
+        """The features whose property ``name`` passes ``operator`` (see :meth:`Filter.metadata`)."""
+        return self.filter(Filter.metadata(name, operator, value))
+
+    def filterDate(self, start: Any, end: Any = None) -> FeatureCollection:
+        """The features with ``start <= system:time_start < end``."""
+        return self.filter(Filter.date(start, end))
+
+    def sort(self, property: str, ascending: bool = True) -> FeatureCollection:  # noqa: A002
+        """Sorted by a property (stable; nulls last). A missing property keeps the order.
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": v}) for v in (2, None, 1)])
+        >>> fc.sort("v").aggregate_array("system:index").getInfo()
+        ['2', '0', '1']
+        """
+        name = str(unwrap(property))
+
+        def run(gdf: Any) -> Any:
+            if name not in gdf.columns and name != INDEX:
+                return gdf
+            key = pd.Series(gdf.index if name == INDEX else gdf[name].to_numpy(), index=range(len(gdf)))
+            order = key.sort_values(ascending=bool(ascending), kind="mergesort", na_position="last").index
+            return gdf.iloc[np.asarray(order)].copy()
+
+        return self._with(run)
+
+    def limit(self, max: Any, property: str | None = None, ascending: bool = True) -> FeatureCollection:  # noqa: A002
+        """The first ``max`` features, after sorting by ``property`` if given."""
+        src = self.sort(property, ascending) if property is not None else self
+        return src._with(lambda gdf: gdf.iloc[: int(unwrap(max))].copy(), self._props)
+
+    def distinct(self, properties: Any) -> FeatureCollection:
+        """The first feature of each distinct combination of ``properties`` (``'.geo'`` is the geometry)."""
+        sel = unwrap(properties)
+        names = [sel] if isinstance(sel, str) else [str(unwrap(p)) for p in sel]
+
+        def run(gdf: Any) -> Any:
+            keys = pd.DataFrame(index=range(len(gdf)))
+            for n in names:
+                if n == ".geo":
+                    keys[n] = [None if g is None else g.wkb for g in gdf.geometry.values]
+                elif n == INDEX:
+                    keys[n] = list(gdf.index)
+                elif n in gdf.columns:
+                    keys[n] = [repr(to_info(v)) for v in gdf[n].tolist()]
+                else:
+                    return gdf.iloc[:0].copy()
+            keep = ~keys.duplicated(keep="first").to_numpy()
+            return gdf[keep].copy()
+
+        return self._with(run)
+
+    def merge(self, collection2: Any) -> FeatureCollection:
+        """Both collections; ids get the prefixes ``1_`` and ``2_``, as in Earth Engine.
+
+        Examples
+        --------
+        >>> a = FeatureCollection([Feature(None, {"v": 1})])
+        >>> a.merge(a).aggregate_array("system:index").getInfo()
+        ['1_0', '2_0']
+        """
+        other = collection2 if isinstance(collection2, FeatureCollection) else FeatureCollection(collection2)
+
+        def run(gdf: Any) -> Any:
+            import geopandas as gpd
+
+            g2 = other._gdf()
+            if g2.crs != gdf.crs:
+                g2 = g2.to_crs(gdf.crs)
+            a, b = gdf.copy(), g2.copy()
+            a.index = pd.Index(["1_" + str(i) for i in a.index], name=INDEX, dtype=object)
+            b.index = pd.Index(["2_" + str(i) for i in b.index], name=INDEX, dtype=object)
+            parts = [p for p in (a, b) if len(p)] or [a]
+            out = pd.concat(parts)
+            return gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs)
+
+        return self._with(run)
+
+    def flatten(self) -> FeatureCollection:
+        """The collection itself: collections of collections are not supported, so it is flat."""
+        return self
+
+    # -- mapping --------------------------------------------------------------------------------
+    def map(self, algorithm: Callable[[Feature], Any], dropNulls: bool = False) -> FeatureCollection:
+        """Apply ``algorithm`` (Feature -> Feature) to each feature, when the collection is evaluated.
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": 1}), Feature(None, {"v": 2})])
+        >>> fc.map(lambda f: f.set("w", Number(f.get("v")).multiply(10))).aggregate_array("w").getInfo()
+        [10, 20]
+        """
+        if not callable(algorithm):
+            raise ArgumentError(f"FeatureCollection.map: expected a function, got {algorithm!r}.")
+
+        def run(gdf: Any) -> Any:
+            values = []
+            for v in _row_values(gdf):
+                out = algorithm(Feature._of(v))
+                if out is None:
+                    if dropNulls:
+                        continue
+                    raise ArgumentError(
+                        "FeatureCollection.map: the function returned None. "
+                        "Return a Feature, or pass dropNulls=True."
+                    )
+                if not isinstance(out, Feature):
+                    raise ArgumentError(
+                        f"FeatureCollection.map: the function must return an ee.Feature, got {out!r}."
+                    )
+                fv = out._evaluate()
+                if fv is None:
+                    if dropNulls:
+                        continue
+                    raise ArgumentError("FeatureCollection.map: the function returned a null Feature.")
+                values.append(fv)
+            if not values:
+                return _empty_frame(gdf.crs)
+            return _frame(values, gdf.crs)
+
+        return self._with(run)
+
+    def iterate(self, algorithm: Callable[[Feature, Any], Any], first: Any = None) -> ComputedObject:
+        """Fold ``algorithm(feature, previous)`` over the features, starting from ``first``."""
+
+        def run() -> Any:
+            acc = first
+            for v in _row_values(self._gdf()):
+                acc = algorithm(Feature._of(v), acc)
+            return _plain(acc)
+
+        return ComputedObject._lazy(run)
+
+    def select(
+        self, propertySelectors: Any, newProperties: Any = None, retainGeometry: bool = True
+    ) -> FeatureCollection:
+        """Only the properties matched by ``propertySelectors``, maybe renamed; geometry optional.
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"a": 1, "b": 2})])
+        >>> fc.select(["b"], ["x"]).first().toDictionary().getInfo()
+        {'x': 2}
+        """
+
+        def run(gdf: Any) -> Any:
+            names = [c for c in gdf.columns if c != "geometry"]
+            chosen = _select_names(names, propertySelectors, "FeatureCollection.select")
+            new = _renamed(chosen, newProperties, "FeatureCollection.select")
+            out = gdf[[*chosen, "geometry"]].copy()
+            out.columns = [*new, "geometry"]
+            out = out.set_geometry("geometry", crs=gdf.crs)
+            if not retainGeometry:
+                out["geometry"] = None
+                out = out.set_geometry("geometry", crs=gdf.crs)
+            return out
+
+        return self._with(run)
+
+    # -- collection properties ------------------------------------------------------------------
+    def set(self, *args: Any) -> FeatureCollection:
+        """Set collection properties: ``set(key, value)``, pairs, or ``set(dict)``."""
+        new = {k: _prop(v) for k, v in _kv(args, "FeatureCollection.set").items()}
+        out = FeatureCollection.__new__(FeatureCollection)
+        object.__setattr__(out, "_thunk", self._thunk)  # the same frame
+        object.__setattr__(out, "_meta", self._meta)
+        object.__setattr__(out, "_props", {**self._props, **new})
+        return out
+
+    def get(self, property: str) -> ComputedObject:  # noqa: A002
+        """A collection property (None when absent)."""
+        return ComputedObject._of(self._props.get(str(unwrap(property))))
+
+    # -- evaluation to values -------------------------------------------------------------------
+    def size(self) -> Number:
+        """The number of features."""
+        return Number._lazy(lambda: len(self._gdf()))
+
+    def first(self) -> Feature:
+        """The first feature (null for an empty collection)."""
+
+        def run() -> FeatureValue | None:
+            gdf = self._gdf()
+            return _row_values(gdf, [0])[0] if len(gdf) else None
+
+        return Feature._lazy(run)
+
+    def toList(self, count: Any, offset: Any = 0) -> List:
+        """Up to ``count`` features after skipping ``offset``, as a List of Features."""
+
+        def run() -> list:
+            gdf = self._gdf()
+            start = int(unwrap(offset))
+            stop = min(len(gdf), start + int(unwrap(count)))
+            return [Feature._of(v) for v in _row_values(gdf, range(start, stop))] if stop > start else []
+
+        return List._lazy(run)
+
+    def geometry(self, maxError: Any = None) -> Geometry:
+        """The union of the features' geometries, in the collection's CRS."""
+
+        def run() -> GeometryValue:
+            gdf = self._gdf()
+            geoms = [g for g in gdf.geometry.values if g is not None]
+            shape = shapely.union_all(geoms) if geoms else shapely.GeometryCollection()
+            return GeometryValue(shape, norm_crs(gdf.crs), norm_crs(gdf.crs).is_geographic)
+
+        return Geometry._lazy(run)
+
+    def bounds(self, maxError: Any = None, proj: Any = None) -> Geometry:
+        """The bounding box of all features, in EPSG:4326 (or ``proj``)."""
+        return self.geometry().bounds(maxError, proj)
+
+    def union(self, maxError: Any = None) -> FeatureCollection:
+        """One feature whose geometry is the union of all geometries."""
+        geom = self.geometry()
+        return FeatureCollection._lazy(lambda: _frame([FeatureValue(geom._evaluate(), {}, "0")]))
+
+    def aggregate_array(self, property: str) -> List:  # noqa: A002
+        """The non-null values of a property, in order (``system:index`` gives the ids).
+
+        Examples
+        --------
+        >>> FeatureCollection([Feature(None, {"v": 1}), Feature(None, {})]).aggregate_array("v").getInfo()
+        [1]
+        """
+        name = str(unwrap(property))
+
+        def run() -> list:
+            gdf = self._gdf()
+            if name == INDEX:
+                return [str(i) for i in gdf.index]
+            if name not in gdf.columns:
+                return []
+            return [_prop(v) for v in gdf[name].tolist() if not _null(v)]
+
+        return List._lazy(run)
+
+    def _aggregate(self, property: str, fn: Callable[[list], Any]) -> Any:
+        values = self.aggregate_array(property)
+        return Number._lazy(lambda: fn(values._evaluate()))
+
+    def aggregate_sum(self, property: str) -> Number:  # noqa: A002
+        """The sum of a property's non-null values (0 when there are none)."""
+        return self._aggregate(property, lambda v: sum(_nums(v, "aggregate_sum")))
+
+    def aggregate_mean(self, property: str) -> Number:  # noqa: A002
+        """The mean of a property's non-null values (None when there are none)."""
+        return self._aggregate(
+            property, lambda v: (sum(x := _nums(v, "aggregate_mean")) / len(x)) if v else None
+        )
+
+    def aggregate_min(self, property: str) -> Number:  # noqa: A002
+        """The minimum of a property's non-null values (None when there are none)."""
+        return self._aggregate(property, lambda v: min(v) if v else None)
+
+    def aggregate_max(self, property: str) -> Number:  # noqa: A002
+        """The maximum of a property's non-null values (None when there are none)."""
+        return self._aggregate(property, lambda v: max(v) if v else None)
+
+    def aggregate_count(self, property: str) -> Number:  # noqa: A002
+        """The number of non-null values of a property."""
+        return self._aggregate(property, len)
+
+    def aggregate_first(self, property: str) -> ComputedObject:  # noqa: A002
+        """The first non-null value of a property (None when there is none)."""
+        values = self.aggregate_array(property)
+        return ComputedObject._lazy(lambda: v[0] if (v := values._evaluate()) else None)
+
+
+def _null(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
+
+
+def _nums(values: list, where: str) -> list:
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            raise ArgumentError(
+                f"FeatureCollection.{where}: {v!r} is not a number. Aggregate a numeric property."
+            )
+    return values
+
+
+def _is_geo_frame(x: Any) -> bool:
+    try:
+        import geopandas as gpd
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(x, gpd.GeoDataFrame | gpd.GeoSeries)
+
+
+def _from_mapping(d: Mapping, where: str) -> Any:
+    kind = d.get("type")
+    if kind == "FeatureCollection":
+        values = [_feature_value(f, None, where) for f in d.get("features", [])]
+        return _frame(values) if values else _empty_frame()
+    if kind == "Feature" or "coordinates" in d or kind == "GeometryCollection":
+        return _frame([_feature_value(d, None, where)])
+    raise ArgumentError(
+        f"{where}: {d!r} is not GeoJSON. Give a dict with type 'FeatureCollection', 'Feature' or a geometry."
+    )
