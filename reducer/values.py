@@ -191,8 +191,8 @@ def to_info(x: Any, sort_keys: bool = False) -> Any:
         return x
     if isinstance(x, int):
         return int(x)
-    if isinstance(x, float):
-        return None if math.isnan(x) else x
+    if isinstance(x, float):  # np.float64 is a float too
+        return None if math.isnan(x) else float(x)
     if isinstance(x, np.bool_):
         return bool(x)
     if isinstance(x, np.integer):
