@@ -237,18 +237,20 @@ def coverage(
     _check_grid(grid)
     arr = _as_geometry_array(geoms)
     n = len(arr)
+    bits = _key_bits(n, grid)
     split = _split(arr, mode)
 
-    pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
-    pieces.append(_points(split.point_geoms, split.point_feats, grid))
-    pieces.append(_lines(split.line_geoms, split.line_feats, grid))
+    pieces = [
+        _points(split.point_geoms, split.point_feats, grid, bits),
+        _lines(split.line_geoms, split.line_feats, grid, bits),
+    ]
     if mode == "weighted":
-        pieces.append(_weighted(split.poly_geoms, split.poly_feats, grid))
+        pieces.append(_weighted(split.poly_geoms, split.poly_feats, grid, bits))
     elif mode == "centre":
-        pieces.append(_centre(split.poly_geoms, split.poly_feats, grid))
+        pieces.extend(_centre(split.poly_geoms, split.poly_feats, grid, bits))
     else:
-        pieces.append(_burn(split.poly_geoms, split.poly_feats, grid, all_touched=True))
-    return _assemble(pieces, n)
+        pieces.append(_burn(split.poly_geoms, split.poly_feats, grid, bits, all_touched=True))
+    return _assemble(pieces, n, bits)
 
 
 def estimate_pixels(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid) -> int:
@@ -488,15 +490,27 @@ def _split(arr: np.ndarray, mode: str) -> _Split:
 # --------------------------------------------------------------------------------------------------
 # points and windows
 
-_Piece = tuple[np.ndarray, np.ndarray, "np.ndarray | None"]
+# Entries travel as one int64 key per (feature, pixel), ``pixel << bits | feature``, with an optional
+# weight array (None: all ones). Sorting the keys sorts by pixel, then feature.
+_Piece = tuple[np.ndarray, "np.ndarray | None"]
 _EMPTY_I8 = np.empty(0, dtype=np.int64)
 
 
+def _key_bits(n_features: int, grid: Grid) -> int:
+    bits = max(1, (n_features - 1).bit_length())
+    if max(grid.width * grid.height - 1, 1).bit_length() + bits > 62:
+        raise ArgumentError(
+            f"{n_features} features on a grid of {grid.height} x {grid.width} pixels cannot be indexed "
+            "with 64-bit integers. Split the features into smaller sets or use a coarser scale."
+        )
+    return bits
+
+
 def _empty_piece() -> _Piece:
-    return _EMPTY_I8, _EMPTY_I8, None
+    return _EMPTY_I8, None
 
 
-def _points(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
+def _points(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _Piece:
     if geoms.size == 0:
         return _empty_piece()
     xy, j = shapely.get_coordinates(geoms, return_index=True)
@@ -505,7 +519,7 @@ def _points(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
     rows, cols = grid.index(xy[:, 0], xy[:, 1])
     h, w = grid.shape
     inside = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)
-    return feats[j[inside]], rows[inside] * w + cols[inside], None
+    return ((rows[inside] * w + cols[inside]) << bits) | feats[j[inside]], None
 
 
 def _windows(geoms: np.ndarray, grid: Grid) -> np.ndarray:
@@ -556,8 +570,10 @@ def _burn_one(geom: shapely.Geometry, win: np.ndarray, grid: Grid, all_touched: 
     return (rr.astype(np.int64) + cr0) * w + (cc.astype(np.int64) + cc0)
 
 
-def _burn(geoms: np.ndarray, feats: np.ndarray, grid: Grid, all_touched: bool, pad: int = 0) -> _Piece:
-    """GDAL rasterisation of each geometry on its own window; features in input order."""
+def _burn(
+    geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int, all_touched: bool, pad: int = 0
+) -> _Piece:
+    """GDAL rasterisation of each geometry on its own window."""
     if geoms.size == 0:
         return _empty_piece()
     wins = _windows(geoms, grid)
@@ -567,28 +583,29 @@ def _burn(geoms: np.ndarray, feats: np.ndarray, grid: Grid, all_touched: bool, p
     # skip geometries entirely outside the grid without calling GDAL
     hit = (np.maximum(wins[:, 1], wins[:, 0] + 1) > 0) & (wins[:, 0] < h)
     hit &= (np.maximum(wins[:, 3], wins[:, 2] + 1) > 0) & (wins[:, 2] < w)
-    pix, fts = [], []
+    keys = []
     with rasterio.Env():
         for i in np.flatnonzero(hit):
             p = _burn_one(geoms[i], wins[i], grid, all_touched)
             if p.size:
-                pix.append(p)
-                fts.append(np.full(p.size, feats[i], dtype=np.int64))
-    if not pix:
+                p <<= bits
+                p |= feats[i]
+                keys.append(p)
+    if not keys:
         return _empty_piece()
-    return np.concatenate(fts), np.concatenate(pix), None
+    return np.concatenate(keys), None
 
 
-def _lines(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
+def _lines(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _Piece:
     # one pixel of margin: GDAL may burn a pixel beyond the bounds of a line lying on a pixel edge
-    return _burn(geoms, feats, grid, all_touched=True, pad=1)
+    return _burn(geoms, feats, grid, bits, all_touched=True, pad=1)
 
 
 # --------------------------------------------------------------------------------------------------
 # centre mode: a vectorised even-odd scanline, GDAL for ties
 
 
-def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
+def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> list[_Piece]:
     """GDAL's centre-in rule for polygonal geometries (one per feature, features ascending).
 
     GDAL fills, on the scanline through each row of pixel centres, the pixels whose centre lies
@@ -598,7 +615,7 @@ def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
     burned by GDAL instead, on rasterstats' window, so that ties resolve exactly as rasterstats'.
     """
     if geoms.size == 0:
-        return _empty_piece()
+        return []
     h, w = grid.shape
     t = grid.transform
     # skip features whose window misses the grid
@@ -606,7 +623,7 @@ def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
     hit = (wins[:, 1] > 0) & (wins[:, 0] < h) & (wins[:, 3] > 0) & (wins[:, 2] < w)
     geoms, feats = geoms[hit], feats[hit]
     if geoms.size == 0:
-        return _empty_piece()
+        return []
     nfeat = geoms.size
 
     # polygons -> rings -> vertices, in pixel coordinates (GDAL's inverse geotransform)
@@ -688,28 +705,23 @@ def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
     c1, c2 = c1[good].astype(np.int64), c2[good].astype(np.int64)
     run_row, run_feat = run_row[good], run_feat[good]
     length = c2 - c1
-    # runs are ordered by polygon, row, column: pixels ascend within each polygon
-    first = run_row * w + c1
+    # the k-th pixel of a run: key = (first + k) << bits | feature = run_key + (k << bits)
+    first_key = ((run_row * w + c1) << bits) | feats[run_feat]
     n_pix = int(length.sum())
-    base = np.repeat(first - (np.cumsum(length) - length), length)
-    pixel = base + np.arange(n_pix, dtype=np.int64)
-    del base
-    feature = np.repeat(feats[run_feat], length)
+    keys = np.arange(n_pix, dtype=np.int64)
+    keys -= np.repeat(np.cumsum(length) - length, length)
+    keys <<= bits
+    keys += np.repeat(first_key, length)
 
     tied = np.flatnonzero(tie)
-    if tied.size:
-        f2, p2, _ = _burn(geoms[tied], feats[tied], grid, all_touched=False)
-        if p2.size:
-            feature = np.concatenate([feature, f2])
-            pixel = np.concatenate([pixel, p2])
-    return feature, pixel, None
+    return [(keys, None), _burn(geoms[tied], feats[tied], grid, bits, all_touched=False)]
 
 
 # --------------------------------------------------------------------------------------------------
 # weighted mode: exactextract
 
 
-def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
+def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _Piece:
     if geoms.size == 0:
         return _empty_piece()
     xmin, ymin, xmax, ymax = grid.bounds
@@ -720,11 +732,11 @@ def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
         return _empty_piece()
     ee = _exactextract()
     wkbs = shapely.to_wkb(geoms, output_dimension=2)
-    writer = ee.ArrayWriter()
+    writer = ee.ArrayWriter(bits, grid.width * grid.height)
     try:
         ee.exact_extract(
             ee.ZeroRasterSource(grid),
-            ee.WkbFeatureSource(wkbs),
+            ee.WkbFeatureSource(wkbs, feats),
             ["cell_id", "coverage"],
             include_cols=["fid"],
             output=writer,
@@ -734,13 +746,7 @@ def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid) -> _Piece:
             f"exactextract could not compute the coverage of these geometries: {exc}. "
             "Check them with shapely.is_valid and repair them with shapely.make_valid."
         ) from exc
-    pix, fts, wts = writer.arrays()
-    h, w = grid.shape
-    # exactextract numbers cells row * width + col from the top-left of the raster it was given,
-    # which is the grid itself: the grid's flat index.
-    if pix.size and (pix.min() < 0 or pix.max() >= h * w):
-        raise RuntimeError("exactextract returned a cell id outside the grid; this is a bug in reducer.")
-    return feats[fts], pix, wts
+    return writer.arrays()
 
 
 @functools.cache
@@ -803,26 +809,30 @@ def _exactextract() -> SimpleNamespace:
             return list(self.props)
 
     class WkbFeatureSource(FeatureSource):
-        def __init__(self, wkbs):
+        """Features from WKB, with our feature index as the column ``fid``."""
+
+        def __init__(self, wkbs, fids):
             super().__init__()
             self._wkbs = wkbs
+            self._fids = fids
 
         def count(self):
             return len(self._wkbs)
 
         def __iter__(self):
-            for i, wkb in enumerate(self._wkbs):
-                yield WkbFeature(wkb, {"fid": i})
+            for wkb, fid in zip(self._wkbs, self._fids.tolist(), strict=True):
+                yield WkbFeature(wkb, {"fid": fid})
 
         def srs_wkt(self):
             return None
 
     class ArrayWriter(Writer):
-        """Collects ``cell_id`` and ``coverage`` arrays, without pandas."""
+        """Collects ``cell_id`` and ``coverage`` as packed keys and weights, without pandas."""
 
-        def __init__(self):
+        def __init__(self, bits: int, n_pixels: int):
             super().__init__()
-            self._pix, self._fid, self._cov = [], [], []
+            self._bits, self._n_pixels = bits, n_pixels
+            self._keys, self._cov = [], []
 
         def add_operation(self, op):
             pass
@@ -833,23 +843,29 @@ def _exactextract() -> SimpleNamespace:
         def write(self, feature):
             f = WkbFeature()
             feature.copy_to(f)
+            # exactextract numbers cells row * width + col from the top-left corner of the raster it
+            # was given, which is the grid itself: the grid's flat pixel index.
             cells = np.asarray(f.props["cell_id"], dtype=np.int64)
             cov = np.asarray(f.props["coverage"], dtype=np.float64)
+            if not cells.size:
+                return
             positive = cov > 0
             if not positive.all():
                 cells, cov = cells[positive], cov[positive]
-            if cells.size:
-                self._pix.append(cells)
-                self._cov.append(cov)
-                self._fid.append(np.full(cells.size, int(f.props["fid"]), dtype=np.int64))
+            if cells.size and (cells[0] < 0 or cells.max() >= self._n_pixels):
+                raise RuntimeError(f"exactextract returned cell ids outside the grid: {cells!r}")
+            cells <<= self._bits
+            cells |= int(f.props["fid"])
+            self._keys.append(cells)
+            self._cov.append(cov)
 
         def features(self):
             return None
 
         def arrays(self):
-            if not self._pix:
-                return _EMPTY_I8, _EMPTY_I8, np.empty(0)
-            return np.concatenate(self._pix), np.concatenate(self._fid), np.concatenate(self._cov)
+            if not self._keys:
+                return _empty_piece()
+            return np.concatenate(self._keys), np.concatenate(self._cov)
 
     return SimpleNamespace(
         exact_extract=exact_extract,
@@ -863,32 +879,40 @@ def _exactextract() -> SimpleNamespace:
 # assembly
 
 
-def _assemble(pieces: list[_Piece], n_features: int) -> Coverage:
-    pieces = [p for p in pieces if p[1].size]
+def _assemble(pieces: list[_Piece], n_features: int, bits: int) -> Coverage:
+    """One :class:`Coverage` from pieces of packed keys: sorted, a repeated pair merged (largest weight)."""
+    pieces = [p for p in pieces if p[0].size]
     if not pieces:
-        feature, pixel, weight = _EMPTY_I8.copy(), _EMPTY_I8.copy(), np.empty(0)
+        key, weight = _EMPTY_I8.copy(), None
     else:
-        feature = np.concatenate([p[0] for p in pieces]).astype(np.int64, copy=False)
-        pixel = np.concatenate([p[1] for p in pieces]).astype(np.int64, copy=False)
-        weight = np.concatenate([np.ones(p[1].size) if p[2] is None else p[2] for p in pieces])
-        # sort by pixel, then feature: a stable sort by pixel of entries in feature order
-        if feature.size > 1 and (np.diff(feature) < 0).any():
-            order = np.argsort(feature, kind="stable")
-            feature, pixel, weight = feature[order], pixel[order], weight[order]
-        if pixel.size > 1 and (np.diff(pixel) < 0).any():
-            order = np.argsort(pixel, kind="stable")
-            feature, pixel, weight = feature[order], pixel[order], weight[order]
+        weighted = any(p[1] is not None for p in pieces)
+        key = pieces[0][0] if len(pieces) == 1 else np.concatenate([p[0] for p in pieces])
+        weight = None
+        if weighted:
+            weight = np.concatenate([np.ones(p[0].size) if p[1] is None else p[1] for p in pieces])
+        del pieces
+        # timsort: the keys come in runs (one per feature, or per polygon), each ascending
+        if weight is None:
+            key.sort(kind="stable")
+        else:
+            order = np.argsort(key, kind="stable")
+            key, weight = key[order], weight[order]
             del order
-        # a (feature, pixel) pair more than once (collections, multipolygons): keep the largest weight
-        if pixel.size > 1:
-            dup = (pixel[1:] == pixel[:-1]) & (feature[1:] == feature[:-1])
-            if dup.any():
-                starts = np.flatnonzero(np.r_[True, ~dup])
+        dup = key[1:] == key[:-1]
+        if dup.any():  # a (feature, pixel) pair more than once: collections, multi-part geometries
+            starts = np.flatnonzero(np.r_[True, ~dup])
+            if weight is not None:
                 weight = np.maximum.reduceat(weight, starts)
-                feature, pixel = feature[starts], pixel[starts]
+            key = key[starts]
+        del dup
+    pixel = key >> bits
+    key &= (1 << bits) - 1
+    feature = key
+    if weight is None:
+        weight = np.ones(pixel.size)
+    elif not (weight > 0).all():
         positive = weight > 0
-        if not positive.all():
-            feature, pixel, weight = feature[positive], pixel[positive], weight[positive]
+        feature, pixel, weight = feature[positive], pixel[positive], weight[positive]
     for a in (feature, pixel, weight):
         a.setflags(write=False)
     return Coverage(feature=feature, pixel=pixel, weight=weight, n_features=int(n_features))
