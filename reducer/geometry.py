@@ -487,12 +487,12 @@ class Geometry(ComputedObject):
         """
         if _is_num(unwrap(coords)) and _is_num(unwrap(proj)):
             coords, proj = [coords, proj], (args[0] if args else None)
-        return _construct("Point", coords, proj, False)
+        return _construct("Point", coords, proj, None)
 
     @staticmethod
     def MultiPoint(coords: Any, proj: Any = None) -> Geometry:
         """Points: ``[[x, y], ...]`` or a flat list of numbers."""
-        return _construct("MultiPoint", coords, proj, False)
+        return _construct("MultiPoint", coords, proj, None)
 
     @staticmethod
     def LineString(coords: Any, proj: Any = None, geodesic: Any = None, maxError: Any = None) -> Geometry:
@@ -742,6 +742,8 @@ class Geometry(ComputedObject):
         """
 
         def run(v: GeometryValue) -> GeometryValue:
+            if v.shape.is_empty:
+                return v
             d = float(unwrap(distance))
             crs = _proj_crs(proj)
             if crs is not None:
@@ -760,6 +762,8 @@ class Geometry(ComputedObject):
         """Simplified so that no point moves more than ``maxError`` metres (or ``proj`` units)."""
 
         def run(v: GeometryValue) -> GeometryValue:
+            if v.shape.is_empty:
+                return v
             crs = _proj_crs(proj)
             if crs is not None:
                 shape, work, tol = reproject(v.shape, v.crs, crs), crs, float(unwrap(maxError))
