@@ -29,7 +29,7 @@ def run(*cmd: str | Path) -> None:
 
 
 def ensure_venv(extras: str) -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py may be run by an older python3)
         sys.exit(f"reducer needs Python 3.11 or newer; this is {sys.version.split()[0]}. Run dev.py with python3.11+.")
     if not PY.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)

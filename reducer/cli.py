@@ -72,8 +72,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     folder = Path(args.dir)
     data = make_demo_data(folder)
     print(
-        f"wrote {len(data['images'])} NDVI images, fields.gpkg and points.gpkg to {folder} "
-        f"in {data['seconds']:.2f} s"
+        f"wrote {len(data['images'])} NDVI images, fields.gpkg and points.gpkg to {folder} in {data['seconds']:.2f} s"
     )
     run_demo(folder)
     return 0

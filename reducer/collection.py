@@ -44,7 +44,9 @@ def _paths_from(source: str | os.PathLike) -> list[str]:
     if p.is_dir():
         paths = sorted(str(x) for x in p.iterdir() if x.suffix in RASTER_SUFFIXES)
         if not paths:
-            raise InputFileError(f"the folder {s!r} holds no raster (*.tif, *.tiff). Point at the folder with the files.")
+            raise InputFileError(
+                f"the folder {s!r} holds no raster (*.tif, *.tiff). Point at the folder with the files."
+            )
         return paths
     if p.exists():
         return [s]
@@ -164,9 +166,7 @@ class ImageCollection(ComputedObject):
             if res is None and opt_dropNulls:
                 continue
             if not isinstance(res, Image):
-                raise ArgumentError(
-                    f"ImageCollection.map: the function returned {res!r}; it must return an ee.Image."
-                )
+                raise ArgumentError(f"ImageCollection.map: the function returned {res!r}; it must return an ee.Image.")
             out.append(res)
         return self._with(out)
 
@@ -201,7 +201,7 @@ class ImageCollection(ComputedObject):
         return List(list(self._images[int(offset) : int(offset) + int(count)]))
 
     def merge(self, collection2: ImageCollection) -> ImageCollection:
-        """This collection's images followed by ``collection2``'s."""
+        """Merge: the images of this collection, then those of ``collection2``."""
         return self._with(list(self._images) + list(ImageCollection(collection2)._images))
 
     def aggregate_array(self, property: str) -> List:

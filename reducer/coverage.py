@@ -136,9 +136,7 @@ class Coverage:
 # public functions
 
 
-def coverage(
-    geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, mode: Mode = "weighted"
-) -> Coverage:
+def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, mode: Mode = "weighted") -> Coverage:
     """Sparse weights of each feature on each pixel of ``grid``.
 
     Parameters
@@ -570,9 +568,7 @@ def _burn_one(geom: shapely.Geometry, win: np.ndarray, grid: Grid, all_touched: 
     return (rr.astype(np.int64) + cr0) * w + (cc.astype(np.int64) + cc0)
 
 
-def _burn(
-    geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int, all_touched: bool, pad: int = 0
-) -> _Piece:
+def _burn(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int, all_touched: bool, pad: int = 0) -> _Piece:
     """GDAL rasterisation of each geometry on its own window."""
     if geoms.size == 0:
         return _empty_piece()

@@ -120,9 +120,7 @@ def _parse_iso(s: str, tz: Any = None) -> int:
         else:
             dt = datetime(year, int(m["m"] or 1), int(m["d"] or 1))
         frac = (m["f"] or "0")[:6].ljust(6, "0")
-        dt = dt.replace(
-            hour=int(m["H"] or 0), minute=int(m["M"] or 0), second=int(m["S"] or 0), microsecond=int(frac)
-        )
+        dt = dt.replace(hour=int(m["H"] or 0), minute=int(m["M"] or 0), second=int(m["S"] or 0), microsecond=int(frac))
     except ValueError as exc:
         raise _bad_date(s, f" ({exc})") from None
     if m["tz"] is not None:
@@ -228,9 +226,7 @@ def _tokens(pattern: str) -> list[tuple[str, str, int]]:
                 text.append(pattern[j])
                 j += 1
             if j >= n:
-                raise ArgumentError(
-                    f"date pattern {pattern!r} has an unclosed quote. Close literal text: 'T'."
-                )
+                raise ArgumentError(f"date pattern {pattern!r} has an unclosed quote. Close literal text: 'T'.")
             out.append(("lit", "".join(text), 0))
             i = j + 1
         elif c.isascii() and c.isalpha():
@@ -278,9 +274,7 @@ def _joda_format(ms: int, pattern: str, tz: Any = None) -> str:
         elif c == "a":
             parts.append("AM" if dt.hour < 12 else "PM")
         elif c == "z":
-            parts.append(
-                str(getattr(zone, "key", None) or aware.tzname()) if count >= 4 else str(aware.tzname())
-            )
+            parts.append(str(getattr(zone, "key", None) or aware.tzname()) if count >= 4 else str(aware.tzname()))
         elif c == "Z":
             off = aware.utcoffset() or timedelta(0)
             minutes = int(off.total_seconds() // 60)
@@ -318,12 +312,7 @@ def _joda_parse(pattern: str, text: str, tz: Any = None) -> int:
             continue
         group = f"(?P<{c}{k}>"
         nxt = tokens[k + 1] if k + 1 < len(tokens) else None
-        fixed = (
-            nxt is not None
-            and nxt[0] == "field"
-            and nxt[1] in _NUMERIC
-            and not (nxt[1] == "M" and nxt[2] >= 3)
-        )
+        fixed = nxt is not None and nxt[0] == "field" and nxt[1] in _NUMERIC and not (nxt[1] == "M" and nxt[2] >= 3)
         if c == "M" and count >= 3:
             regex.append(group + "|".join(_MONTHS + [m[:3] for m in _MONTHS]) + ")")
         elif c == "E":
@@ -346,9 +335,7 @@ def _joda_parse(pattern: str, text: str, tz: Any = None) -> int:
             regex.append(group + r"\d{1,9})")
     m = re.fullmatch("".join(regex), text.strip(), flags=re.IGNORECASE)
     if m is None:
-        raise DateError(
-            f"Date.parse: {text!r} does not match the pattern {pattern!r}. Check the pattern's fields."
-        )
+        raise DateError(f"Date.parse: {text!r} does not match the pattern {pattern!r}. Check the pattern's fields.")
     f: dict[str, str] = {}
     counts: dict[str, int] = {}
     for name, value in m.groupdict().items():
@@ -380,13 +367,9 @@ def _joda_parse(pattern: str, text: str, tz: Any = None) -> int:
         if "a" in f and f["a"].upper() == "PM" and not ("H" in f or "k" in f):
             hour += 12
         frac = (f.get("S") or "0")[:6].ljust(6, "0")
-        dt = dt.replace(
-            hour=hour, minute=int(f.get("m", 0)), second=int(f.get("s", 0)), microsecond=int(frac)
-        )
+        dt = dt.replace(hour=hour, minute=int(f.get("m", 0)), second=int(f.get("s", 0)), microsecond=int(frac))
     except ValueError as exc:
-        raise DateError(
-            f"Date.parse: {text!r} with pattern {pattern!r} is not a valid date ({exc})."
-        ) from None
+        raise DateError(f"Date.parse: {text!r} with pattern {pattern!r} is not a valid date ({exc}).") from None
     off = f.get("Z")
     if off is not None:
         if off.upper() == "Z":

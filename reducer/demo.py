@@ -260,9 +260,7 @@ def make_demo_data(folder: str | os.PathLike) -> dict[str, Any]:
             ndvi[_clouds(rng)] = NODATA
         images.append(_write_geotiff(folder / f"ndvi_{date}.tif", ndvi))
 
-    fields = gpd.GeoDataFrame({"field_id": ids, "crop": crops}, geometry=geoms, crs=DEMO_CRS).to_crs(
-        "EPSG:4326"
-    )
+    fields = gpd.GeoDataFrame({"field_id": ids, "crop": crops}, geometry=geoms, crs=DEMO_CRS).to_crs("EPSG:4326")
     fields_path = _write_gpkg(folder / "fields.gpkg", fields, "fields")
 
     margin = 50.0
@@ -317,7 +315,7 @@ def _chart(path: Path, fields: Any, n_curves: int = 5) -> Path:
     ax.set_ylim(0, 1)
     ax.grid(alpha=0.3)
     ax.legend(title="Field (crop)", loc="upper left", fontsize="small")
-    ax.set_title("Mean NDVI per field, 2024 (gaps: no valid pixel under clouds)")
+    ax.set_title("Mean NDVI per field, 2024")
     fig.tight_layout()
     return _atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
 
@@ -355,14 +353,8 @@ def run_demo(folder: str | os.PathLike, *, verbose: bool = True) -> dict[str, An
     ee.Initialize()
     fields = ee.FeatureCollection(str(folder / "fields.gpkg"))
     points = ee.FeatureCollection(str(folder / "points.gpkg"))
-    ndvi = (
-        ee.ImageCollection(str(folder / "ndvi_*.tif")).filterDate("2024-01-01", "2025-01-01").select("NDVI")
-    )
-    stats = (
-        ee.Reducer.mean()
-        .combine(ee.Reducer.max(), sharedInputs=True)
-        .combine(ee.Reducer.min(), sharedInputs=True)
-    )
+    ndvi = ee.ImageCollection(str(folder / "ndvi_*.tif")).filterDate("2024-01-01", "2025-01-01").select("NDVI")
+    stats = ee.Reducer.mean().combine(ee.Reducer.max(), sharedInputs=True).combine(ee.Reducer.min(), sharedInputs=True)
 
     t0 = time.perf_counter()
     field_stats = _dated(ndvi.reduceRegions(fields, stats, scale=10).to_pandas())
@@ -383,7 +375,7 @@ def run_demo(folder: str | os.PathLike, *, verbose: bool = True) -> dict[str, An
     n_fields = int(field_stats["field_id"].nunique())
     n_points = int(point_values["point_id"].nunique())
     if verbose:
-        print(f"Mean NDVI per field and month (first 10 of {n_fields} fields; NaN: no valid pixel):")
+        print(f"Mean NDVI per field and month (first 10 of {n_fields} fields; -: no valid pixel):")
         print(table.head(10).round(2).to_string(na_rep="-"))
         print()
         print(f"wrote {fields_csv}")

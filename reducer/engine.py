@@ -267,9 +267,7 @@ def reduce_images(
         touched = sorted(set().union(*[set(p) for p in parts.values()]))
         blocks = stack.to_delayed(optimize_graph=False)
         partials = [
-            dask.delayed(_chunk_task, pure=True)(
-                blocks[0, i, j], {m: parts[m].get((i, j)) for m in kinds}, kinds
-            )
+            dask.delayed(_chunk_task, pure=True)(blocks[0, i, j], {m: parts[m].get((i, j)) for m in kinds}, kinds)
             for i, j in touched
         ]
         while len(partials) > 1:
@@ -327,7 +325,9 @@ def reduce_region(
             current = current * math.sqrt(found / max_pixels) * 1.0001
             scale = current
         max_pixels = None
-    [(columns, values)] = reduce_images([image], geoms, geom_crs, reducer, scale, crs, crsTransform, "region", max_pixels)
+    [(columns, values)] = reduce_images(
+        [image], geoms, geom_crs, reducer, scale, crs, crsTransform, "region", max_pixels
+    )
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
 
 

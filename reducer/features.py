@@ -423,9 +423,7 @@ class Feature(ComputedObject):
 
         return Feature._lazy(lambda: None if (v := self._evaluate()) is None else run(v))
 
-    def select(
-        self, propertySelectors: Any, newProperties: Any = None, retainGeometry: bool = True
-    ) -> Feature:
+    def select(self, propertySelectors: Any, newProperties: Any = None, retainGeometry: bool = True) -> Feature:
         """Only the properties matched by ``propertySelectors`` (names or regexes), maybe renamed.
 
         Examples
@@ -696,8 +694,7 @@ def _file_reader(path: str | os.PathLike, layer: Any, column: str | None) -> Cal
     p = str(path)
     if not os.path.exists(p):
         raise InputFileError(
-            f"FeatureCollection: file {p!r} does not exist. "
-            f"Check the path (the working directory is {os.getcwd()!r})."
+            f"FeatureCollection: file {p!r} does not exist. Check the path (the working directory is {os.getcwd()!r})."
         )
     suffix = Path(p).suffix.lower()
     if suffix in _PARQUET:
@@ -748,8 +745,7 @@ def _features_from_list(items: list, where: str) -> list[Any]:
             out.append(Feature(x))
         else:
             raise ArgumentError(
-                f"{where}: list item {x!r} is not a Feature. "
-                "Give ee.Feature objects, geometries or GeoJSON dicts."
+                f"{where}: list item {x!r} is not a Feature. Give ee.Feature objects, geometries or GeoJSON dicts."
             )
     return out
 
@@ -824,9 +820,7 @@ class FeatureCollection(ComputedObject):
 
             def run() -> Any:
                 value = source._evaluate()
-                return FeatureCollection(
-                    value if not isinstance(value, FeatureValue) else Feature._of(value)
-                )._gdf()
+                return FeatureCollection(value if not isinstance(value, FeatureValue) else Feature._of(value))._gdf()
 
             thunk = Thunk(run)
         else:
@@ -1012,13 +1006,10 @@ class FeatureCollection(ComputedObject):
                     if dropNulls:
                         continue
                     raise ArgumentError(
-                        "FeatureCollection.map: the function returned None. "
-                        "Return a Feature, or pass dropNulls=True."
+                        "FeatureCollection.map: the function returned None. Return a Feature, or pass dropNulls=True."
                     )
                 if not isinstance(out, Feature):
-                    raise ArgumentError(
-                        f"FeatureCollection.map: the function must return an ee.Feature, got {out!r}."
-                    )
+                    raise ArgumentError(f"FeatureCollection.map: the function must return an ee.Feature, got {out!r}.")
                 fv = out._evaluate()
                 if fv is None:
                     if dropNulls:
@@ -1157,9 +1148,7 @@ class FeatureCollection(ComputedObject):
 
     def aggregate_mean(self, property: str) -> Number:  # noqa: A002
         """The mean of a property's non-null values (None when there are none)."""
-        return self._aggregate(
-            property, lambda v: (sum(x := _nums(v, "aggregate_mean")) / len(x)) if v else None
-        )
+        return self._aggregate(property, lambda v: (sum(x := _nums(v, "aggregate_mean")) / len(x)) if v else None)
 
     def aggregate_min(self, property: str) -> Number:  # noqa: A002
         """The minimum of a property's non-null values (None when there are none)."""
@@ -1186,9 +1175,7 @@ def _null(v: Any) -> bool:
 def _nums(values: list, where: str) -> list:
     for v in values:
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ArgumentError(
-                f"FeatureCollection.{where}: {v!r} is not a number. Aggregate a numeric property."
-            )
+            raise ArgumentError(f"FeatureCollection.{where}: {v!r} is not a number. Aggregate a numeric property.")
     return values
 
 

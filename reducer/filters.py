@@ -98,9 +98,7 @@ def _column(table: pd.DataFrame, name: str) -> tuple[np.ndarray | None, bool]:
     if isinstance(col, pd.DataFrame):  # duplicate column names: the first one
         col = col.iloc[:, 0]
     if pd.api.types.is_datetime64_any_dtype(col.dtype):
-        naive = (
-            col.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col
-        )
+        naive = col.dt.tz_convert("UTC").dt.tz_localize(None) if getattr(col.dt, "tz", None) is not None else col
         stamps = naive.to_numpy(dtype="datetime64[ms]")
         values = stamps.astype("int64").astype("float64")
         values[np.isnat(stamps)] = np.nan
@@ -185,9 +183,7 @@ def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> Ma
         (ka, a), (kb, b) = sides
         if kind in _OPS:
             op = _OPS[kind]
-            numeric = all(
-                (k == "array" and v.dtype == np.float64) or (k == "scalar" and _is_num(v)) for k, v in sides
-            )
+            numeric = all((k == "array" and v.dtype == np.float64) or (k == "scalar" and _is_num(v)) for k, v in sides)
             if numeric:
                 aa, bb = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
                 with np.errstate(invalid="ignore"):
@@ -295,9 +291,7 @@ class Filter(ComputedObject):
         if rv is not _UNSET and rightField is not None:
             raise ArgumentError(f"Filter.{where}: give rightValue or rightField, not both.")
         if lf is None and leftValue is _UNSET:
-            raise ArgumentError(
-                f"Filter.{where}: missing the property name. Use Filter.{where}('name', value)."
-            )
+            raise ArgumentError(f"Filter.{where}: missing the property name. Use Filter.{where}('name', value).")
         if rv is _UNSET and rightField is None:
             raise ArgumentError(f"Filter.{where}: missing the value. Use Filter.{where}('name', value).")
         left = ("field", str(unwrap(lf))) if lf is not None else ("value", leftValue)
@@ -422,9 +416,7 @@ class Filter(ComputedObject):
         >>> Filter.stringContains("id", "T32")._mask(pd.DataFrame({"id": ["S2_T32TQM", "S2_T33", 5]}))
         array([ True, False, False])
         """
-        return Filter._binary(
-            "contains", "stringContains", leftField, rightValue, None, _UNSET, rightField, leftValue
-        )
+        return Filter._binary("contains", "stringContains", leftField, rightValue, None, _UNSET, rightField, leftValue)
 
     @staticmethod
     def stringStartsWith(
@@ -448,9 +440,7 @@ class Filter(ComputedObject):
         leftValue: Any = _UNSET,
     ) -> Filter:
         """Passes when the string property ends with ``rightValue``."""
-        return Filter._binary(
-            "ends_with", "stringEndsWith", leftField, rightValue, None, _UNSET, rightField, leftValue
-        )
+        return Filter._binary("ends_with", "stringEndsWith", leftField, rightValue, None, _UNSET, rightField, leftValue)
 
     @staticmethod
     def inList(
@@ -569,9 +559,7 @@ class Filter(ComputedObject):
             "not_contains": lambda: Filter.stringContains(name, value).Not(),
         }
         if op not in makers:
-            raise ArgumentError(
-                f"Filter.metadata: unknown operator {operator!r}. Give one of {list(makers)!r}."
-            )
+            raise ArgumentError(f"Filter.metadata: unknown operator {operator!r}. Give one of {list(makers)!r}.")
         return makers[op]()
 
     # -- time -----------------------------------------------------------------------------------

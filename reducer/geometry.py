@@ -168,9 +168,7 @@ def _depth(c: Any) -> int:
 
 def _xy(p: Any, what: str) -> tuple[float, float]:
     if not isinstance(p, list | tuple) or len(p) not in (2, 3) or not all(_is_num(v) for v in p):
-        raise GeometryError(
-            f"{what}: {p!r} is not a coordinate pair. Give [x, y] numbers (longitude, latitude)."
-        )
+        raise GeometryError(f"{what}: {p!r} is not a coordinate pair. Give [x, y] numbers (longitude, latitude).")
     x, y = float(p[0]), float(p[1])
     if not (math.isfinite(x) and math.isfinite(y)):
         raise GeometryError(f"{what}: coordinate {p!r} is not finite. Give finite numbers.")
@@ -272,9 +270,7 @@ def _from_geojson(d: dict, what: str) -> BaseGeometry:
     if kind == "GeometryCollection":
         return shapely.GeometryCollection([_from_geojson(g, what) for g in d.get("geometries", [])])
     if "coordinates" not in d:
-        raise GeometryError(
-            f"{what}: {d!r} is not a GeoJSON geometry. Give a dict with 'type' and 'coordinates'."
-        )
+        raise GeometryError(f"{what}: {d!r} is not a GeoJSON geometry. Give a dict with 'type' and 'coordinates'.")
     return _build(str(kind), d["coordinates"], what)
 
 
@@ -505,9 +501,7 @@ class Geometry(ComputedObject):
         return _construct("LinearRing", coords, proj, geodesic)
 
     @staticmethod
-    def MultiLineString(
-        coords: Any, proj: Any = None, geodesic: Any = None, maxError: Any = None
-    ) -> Geometry:
+    def MultiLineString(coords: Any, proj: Any = None, geodesic: Any = None, maxError: Any = None) -> Geometry:
         """Lines: ``[[[x, y], ...], ...]``."""
         return _construct("MultiLineString", coords, proj, geodesic)
 
@@ -539,9 +533,7 @@ class Geometry(ComputedObject):
         return _construct("MultiPolygon", coords, proj, geodesic)
 
     @staticmethod
-    def Rectangle(
-        coords: Any, proj: Any = None, geodesic: Any = None, evenOdd: Any = None, *args: Any
-    ) -> Geometry:
+    def Rectangle(coords: Any, proj: Any = None, geodesic: Any = None, evenOdd: Any = None, *args: Any) -> Geometry:
         """A rectangle from ``[xmin, ymin, xmax, ymax]``, ``[[xmin, ymin], [xmax, ymax]]`` or 4 numbers.
 
         Examples
@@ -564,9 +556,7 @@ class Geometry(ComputedObject):
             )
         xmin, ymin, xmax, ymax = (float(v) for v in c)
         if not all(math.isfinite(v) for v in c):
-            raise GeometryError(
-                f"Geometry.Rectangle: corners {coords!r} are not finite. Give finite numbers."
-            )
+            raise GeometryError(f"Geometry.Rectangle: corners {coords!r} are not finite. Give finite numbers.")
         shape = _box(min(xmin, xmax), min(ymin, ymax), max(xmin, xmax), max(ymin, ymax))
         return _construct_shape(shape, proj, geodesic, coords)
 
@@ -906,9 +896,7 @@ def as_geometry(x: Any) -> Geometry:
         return x
     if hasattr(x, "union_all") and hasattr(x, "crs"):  # a GeoDataFrame or GeoSeries
         if x.crs is None:
-            raise CRSError(
-                f"the {type(x).__name__} has no CRS. Set it with gdf.set_crs('EPSG:4326') and try again."
-            )
+            raise CRSError(f"the {type(x).__name__} has no CRS. Set it with gdf.set_crs('EPSG:4326') and try again.")
         return Geometry(x.union_all(), proj=x.crs)
     if isinstance(x, BaseGeometry | dict) or (hasattr(x, "__geo_interface__") and not isinstance(x, type)):
         return Geometry(x)

@@ -211,7 +211,9 @@ def resolve_grid(
     if crsTransform is not None:
         vals = [float(v) for v in crsTransform]
         if len(vals) != 6:
-            raise CRSError(f"crsTransform={crsTransform!r} needs 6 numbers [xScale, xShear, xOff, yShear, yScale, yOff].")
+            raise CRSError(
+                f"crsTransform={crsTransform!r} needs 6 numbers [xScale, xShear, xOff, yShear, yScale, yOff]."
+            )
         transform = Affine(*vals)
     else:
         same_crs = native is not None and native.crs == target_crs
@@ -238,4 +240,4 @@ def resolve_grid(
     rows = [inv.d * x + inv.e * y + inv.f for x in (xmin, xmax) for y in (ymin, ymax)]
     c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
     r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
-    return Grid(target_crs, transform * Affine.translation(c0, r0), max(1, c1 - c0), max(1, r1 - r0))
+    return Grid(target_crs, transform @ Affine.translation(c0, r0), max(1, c1 - c0), max(1, r1 - r0))

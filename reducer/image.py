@@ -128,7 +128,8 @@ class Image(ComputedObject):
             bands, props = (), dict(properties or {})
         else:
             raise ArgumentError(
-                f"ee.Image({source!r}): expected a GeoTIFF path, an xarray.DataArray with a CRS, a number or an ee.Image."
+                f"ee.Image({source!r}): expected a GeoTIFF path, an xarray.DataArray with a CRS, "
+                "a number or an ee.Image."
             )
         if time is not None:
             props["system:time_start"] = to_millis(time)
@@ -142,7 +143,10 @@ class Image(ComputedObject):
         return f"ee.Image({self._props.get('system:index', '')!r}, bands={[b.name for b in self._bands]})"
 
     def _with(self, bands: Sequence[Band] | None = None, props: dict | None = None) -> Image:
-        return Image(_bands=tuple(self._bands if bands is None else bands), properties=self._props if props is None else props)
+        return Image(
+            _bands=tuple(self._bands if bands is None else bands),
+            properties=self._props if props is None else props,
+        )
 
     # -- projection -------------------------------------------------------------------------------
     @property
@@ -205,7 +209,9 @@ class Image(ComputedObject):
         keys = properties if properties is not None else [k for k in self._props if not k.startswith("system:")]
         return Dictionary({k: self._props[k] for k in keys if k in self._props})
 
-    def copyProperties(self, source: Any = None, properties: list[str] | None = None, exclude: list[str] | None = None) -> Image:
+    def copyProperties(
+        self, source: Any = None, properties: list[str] | None = None, exclude: list[str] | None = None
+    ) -> Image:
         """Copy properties from another image or feature (not the ``system:`` ones unless named)."""
         src = dict(getattr(source, "_props", None) or unwrap(getattr(source, "toDictionary", dict)()) or {})
         keys = properties if properties is not None else [k for k in src if not k.startswith("system:")]
@@ -247,7 +253,7 @@ class Image(ComputedObject):
         >>> img.select('nope')
         Traceback (most recent call last):
         ...
-        reducer.errors.BandError: Image.select: pattern 'nope' did not match any bands. Available: ['constant', 'b', 'c'].
+        reducer.errors.BandError: Image.select: pattern 'nope' did not match any bands. Available: [...].
         """
         new_names = kwargs.pop("newNames", None)
         selectors = list(selectors)
@@ -363,7 +369,10 @@ class Image(ComputedObject):
     def _evaluate(self) -> dict:
         bands = []
         for b in self._bands:
-            entry: dict[str, Any] = {"id": b.name, "data_type": {"type": "PixelType", "precision": _precision(b.dtype)}}
+            entry: dict[str, Any] = {
+                "id": b.name,
+                "data_type": {"type": "PixelType", "precision": _precision(b.dtype)},
+            }
             if b.grid is not None:
                 entry["crs"] = _crs_string(b.grid)
                 entry["crs_transform"] = list(tuple(b.grid.transform)[:6])

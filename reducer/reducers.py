@@ -64,7 +64,10 @@ class Reducer:
         return f"ee.Reducer<{outs}; inputs={self._n_inputs}>"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Reducer) and (self._outputs, self._n_inputs) == (other._outputs, other._n_inputs)
+        return isinstance(other, Reducer) and (self._outputs, self._n_inputs) == (
+            other._outputs,
+            other._n_inputs,
+        )
 
     def __hash__(self) -> int:
         return hash((self._outputs, self._n_inputs))
@@ -147,7 +150,10 @@ class Reducer:
                 f"Reducer.setOutputs: got {len(outputs)} names {outputs!r} for {len(self._outputs)} outputs "
                 f"{[o.name for o in self._outputs]!r}. Give one name per output."
             )
-        return Reducer(tuple(replace(o, name=str(n)) for o, n in zip(self._outputs, outputs, strict=True)), self._n_inputs)
+        return Reducer(
+            tuple(replace(o, name=str(n)) for o, n in zip(self._outputs, outputs, strict=True)),
+            self._n_inputs,
+        )
 
     def unweighted(self) -> Reducer:
         """The same reducer on centre-in pixels, each counted once."""
@@ -166,7 +172,9 @@ class Reducer:
         return {
             "type": "Reducer",
             "inputs": self._n_inputs,
-            "outputs": [{"name": o.name, "statistic": o.stat, "input": o.input, "weighted": o.weighted} for o in self._outputs],
+            "outputs": [
+                {"name": o.name, "statistic": o.stat, "input": o.input, "weighted": o.weighted} for o in self._outputs
+            ],
         }
 
 

@@ -11,7 +11,7 @@ import math
 import os
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dask.array as da
@@ -244,7 +244,7 @@ def _tiff_datetime(value: str | None) -> int | None:
         return None
     for fmt in ("%Y:%m:%d %H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"):
         try:
-            dt = datetime.strptime(value.strip(), fmt).replace(tzinfo=timezone.utc)
+            dt = datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
         return int(dt.timestamp() * 1000)

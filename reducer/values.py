@@ -358,9 +358,7 @@ class Number(ComputedObject):
                     return int(s, int(radix))
                 return int(s) if re.fullmatch(r"[+-]?\d+", s) else float(s)
             except ValueError:
-                raise ArgumentError(
-                    f"ee.Number.parse: cannot read {s!r} as a number in base {radix}."
-                ) from None
+                raise ArgumentError(f"ee.Number.parse: cannot read {s!r} as a number in base {radix}.") from None
 
         return Number._lazy(run)
 
@@ -535,9 +533,7 @@ def _printf(pattern: str, value: int | float) -> str:
         alt = "#" if "#" in spec_flags else ""
         group = "," if "," in spec_flags else ""
         precision = f".{prec}" if prec is not None and conv not in "doxX" else ""
-        py_conv = {"d": "d", "o": "o", "x": "x", "X": "X", "e": "e", "E": "E", "f": "f", "g": "g", "G": "G"}[
-            conv
-        ]
+        py_conv = {"d": "d", "o": "o", "x": "x", "X": "X", "e": "e", "E": "E", "f": "f", "g": "g", "G": "G"}[conv]
         if fill_align == "0":
             spec = f"{sign}{alt}0{width}{group}{precision}{py_conv}"
         else:
@@ -556,9 +552,7 @@ def _check_string(x: Any) -> str:
         x = x._evaluate()
     if isinstance(x, str):
         return x
-    raise ArgumentError(
-        f"ee.String: expected a string, got {x!r}. Convert it first, e.g. ee.Number(x).format()."
-    )
+    raise ArgumentError(f"ee.String: expected a string, got {x!r}. Convert it first, e.g. ee.Number(x).format().")
 
 
 def _str(x: Any) -> str:
@@ -769,9 +763,7 @@ class List(ComputedObject):
         """Elements ``start`` (inclusive) to ``end`` (exclusive); negative indices count from the end."""
         return self._op(
             lambda v: v[
-                int(_num(start)) : None if end is None else int(_num(end)) : None
-                if step is None
-                else int(_num(step))
+                int(_num(start)) : None if end is None else int(_num(end)) : None if step is None else int(_num(step))
             ]
         )
 
@@ -904,8 +896,7 @@ class Dictionary(ComputedObject):
             if defaultValue is not None:
                 return _plain(defaultValue)
             raise ArgumentError(
-                f"Dictionary.get: key {k!r} not found; keys are {sorted(d)!r}. "
-                "Give a defaultValue or check the key."
+                f"Dictionary.get: key {k!r} not found; keys are {sorted(d)!r}. Give a defaultValue or check the key."
             )
 
         return ComputedObject._lazy(run)
@@ -958,9 +949,7 @@ class Dictionary(ComputedObject):
         """Only the keys named or matched (full regex match) by ``selectors``."""
 
         def run(d: dict) -> dict:
-            sel = [
-                _str(s) for s in (_lst(selectors) if not isinstance(_plain(selectors), str) else [selectors])
-            ]
+            sel = [_str(s) for s in (_lst(selectors) if not isinstance(_plain(selectors), str) else [selectors])]
             out = {}
             for s in sel:
                 hits = [k for k in d if k == s or re.fullmatch(s, k)]
@@ -989,9 +978,7 @@ class Dictionary(ComputedObject):
         def run(d: dict) -> dict:
             src, dst = [_str(s) for s in _lst(from_)], [_str(s) for s in _lst(to)]
             if len(src) != len(dst):
-                raise ArgumentError(
-                    f"Dictionary.rename: {len(src)} names to rename but {len(dst)} new names."
-                )
+                raise ArgumentError(f"Dictionary.rename: {len(src)} names to rename but {len(dst)} new names.")
             out = {k: v for k, v in d.items() if k not in src}
             for a, b in zip(src, dst, strict=True):
                 if a not in d:

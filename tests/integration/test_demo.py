@@ -80,9 +80,7 @@ def test_demo_data_files(demo_dir: Path) -> None:
     with rasterio.open(tifs[0]) as src:
         extent = box(*src.bounds)
     outside = utm[~utm.within(extent)]
-    assert list(outside["field_id"]) == ["F28"] and utm.set_index("field_id").loc["F28"].geometry.intersects(
-        extent
-    )
+    assert list(outside["field_id"]) == ["F28"] and utm.set_index("field_id").loc["F28"].geometry.intersects(extent)
     pairs = utm.sindex.query(utm.geometry, predicate="overlaps")
     assert (pairs[0] != pairs[1]).sum() >= 2
 

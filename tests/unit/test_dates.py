@@ -250,18 +250,14 @@ def test_get_fraction_and_difference():
 
 def test_update_from_ymd_and_parse():
     assert Date("2024-06-15T10:20:30").update(2023, 2, 28).format().getInfo() == "2023-02-28T10:20:30"
-    assert Date("2024-06-15").update(hour=5, minute=6, second=7.25).format("HH:mm:ss.SSS").getInfo() == (
-        "05:06:07.250"
-    )
+    assert Date("2024-06-15").update(hour=5, minute=6, second=7.25).format("HH:mm:ss.SSS").getInfo() == ("05:06:07.250")
     with pytest.raises(DateError, match="not a date"):
         Date("2024-06-15").update(month=2, day=30).getInfo()
     assert Date.fromYMD(2000, 1, 1).millis().getInfo() == Y2000
     with pytest.raises(DateError):
         Date.fromYMD(2023, 2, 29).getInfo()
     assert Date.parse("yyyyMMdd", "20000101").millis().getInfo() == Y2000
-    assert (
-        Date.parse("dd/MM/yyyy HH:mm", "02/01/2000 06:00").millis().getInfo() == Y2000 + DAY + 6 * 3_600_000
-    )
+    assert Date.parse("dd/MM/yyyy HH:mm", "02/01/2000 06:00").millis().getInfo() == Y2000 + DAY + 6 * 3_600_000
     assert Date.parse("yyyy-DDD", "2000-032").millis().getInfo() == Y2000 + 31 * DAY
     assert Date.parse("d MMMM yyyy", "1 January 2000").millis().getInfo() == Y2000
     assert Date.parse("yyyy-MM-dd'T'HH:mmZZ", "2000-01-01T02:00+02:00").millis().getInfo() == Y2000

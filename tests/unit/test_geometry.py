@@ -124,9 +124,7 @@ def test_projected_coordinates_may_exceed_latitude_range():
 
 def test_geodesic_lengths_match_known_arcs():
     assert Geometry.LineString([[0, 0], [1, 0]]).length().getInfo() == pytest.approx(EQUATOR_DEGREE, rel=1e-9)
-    assert Geometry.LineString([[0, 0], [0, 1]]).length().getInfo() == pytest.approx(
-        MERIDIAN_DEGREE, rel=1e-6
-    )
+    assert Geometry.LineString([[0, 0], [0, 1]]).length().getInfo() == pytest.approx(MERIDIAN_DEGREE, rel=1e-6)
 
 
 def test_geodesic_area_of_a_degree_square_at_the_equator():
@@ -157,9 +155,7 @@ def test_buffer_point_in_metres():
     assert disc.area().getInfo() == pytest.approx(math.pi * 1000**2, rel=0.01)
     fine = Geometry.Point([10, 45]).buffer(1000, maxError=1)
     # a regular 72-gon inscribed in the circle: (N / 2π) sin(2π / N) of the disc
-    assert fine.area().getInfo() == pytest.approx(
-        math.pi * 1e6 * (72 / (2 * math.pi)) * math.sin(2 * math.pi / 72)
-    )
+    assert fine.area().getInfo() == pytest.approx(math.pi * 1e6 * (72 / (2 * math.pi)) * math.sin(2 * math.pi / 72))
 
 
 def test_buffer_in_projected_units():
@@ -243,9 +239,9 @@ def test_as_geometry_accepts_and_rejects():
     assert as_geometry(Feature(g, {"a": 1})).getInfo() == g.getInfo()
     assert as_geometry(shapely.Point(1, 2)).getInfo() == g.getInfo()
     assert as_geometry({"type": "Point", "coordinates": [1, 2]}).getInfo() == g.getInfo()
-    assert as_geometry(
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}
-    ).getInfo() == (g.getInfo())
+    assert as_geometry({"type": "Feature", "geometry": {"type": "Point", "coordinates": [1, 2]}}).getInfo() == (
+        g.getInfo()
+    )
     gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs=UTM)
     union = as_geometry(gdf)
     assert union.crs.to_epsg() == 32633 and union.area().getInfo() == 2.0

@@ -19,7 +19,9 @@ def tif(tmp_path):
 
 
 def fc_of(*geoms, crs=CRS):
-    return ee.FeatureCollection(gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=crs))
+    return ee.FeatureCollection(
+        gpd.GeoDataFrame({"name": [f"f{i}" for i in range(len(geoms))]}, geometry=list(geoms), crs=crs)
+    )
 
 
 def props(fc):
@@ -63,21 +65,23 @@ CASES = [
 def test_hand_computed(tif, red, geom, expected):
     [p] = props(ee.Image(str(tif)).reduceRegions(fc_of(geom), red))
     for k, v in expected.items():
-        assert p[k] == pytest.approx(v, rel=1e-12), k
+        assert p[k] == pytest.approx(v, rel=1e-7), k  # exactextract fractions are float32
 
 
 def test_nodata_excluded(tmp_path):
     tif = write_tif(tmp_path / "n.tif", np.where(VALUES_3x3 == 2, -9999, VALUES_3x3).astype("float32"), nodata=-9999)
     red = ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True)
     [p] = props(ee.Image(str(tif)).reduceRegions(fc_of(TOP_LEFT), red))
-    assert p["mean"] == pytest.approx((1 + 0.8 * 9) / 2.6, rel=1e-12)
+    assert p["mean"] == pytest.approx((1 + 0.8 * 9) / 2.6, rel=1e-7)
     assert p["count"] == 3
     [p] = props(ee.Image(str(tif)).reduceRegions(fc_of(TOP_LEFT), ee.Reducer.mean().unweighted()))
-    assert p["mean"] == pytest.approx(10 / 3, rel=1e-12)
+    assert p["mean"] == pytest.approx(10 / 3, rel=1e-7)
 
 
 def test_empty_outside_and_all_nodata_give_none(tmp_path, tif):
-    red = ee.Reducer.mean().combine(ee.Reducer.minMax(), sharedInputs=True).combine(ee.Reducer.count(), sharedInputs=True)
+    red = (
+        ee.Reducer.mean().combine(ee.Reducer.minMax(), sharedInputs=True).combine(ee.Reducer.count(), sharedInputs=True)
+    )
     ps = props(ee.Image(str(tif)).reduceRegions(fc_of(EMPTY, OUTSIDE, SQUARE), red))
     for p in ps[:2]:
         assert p["mean"] is None and p["min"] is None and p["max"] is None
@@ -90,7 +94,7 @@ def test_empty_outside_and_all_nodata_give_none(tmp_path, tif):
 
 def test_overlapping_features_are_independent(tif):
     ps = props(ee.Image(str(tif)).reduceRegions(fc_of(SQUARE, TOP_LEFT, SQUARE), ee.Reducer.mean()))
-    assert [p["mean"] for p in ps] == pytest.approx([5.0, wmean(W_TOP_LEFT), 5.0], rel=1e-12)
+    assert [p["mean"] for p in ps] == pytest.approx([5.0, wmean(W_TOP_LEFT), 5.0], rel=1e-7)
 
 
 def test_reprojected_features_match(tif):
@@ -154,7 +158,9 @@ def test_multiband_naming_and_two_input_reducer(tmp_path):
 def test_max_pixels_and_best_effort(tmp_path):
     tif = write_tif(tmp_path / "big.tif", np.ones((100, 100), "float32"))
     img = ee.Image(str(tif))
-    with pytest.raises(MaxPixelsError, match="Too many pixels in the region. Found 10000, but maxPixels allows only 100"):
+    with pytest.raises(
+        MaxPixelsError, match="Too many pixels in the region. Found 10000, but maxPixels allows only 100"
+    ):
         img.reduceRegion(ee.Reducer.mean(), maxPixels=100).getInfo()
     out = img.reduceRegion(ee.Reducer.count(), maxPixels=100, bestEffort=True).getInfo()
     assert 0 < out["B1"] <= 100
@@ -174,7 +180,7 @@ def test_collection_reduce_regions_ids_and_time(tmp_path):
     ids = [f["id"] for f in info["features"]]
     assert ids == ["img_2024-02-01_0", "img_2024-02-01_1", "img_2024-03-01_0", "img_2024-03-01_1"]
     means = [f["properties"]["mean"] for f in info["features"]]
-    assert means == pytest.approx([10.0, 2 * wmean(W_TOP_LEFT), 15.0, 3 * wmean(W_TOP_LEFT)], rel=1e-12)
+    assert means == pytest.approx([10.0, 2 * wmean(W_TOP_LEFT), 15.0, 3 * wmean(W_TOP_LEFT)], rel=1e-7)
     t = [f["properties"]["system:time_start"] for f in info["features"]]
     assert t[0] == ee.Date("2024-02-01").millis().getInfo()
     assert info["features"][0]["properties"]["image_id"] == "img_2024-02-01"
