@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import re
 import subprocess
 import sys
@@ -181,9 +182,14 @@ def test_run_demo_on_empty_folder_raises_reducer_error(tmp_path: Path) -> None:
 
 # -- the command line ----------------------------------------------------------------------------
 def test_cli_demo_subprocess(tmp_path: Path) -> None:
+    import reducer
+
     out = tmp_path / "demo out"
+    # run the same reducer as this process, from any working directory
+    root = str(Path(reducer.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     proc = subprocess.run(
-        [sys.executable, "-m", "reducer", "demo", str(out)], capture_output=True, text=True, timeout=300
+        [sys.executable, "-m", "reducer", "demo", str(out)], capture_output=True, text=True, timeout=300, env=env
     )
     assert proc.returncode == 0, proc.stderr
     for name in ("field_ndvi.csv", "point_ndvi.csv", "field_ndvi.png", "fields.gpkg", "points.gpkg"):
