@@ -235,7 +235,7 @@ def reduce_images(
         for c in columns:
             need = set(kinds.get(c.output.mode, ())) | set(AGGREGATIONS[c.output.stat].needs)
             kinds[c.output.mode] = tuple(k for k in ("w", "wx", "m2", "min", "max") if k in need)
-        grid = resolve_grid(image._grid, scale, crs, crsTransform)
+        grid = resolve_grid(image._grid, scale, crs, crsTransform, bounds=_total_bounds(geoms), bounds_crs=src_crs)
         plan = plans.get(grid)
         if plan is None:
             wkt = grid.crs_wkt
@@ -280,6 +280,13 @@ def reduce_images(
         meta.append(columns)
     results = compute(*delayed_results)
     return list(zip(meta, results, strict=True))
+
+
+def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
+    b = shapely.bounds(geoms)
+    if len(b) == 0 or np.isnan(b).all():
+        return None
+    return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
 
 
 def _max_pixels_message(found: float, max_pixels: float) -> str:

@@ -44,11 +44,10 @@ from .errors import ArgumentError, CRSError, GeometryError, InputFileError
 from .filters import Filter
 from .geometry import WGS84, Geometry, GeometryValue, _geojson, as_geometry, reproject
 from .grid import norm_crs
-from .values import ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
+from .values import _UNSET, ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
 
 __all__ = ["Feature", "FeatureCollection", "FeatureValue"]
 
-_UNSET: Any = object()
 INDEX = "system:index"
 
 
@@ -875,6 +874,21 @@ class FeatureCollection(ComputedObject):
     def to_pandas(self) -> pd.DataFrame:
         """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``."""
         return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+
+    def to_xarray(self) -> Any:
+        """A reduction over images as an ``xarray.Dataset``: dims ``(feature, time)``, one variable per output.
+
+        Only for the result of ``reduceRegions``; NaN where a feature has no valid pixel.
+        """
+        from .collection import Reduction
+        from .output import reduction_to_xarray
+
+        if not isinstance(self._meta, Reduction):
+            raise ArgumentError(
+                "to_xarray: this FeatureCollection is not the result of reduceRegions. "
+                "Use to_pandas() or to_geopandas() for other collections."
+            )
+        return reduction_to_xarray(self._meta)
 
     # -- filtering and ordering -----------------------------------------------------------------
     def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
