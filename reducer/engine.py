@@ -200,6 +200,165 @@ class _GridPlan:
     key: tuple
 
 
+@dataclass
+class ImagePlan:
+    """One image's share of a reduction: its grid, columns, blocks and their weights."""
+
+    image: Any
+    grid: Grid
+    columns: list[Column]
+    kinds: dict[str, tuple[str, ...]]
+    stack: Any
+    parts: dict[str, dict]
+    touched: list[tuple[int, int]]
+
+
+@dataclass
+class ReductionPlan:
+    """What a reduction will do, before any pixel is read."""
+
+    n_features: int
+    images: list[ImagePlan]
+
+    def graph(self) -> list[Any]:
+        """One delayed result per image: ``{column: values}``; weights are one key per block, shared."""
+        weight_keys: dict[str, Any] = {}
+
+        def shared(bw: BlockWeights | None) -> Any:
+            if bw is None:
+                return None
+            if bw.token not in weight_keys:
+                weight_keys[bw.token] = dask.delayed(bw, pure=True, name=f"weights-{bw.token}")
+            return weight_keys[bw.token]
+
+        results = []
+        for ip in self.images:
+            blocks = ip.stack.to_delayed(optimize_graph=False)
+            partials = [
+                dask.delayed(_chunk_task, pure=True)(
+                    blocks[0, i, j], {m: shared(ip.parts[m].get((i, j))) for m in ip.kinds}, ip.kinds
+                )
+                for i, j in ip.touched
+            ]
+            while len(partials) > 1:
+                partials = [
+                    dask.delayed(_combine_task, pure=True)(*partials[k : k + FAN_IN])
+                    for k in range(0, len(partials), FAN_IN)
+                ]
+            part = partials[0] if partials else {}
+            n_bands = ip.stack.shape[0]
+            results.append(
+                dask.delayed(_finalize_task, pure=True)(part, ip.columns, self.n_features, n_bands, ip.kinds)
+            )
+        return results
+
+    def explain(self) -> dict[str, Any]:
+        """A summary: images, grids, blocks to read, bytes, features, tasks and peak memory per task."""
+        blocks = 0
+        read_bytes = 0
+        peak = 0
+        entries = 0
+        seen: set[int] = set()
+        for ip in self.images:
+            chunks = ip.stack.chunks
+            item = ip.stack.dtype.itemsize * ip.stack.shape[0]
+            for i, j in ip.touched:
+                nbytes = chunks[1][i] * chunks[2][j] * item
+                read_bytes += nbytes
+                bw = [ip.parts[m].get((i, j)) for m in ip.kinds]
+                n_entries = sum(len(b.pixel) for b in bw if b is not None)
+                # block values + gathered float64 values, weights and a few temporaries per entry
+                peak = max(peak, nbytes + n_entries * 8 * (2 + 4 * ip.stack.shape[0]))
+            blocks += len(ip.touched)
+            for m in ip.kinds:
+                if id(ip.parts[m]) not in seen:
+                    seen.add(id(ip.parts[m]))
+                    entries += sum(len(b.pixel) for b in ip.parts[m].values())
+        n_combine = sum(_n_combines(len(ip.touched)) for ip in self.images)
+        return {
+            "images": len(self.images),
+            "grids": len({ip.grid for ip in self.images}),
+            "features": self.n_features,
+            "blocks_to_read": blocks,
+            "bytes_to_read": read_bytes,
+            "weight_entries": entries,
+            "tasks": blocks + n_combine + len(self.images),
+            "peak_task_memory_bytes": peak,
+        }
+
+
+def _n_combines(n: int) -> int:
+    total = 0
+    while n > 1:
+        n = -(-n // FAN_IN)
+        total += n
+    return total
+
+
+def plan_reduction(
+    images: Sequence[Any],
+    geoms: np.ndarray,
+    geoms_crs: Any,
+    reducer: Reducer,
+    scale: float | None = None,
+    crs: Any = None,
+    crsTransform: Sequence[float] | None = None,
+    rule: str = "regions",
+    max_pixels: float | None = None,
+) -> ReductionPlan:
+    """Plan a reduction: grids, coverage weights (cached) and the blocks to read. Reads no pixel."""
+    from .errors import CRSError
+    from .grid import norm_crs
+
+    geoms = np.asarray(geoms, dtype=object)
+    src_crs = norm_crs(geoms_crs, "the features' crs")
+    fkey = _features_token(geoms)
+    grid_plans: dict[Grid, _GridPlan] = {}
+    reprojected: dict[str, np.ndarray] = {}
+    bounds = _total_bounds(geoms)
+    out = []
+    for image in images:
+        names = [b.name for b in image._bands]
+        dtypes = [b.dtype for b in image._bands]
+        columns = resolve_columns(reducer, names, dtypes, rule)
+        kinds: dict[str, tuple[str, ...]] = {}
+        for c in columns:
+            need = set(kinds.get(c.output.mode, ())) | set(AGGREGATIONS[c.output.stat].needs)
+            kinds[c.output.mode] = tuple(k for k in ("w", "wx", "m2", "min", "max") if k in need)
+        grid = resolve_grid(image._grid, scale, crs, crsTransform, bounds=bounds, bounds_crs=src_crs)
+        gp = grid_plans.get(grid)
+        if gp is None:
+            wkt = grid.crs_wkt
+            if wkt not in reprojected:
+                if src_crs == grid.crs:
+                    reprojected[wkt] = geoms
+                else:
+                    import geopandas as gpd
+
+                    try:
+                        moved = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
+                    except Exception as exc:  # pragma: no cover - pyproj failures
+                        raise CRSError(f"cannot reproject the features from {src_crs} to {grid.crs}: {exc}") from exc
+                    reprojected[wkt] = np.asarray(moved, dtype=object)
+            gp = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
+            grid_plans[grid] = gp
+        if max_pixels is not None:
+            found = estimate_pixels(gp.geoms, grid)
+            if found > max_pixels:
+                raise MaxPixelsError(_max_pixels_message(found, max_pixels))
+        for mode in kinds:
+            if mode not in gp.coverage:
+                gp.coverage[mode] = cached_coverage(fkey, gp.geoms, grid, mode)
+        stack = image._stack(grid)
+        if stack.chunks[0] != (stack.shape[0],):
+            stack = stack.rechunk({0: -1})
+        spatial = (stack.chunks[1], stack.chunks[2])
+        parts = {m: partition(gp.coverage[m], grid, spatial, gp.key + (m,)) for m in kinds}
+        touched = sorted(set().union(*[set(p) for p in parts.values()]))
+        out.append(ImagePlan(image, grid, columns, kinds, stack, parts, touched))
+    return ReductionPlan(len(geoms), out)
+
+
 def reduce_images(
     images: Sequence[Any],
     geoms: np.ndarray,
@@ -216,70 +375,9 @@ def reduce_images(
     Returns, per image, its columns and ``{column: values (n_features,)}`` with NaN where a
     feature has no valid pixel.
     """
-    from .errors import CRSError
-    from .grid import norm_crs
-
-    geoms = np.asarray(geoms, dtype=object)
-    n = len(geoms)
-    src_crs = norm_crs(geoms_crs, "the features' crs")
-    fkey = _features_token(geoms)
-    plans: dict[Grid, _GridPlan] = {}
-    reprojected: dict[str, np.ndarray] = {}
-    delayed_results = []
-    meta = []
-    for image in images:
-        names = [b.name for b in image._bands]
-        dtypes = [b.dtype for b in image._bands]
-        columns = resolve_columns(reducer, names, dtypes, rule)
-        kinds: dict[str, tuple[str, ...]] = {}
-        for c in columns:
-            need = set(kinds.get(c.output.mode, ())) | set(AGGREGATIONS[c.output.stat].needs)
-            kinds[c.output.mode] = tuple(k for k in ("w", "wx", "m2", "min", "max") if k in need)
-        grid = resolve_grid(image._grid, scale, crs, crsTransform, bounds=_total_bounds(geoms), bounds_crs=src_crs)
-        plan = plans.get(grid)
-        if plan is None:
-            wkt = grid.crs_wkt
-            if wkt not in reprojected:
-                if src_crs == grid.crs:
-                    reprojected[wkt] = geoms
-                else:
-                    try:
-                        import geopandas as gpd
-
-                        reprojected[wkt] = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
-                        reprojected[wkt] = np.asarray(reprojected[wkt], dtype=object)
-                    except Exception as exc:  # pragma: no cover - pyproj failures
-                        raise CRSError(f"cannot reproject the features from {src_crs} to {grid.crs}: {exc}") from exc
-            plan = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
-            plans[grid] = plan
-        if max_pixels is not None:
-            found = estimate_pixels(plan.geoms, grid)
-            if found > max_pixels:
-                raise MaxPixelsError(_max_pixels_message(found, max_pixels))
-        for mode in kinds:
-            if mode not in plan.coverage:
-                plan.coverage[mode] = cached_coverage(fkey, plan.geoms, grid, mode)
-        stack = image._stack(grid)
-        if stack.chunks[0] != (stack.shape[0],):
-            stack = stack.rechunk({0: -1})
-        spatial = (stack.chunks[1], stack.chunks[2])
-        parts = {m: partition(plan.coverage[m], grid, spatial, plan.key + (m,)) for m in kinds}
-        touched = sorted(set().union(*[set(p) for p in parts.values()]))
-        blocks = stack.to_delayed(optimize_graph=False)
-        partials = [
-            dask.delayed(_chunk_task, pure=True)(blocks[0, i, j], {m: parts[m].get((i, j)) for m in kinds}, kinds)
-            for i, j in touched
-        ]
-        while len(partials) > 1:
-            partials = [
-                dask.delayed(_combine_task, pure=True)(*partials[k : k + FAN_IN])
-                for k in range(0, len(partials), FAN_IN)
-            ]
-        part = partials[0] if partials else {}
-        delayed_results.append(dask.delayed(_finalize_task, pure=True)(part, columns, n, len(names), kinds))
-        meta.append(columns)
-    results = compute(*delayed_results)
-    return list(zip(meta, results, strict=True))
+    plan = plan_reduction(images, geoms, geoms_crs, reducer, scale, crs, crsTransform, rule, max_pixels)
+    results = compute(*plan.graph())
+    return [(ip.columns, r) for ip, r in zip(plan.images, results, strict=True)]
 
 
 def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:
