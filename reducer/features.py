@@ -40,6 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from .dates import Date
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError
 from .filters import Filter
 from .geometry import WGS84, Geometry, GeometryValue, _geojson, as_geometry, reproject
@@ -617,6 +618,8 @@ def _column_type(s: pd.Series) -> str:
         return "Object"
     if all(isinstance(v, str) for v in values):
         return "String"
+    if all(isinstance(v, Date | pd.Timestamp) for v in values):
+        return "Date"
     if all(isinstance(v, bool) for v in values):
         return "Boolean"
     if all(isinstance(v, int) and not isinstance(v, bool) for v in values):

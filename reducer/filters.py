@@ -107,7 +107,19 @@ def _column(table: pd.DataFrame, name: str) -> tuple[np.ndarray | None, bool]:
         return col.to_numpy(dtype=object), name == TIME
     if pd.api.types.is_numeric_dtype(col.dtype):
         return col.to_numpy(dtype="float64", na_value=np.nan), name == TIME
-    return col.to_numpy(dtype=object), name == TIME
+    values = col.to_numpy(dtype=object)
+    if any(isinstance(v, ComputedObject) for v in values):  # e.g. ee.Date properties: compare their values
+        is_time = name == TIME or any(isinstance(v, Date) for v in values)
+        values = np.array([unwrap(v) if isinstance(v, ComputedObject) else v for v in values], dtype=object)
+        return values, is_time
+    return values, name == TIME
+
+
+def _times(col: np.ndarray) -> np.ndarray:
+    """A time column as float milliseconds (NaN where null or not a number)."""
+    if col.dtype == np.float64:
+        return col
+    return pd.to_numeric(pd.Series(col, dtype=object), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
 
 
 def _time_value(v: Any) -> Any:
@@ -586,7 +598,7 @@ class Filter(ComputedObject):
             col, _ = _column(table, TIME)
             if col is None:
                 return np.zeros(len(table), dtype=bool)
-            t = np.asarray(col, dtype="float64")
+            t = _times(col)
             lo = float(to_millis(s))
             hi = lo + 1 if e is None else float(to_millis(e))
             with np.errstate(invalid="ignore"):
@@ -622,7 +634,7 @@ class Filter(ComputedObject):
             col, _ = _column(table, TIME)
             if col is None:
                 return np.zeros(len(table), dtype=bool)
-            v = _calendar_values(np.asarray(col, dtype="float64"), f)
+            v = _calendar_values(_times(col), f)
             lo = float(_resolve(start))
             hi = lo if end is None else float(_resolve(end))
             with np.errstate(invalid="ignore"):

@@ -379,6 +379,16 @@ def test_getinfo_columns_and_types():
     assert fc.get("title").getInfo() == "demo"
 
 
+def test_date_properties_in_collections():
+    from reducer.dates import Date
+
+    fc = FeatureCollection([Feature(None, {"system:time_start": Date(d)}) for d in ("2024-01-05", "2024-03-05")])
+    assert fc.filterDate("2024-01-01", "2024-02-01").size().getInfo() == 1
+    info = fc.getInfo()
+    assert info["columns"]["system:time_start"] == "Date"
+    assert info["features"][0]["properties"] == {"system:time_start": {"type": "Date", "value": 1704412800000}}
+
+
 def test_filters_on_collections(gdf):
     fc = FeatureCollection(gdf)
     assert fc.filter(Filter.eq("name", "b")).aggregate_array("code").getInfo() == [20]

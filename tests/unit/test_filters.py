@@ -197,6 +197,15 @@ def test_date_filter_on_datetime_and_null_times():
     assert mask(Filter.date("2024-01-01", "2024-02-01"), t) == [True, False]
 
 
+def test_date_filters_on_ee_date_properties():
+    t = pd.DataFrame({"system:time_start": [Date("2024-01-05"), None, Date("2024-03-05")]})
+    assert mask(Filter.date("2024-01-01", "2024-02-01"), t) == [True, False, False]
+    assert mask(Filter.calendarRange(3, 3, "month"), t) == [False, False, True]
+    assert mask(Filter.gt("system:time_start", "2024-02-01"), t) == [False, False, True]
+    t = pd.DataFrame({"when": [Date("2024-01-05"), Date("2024-03-05")]})
+    assert mask(Filter.lt("when", Date("2024-02-01")), t) == [True, False]
+
+
 def test_date_filter_rejects_bad_dates_at_build_time():
     with pytest.raises(DateError, match="'2024-02-30'"):
         Filter.date("2024-02-30")
