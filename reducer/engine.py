@@ -9,6 +9,7 @@ run in one dask graph, and only blocks that features touch are read.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -443,12 +444,56 @@ def to_python(v: float, integer: bool = False) -> Any:
     return int(round(float(v))) if integer else float(v)
 
 
+def _active_client(scheduler: Any) -> Any:
+    """The distributed client to run on: the one given, else the default one when no scheduler is set."""
+    try:
+        from distributed import Client, default_client
+    except ImportError:  # pragma: no cover - distributed is a dependency
+        return None
+    if isinstance(scheduler, Client):
+        return scheduler
+    if scheduler is None:
+        try:
+            return default_client()
+        except ValueError:
+            return None
+    return None
+
+
+def _show_progress() -> bool:
+    from . import options
+
+    flag = options.get("progress")
+    return bool(flag) if flag is not None else sys.stderr.isatty()
+
+
 def compute(*objs: Any) -> tuple:
-    """The one place that computes: on the active distributed client if any, else threads."""
+    """The one place that computes: on the active distributed client if any, else dask's threads.
+
+    A progress bar goes to stderr for computations over about a second, when stderr is a terminal
+    or ``set_options(progress=True)``; ``progress=False`` turns it off.
+    """
     from . import options
 
     scheduler = options.get("scheduler")
+    show = _show_progress()
+    client = _active_client(scheduler)
+    if client is not None:
+        futures = client.compute(list(objs))
+        if show:
+            from distributed import as_completed
+            from tqdm import tqdm
+
+            with tqdm(total=len(futures), desc="reducer", unit="image", file=sys.stderr, delay=1.0) as bar:
+                for _ in as_completed(futures):
+                    bar.update()
+        return tuple(client.gather(futures))
     kwargs: dict[str, Any] = {}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
+    if show:
+        from dask.diagnostics import ProgressBar
+
+        with ProgressBar(minimum=1.0, out=sys.stderr):
+            return dask.compute(*objs, **kwargs)
     return dask.compute(*objs, **kwargs)
