@@ -62,6 +62,12 @@ _POLYGONS = (_POLYGON, _MPOLYGON)
 # A pixel centre closer than this (in pixels) to a polygon's edge is a tie: GDAL's answer then
 # depends on last-bit rounding in the feature's own window, so the feature is burned by GDAL.
 _TIE_EPS = 1e-7
+# GDAL's all-touched line walk: end points this close to a pixel edge are special, and so are
+# segments that move less than _GDAL_STRAIGHT pixel across the pixel edge they cross; such features
+# are burned by GDAL itself. _CORNER_EPS covers the rounding of GDAL's pixel-to-pixel steps.
+_GDAL_EDGE_EPS = 1e-4
+_GDAL_STRAIGHT = 0.01
+_CORNER_EPS = 1e-6
 # A feature window larger than this many times its part inside the grid (plus a margin) is clipped
 # to the grid before burning, rather than burned whole as rasterstats does.
 _WINDOW_SLACK = 4
@@ -238,16 +244,13 @@ def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, 
     bits = _key_bits(n, grid)
     split = _split(arr, mode)
 
-    pieces = [
-        _points(split.point_geoms, split.point_feats, grid, bits),
-        _lines(split.line_geoms, split.line_feats, grid, bits),
-    ]
+    pieces = [_points(split.point_geoms, split.point_feats, grid, bits)]
+    pieces += _vectorised(split.line_geoms, split.line_feats, grid, bits, polygons=False, all_touched=True)
     if mode == "weighted":
         pieces.append(_weighted(split.poly_geoms, split.poly_feats, grid, bits))
-    elif mode == "centre":
-        pieces.extend(_centre(split.poly_geoms, split.poly_feats, grid, bits))
     else:
-        pieces.append(_burn(split.poly_geoms, split.poly_feats, grid, bits, all_touched=True))
+        touched = mode == "touched"
+        pieces += _vectorised(split.poly_geoms, split.poly_feats, grid, bits, polygons=True, all_touched=touched)
     return _assemble(pieces, n, bits)
 
 
@@ -592,125 +595,247 @@ def _burn(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int, all_touch
     return np.concatenate(keys), None
 
 
-def _lines(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _Piece:
-    # one pixel of margin: GDAL may burn a pixel beyond the bounds of a line lying on a pixel edge
-    return _burn(geoms, feats, grid, bits, all_touched=True, pad=1)
-
-
 # --------------------------------------------------------------------------------------------------
-# centre mode: a vectorised even-odd scanline, GDAL for ties
+# centre and touched modes, and lines: GDAL's rules, vectorised, with GDAL itself for ties
+#
+# GDAL fills a polygon on the scanline through each row of pixel centres: the pixels whose centre
+# lies between successive pairs of edge crossings (``floor(x + 0.5)`` rounding). With
+# ``all_touched`` it also burns every pixel that an edge of a ring passes through, and a line is the
+# pixels its segments pass through. Away from ties -- a centre on an edge, an edge through a pixel
+# corner or along a pixel edge -- these are the even-odd point-in-polygon test on the pixel centres
+# and the pixels a segment crosses, which are computed here for all features at once. A feature with
+# a vertex or a crossing within ``_TIE_EPS`` pixel of such a tie is burned by GDAL instead, on
+# rasterstats' window, so that ties resolve exactly as rasterstats resolves them. (The tests compare
+# both paths on thousands of random and grid-snapped polygons.)
 
 
-def _centre(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> list[_Piece]:
-    """GDAL's centre-in rule for polygonal geometries (one per feature, features ascending).
+@dataclass
+class _Edges:
+    """The segments of a set of geometries in pixel coordinates (x right, y down)."""
 
-    GDAL fills, on the scanline through each row of pixel centres, the pixels whose centre lies
-    between successive pairs of edge crossings (``floor(x + 0.5)`` rounding). Away from ties that is
-    the even-odd point-in-polygon test, which is computed here for all polygons at once. A feature
-    whose vertices or crossings come within ``_TIE_EPS`` pixel of a centre line or a pixel centre is
-    burned by GDAL instead, on rasterstats' window, so that ties resolve exactly as rasterstats'.
-    """
-    if geoms.size == 0:
-        return []
-    h, w = grid.shape
+    x1: np.ndarray
+    y1: np.ndarray
+    x2: np.ndarray
+    y2: np.ndarray
+    feat: np.ndarray  # local feature index of each segment
+    part: np.ndarray  # polygon (or line) index of each segment
+    tie: np.ndarray  # bool per local feature
+    eps: float
+
+
+def _edges(geoms: np.ndarray, grid: Grid, polygons: bool) -> _Edges:
     t = grid.transform
-    # skip features whose window misses the grid
-    wins = _windows(geoms, grid)
-    hit = (wins[:, 1] > 0) & (wins[:, 0] < h) & (wins[:, 3] > 0) & (wins[:, 2] < w)
-    geoms, feats = geoms[hit], feats[hit]
-    if geoms.size == 0:
-        return []
-    nfeat = geoms.size
-
-    # polygons -> rings -> vertices, in pixel coordinates (GDAL's inverse geotransform)
-    polys, poly_of = shapely.get_parts(geoms, return_index=True)
-    rings, ring_poly = shapely.get_rings(polys, return_index=True)
-    xy, ring_of_vertex = shapely.get_coordinates(rings, return_index=True)
+    h, w = grid.shape
+    parts, part_feat = shapely.get_parts(geoms, return_index=True)
+    if polygons:
+        rings, ring_part = shapely.get_rings(parts, return_index=True)
+    else:
+        rings, ring_part = parts, np.arange(parts.size)
+    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+    # GDAL's inverse geotransform (GDALInvGeoTransform without rotation)
     inv_a, inv_c = 1.0 / t.a, -t.c / t.a
     inv_e, inv_f = 1.0 / t.e, -t.f / t.e
     px = inv_c + xy[:, 0] * inv_a
     py = inv_f + xy[:, 1] * inv_e
-    vertex_feat = poly_of[ring_poly[ring_of_vertex]]
-
-    # tolerance in pixels: _TIE_EPS plus the rounding of the pixel coordinates themselves
+    # the tolerance: _TIE_EPS plus the rounding of pixel coordinates this large
     scale = max(abs(inv_c), abs(inv_f), float(w), float(h))
     eps = _TIE_EPS + 64 * np.finfo(float).eps * scale
-    tie = np.zeros(nfeat, dtype=bool)
-    bad = ~(np.isfinite(px) & np.isfinite(py))
-    tie[vertex_feat[bad]] = True
-
-    # a vertex on a row's centre line (within the grid's rows)
-    fy = py - 0.5
-    near = (np.abs(fy - np.rint(fy)) < eps) & (py > -1) & (py < h + 1)
-    tie[vertex_feat[near]] = True
-
-    # edges: consecutive vertices of one ring
-    same = ring_of_vertex[1:] == ring_of_vertex[:-1]
-    e1 = np.flatnonzero(same)
+    tie = np.zeros(geoms.size, dtype=bool)
+    vertex_feat = part_feat[ring_part[vertex_ring]]
+    tie[vertex_feat[~(np.isfinite(px) & np.isfinite(py))]] = True
+    e1 = np.flatnonzero(vertex_ring[1:] == vertex_ring[:-1])
     e2 = e1 + 1
-    edge_poly = ring_poly[ring_of_vertex[e1]]
-    y1, y2, x1, x2 = py[e1], py[e2], px[e1], px[e2]
-    up = y1 <= y2
-    ylo, yhi = np.where(up, y1, y2), np.where(up, y2, y1)
-    xlo, xhi = np.where(up, x1, x2), np.where(up, x2, x1)
+    part = ring_part[vertex_ring[e1]]
+    return _Edges(px[e1], py[e1], px[e2], py[e2], part_feat[part], part, tie, eps)
+
+
+def _near_half(v: np.ndarray, tol: np.ndarray | float) -> np.ndarray:
+    f = v - 0.5
+    return np.abs(f - np.rint(f)) < tol
+
+
+def _near_int(v: np.ndarray, tol: np.ndarray | float) -> np.ndarray:
+    return np.abs(v - np.rint(v)) < tol
+
+
+def _crossings(ed: _Edges, grid: Grid):
+    """Scanline crossings ``(x, row, polygon, feature)``: each edge with each centre line it crosses.
+
+    Flags ties: a vertex on a centre line, a crossing on a pixel centre.
+    """
+    h, w = grid.shape
+    eps = ed.eps
+    for y in (ed.y1, ed.y2):
+        near = _near_half(y, eps) & (y > -1) & (y < h + 1)
+        ed.tie[ed.feat[near]] = True
+    up = ed.y1 <= ed.y2
+    ylo, yhi = np.where(up, ed.y1, ed.y2), np.where(up, ed.y2, ed.y1)
+    xlo, xhi = np.where(up, ed.x1, ed.x2), np.where(up, ed.x2, ed.x1)
     # rows k whose centre k + 0.5 is strictly between ylo and yhi, clipped to the grid
     with np.errstate(invalid="ignore"):
         kmin = np.maximum(np.ceil(ylo - 0.5), 0)
         kmax = np.minimum(np.floor(yhi - 0.5), h - 1)
     ok = np.isfinite(kmin) & np.isfinite(kmax) & (yhi > ylo)
-    ncross = np.where(ok, kmax - kmin + 1, 0).clip(0).astype(np.int64)
-    keep = ncross > 0
-    ylo, yhi, xlo, xhi = ylo[keep], yhi[keep], xlo[keep], xhi[keep]
-    kmin, ncross, edge_poly = kmin[keep].astype(np.int64), ncross[keep], edge_poly[keep]
-
-    total = int(ncross.sum())
-    edge = np.repeat(np.arange(ncross.size), ncross)
-    start = np.cumsum(ncross) - ncross
-    row = kmin[edge] + (np.arange(total, dtype=np.int64) - start[edge])
-    dy = row + 0.5
-    ya, xa = ylo[edge], xlo[edge]
+    n = np.where(ok, kmax - kmin + 1, 0).clip(0).astype(np.int64)
+    keep = np.flatnonzero(n)
+    n = n[keep]
+    edge = np.repeat(keep, n)
+    row = np.arange(int(n.sum()), dtype=np.int64)
+    row -= np.repeat(np.cumsum(n) - n, n)
+    row += kmin[edge].astype(np.int64)
     slope = (xhi - xlo)[edge] / (yhi - ylo)[edge]
-    x = (dy - ya) * slope + xa
-    # GDAL: (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1; the same up to rounding, which ties cover
-    cross_poly = edge_poly[edge]
-    del edge, ya, xa, dy
-    fx = x - 0.5
-    near = (np.abs(fx - np.rint(fx)) < eps * (1 + 2 * np.abs(slope))) & (x > -1) & (x < w + 1)
-    tie[poly_of[cross_poly[near]]] = True
-    del fx, near, slope
+    # GDAL: (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1 -- equal up to rounding, which ties cover
+    x = (row + 0.5 - ylo[edge]) * slope + xlo[edge]
+    near = _near_half(x, eps * (1 + 2 * np.abs(slope))) & (x > -1) & (x < w + 1)
+    ed.tie[ed.feat[edge[near]]] = True
+    return x, row, ed.part[edge], ed.feat[edge]
 
-    # even-odd fill, per polygon and row: crossings sorted by x, filled in pairs
-    order = np.lexsort((x, row, cross_poly))
-    x, row, cross_poly = x[order], row[order], cross_poly[order]
-    del order
-    group = np.r_[True, (row[1:] != row[:-1]) | (cross_poly[1:] != cross_poly[:-1])]
-    gstart = np.flatnonzero(group)
+
+def _fill_runs(x, row, part, feat, ed: _Edges, grid: Grid):
+    """Even-odd fill per polygon and row: runs ``(row, col_start, col_stop, feature)``."""
+    h, w = grid.shape
+    order = np.lexsort((x, row, part))
+    x, row, part, feat = x[order], row[order], part[order], feat[order]
+    new = np.r_[True, (row[1:] != row[:-1]) | (part[1:] != part[:-1])]
+    gstart = np.flatnonzero(new)
     gsize = np.diff(np.r_[gstart, x.size])
-    odd = (gsize % 2) == 1  # cannot happen for closed rings; leave such a feature to GDAL
+    odd = (gsize % 2) == 1  # impossible for closed rings; leave such a feature to GDAL
     if odd.any():
-        tie[poly_of[cross_poly[gstart[odd]]]] = True
-        drop = np.repeat(odd, gsize)
-        x, row, cross_poly = x[~drop], row[~drop], cross_poly[~drop]
-    x1s, x2s = x[0::2], x[1::2]
-    run_row, run_poly = row[0::2], cross_poly[0::2]
-    del x, row, cross_poly
-    c1 = np.floor(x1s + 0.5).clip(0, w)
-    c2 = np.floor(x2s + 0.5).clip(0, w)
-    run_feat = poly_of[run_poly]
-    good = (c2 > c1) & ~tie[run_feat]
-    c1, c2 = c1[good].astype(np.int64), c2[good].astype(np.int64)
-    run_row, run_feat = run_row[good], run_feat[good]
-    length = c2 - c1
-    # the k-th pixel of a run: key = (first + k) << bits | feature = run_key + (k << bits)
-    first_key = ((run_row * w + c1) << bits) | feats[run_feat]
-    n_pix = int(length.sum())
-    keys = np.arange(n_pix, dtype=np.int64)
-    keys -= np.repeat(np.cumsum(length) - length, length)
-    keys <<= bits
-    keys += np.repeat(first_key, length)
+        ed.tie[feat[gstart[odd]]] = True
+        keep = ~np.repeat(odd, gsize)
+        x, row, feat = x[keep], row[keep], feat[keep]
+    c1 = np.floor(x[0::2] + 0.5).clip(0, w)
+    c2 = np.floor(x[1::2] + 0.5).clip(0, w)
+    return row[0::2], c1.astype(np.int64), c2.astype(np.int64), feat[0::2]
 
-    tied = np.flatnonzero(tie)
-    return [(keys, None), _burn(geoms[tied], feats[tied], grid, bits, all_touched=False)]
+
+def _clip_segments(ed: _Edges, grid: Grid) -> _Edges:
+    """Clip segments to the grid plus half a pixel (Liang-Barsky); drop those outside."""
+    h, w = grid.shape
+    x1, y1, x2, y2 = ed.x1, ed.y1, ed.x2, ed.y2
+    lo_x, hi_x, lo_y, hi_y = -0.5, w + 0.5, -0.5, h + 0.5
+    inside = (
+        (np.minimum(x1, x2) >= lo_x)
+        & (np.maximum(x1, x2) <= hi_x)
+        & (np.minimum(y1, y2) >= lo_y)
+        & (np.maximum(y1, y2) <= hi_y)
+    )
+    if inside.all():
+        return ed
+    dx, dy = x2 - x1, y2 - y1
+    t0 = np.zeros(x1.size)
+    t1 = np.ones(x1.size)
+    keep = np.isfinite(dx) & np.isfinite(dy)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for p, q in ((-dx, x1 - lo_x), (dx, hi_x - x1), (-dy, y1 - lo_y), (dy, hi_y - y1)):
+            r = q / p
+            keep &= ~((p == 0) & (q < 0))
+            t0 = np.where(p < 0, np.maximum(t0, r), t0)
+            t1 = np.where(p > 0, np.minimum(t1, r), t1)
+    keep &= t0 <= t1
+    nx1 = np.where(t0 > 0, x1 + t0 * dx, x1)
+    ny1 = np.where(t0 > 0, y1 + t0 * dy, y1)
+    nx2 = np.where(t1 < 1, x1 + t1 * dx, x2)
+    ny2 = np.where(t1 < 1, y1 + t1 * dy, y2)
+    k = np.flatnonzero(keep)
+    return _Edges(nx1[k], ny1[k], nx2[k], ny2[k], ed.feat[k], ed.part[k], ed.tie, ed.eps)
+
+
+def _segment_cells(ed: _Edges, grid: Grid):
+    """The pixels each segment passes through, ``(row, col, feature)``, some maybe off the grid.
+
+    That is GDAL's all-touched line walk (``GDALdllImageLineAllTouched``) except near the cases it
+    treats specially, which are flagged as ties: an end point within 1e-4 pixel of a pixel edge
+    (GDAL's ``EPSILON_INTERSECT_ONLY``), a segment crossing a pixel edge while moving less than
+    0.01 pixel across it (GDAL burns such a segment as vertical or horizontal), and a segment
+    through a pixel corner.
+    """
+    ed = _clip_segments(ed, grid)
+    eps = ed.eps
+    x1, y1, x2, y2 = ed.x1, ed.y1, ed.x2, ed.y2
+    for v in (x1, y1, x2, y2):
+        ed.tie[ed.feat[_near_int(v, _GDAL_EDGE_EPS + eps)]] = True
+    ix1, iy1 = np.floor(x1), np.floor(y1)
+    steep = (np.abs(x2 - x1) < _GDAL_STRAIGHT + eps) & (np.floor(x2) != ix1)
+    flat = (np.abs(y2 - y1) < _GDAL_STRAIGHT + eps) & (np.floor(y2) != iy1)
+    ed.tie[ed.feat[steep | flat]] = True
+    eps = _CORNER_EPS + eps
+    nx = np.abs(np.floor(x2) - ix1).astype(np.int64)
+    ny = np.abs(np.floor(y2) - iy1).astype(np.int64)
+    sx, sy = np.sign(x2 - x1), np.sign(y2 - y1)
+    steps = []  # per grid line crossed: (segment, position along it, column step, row step)
+    for n, a1, b1, a2, b2, ia1, s, along_x in (
+        (nx, x1, y1, x2, y2, ix1, sx, True),
+        (ny, y1, x1, y2, x2, iy1, sy, False),
+    ):
+        seg = np.repeat(np.arange(n.size), n)
+        k = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
+        line = np.where(s[seg] > 0, ia1[seg] + 1 + k, ia1[seg] - k)  # crosses a == line
+        da = (a2 - a1)[seg]
+        slope = (b2 - b1)[seg] / da
+        b = b1[seg] + (line - a1[seg]) * slope
+        ed.tie[ed.feat[seg[_near_int(b, eps * (1 + 2 * np.abs(slope)))]]] = True
+        step = s[seg].astype(np.int64)
+        zero = np.zeros_like(step)
+        at = (line - a1[seg]) / da
+        steps.append((seg, at, step if along_x else zero, zero if along_x else step))
+    seg = np.concatenate([a[0] for a in steps])
+    order = np.lexsort((np.concatenate([a[1] for a in steps]), seg))
+    seg = seg[order]
+    dcol = np.concatenate([a[2] for a in steps])[order]
+    drow = np.concatenate([a[3] for a in steps])[order]
+    # the cell after each crossing: the segment's first cell plus its steps so far
+    col, row = np.cumsum(dcol), np.cumsum(drow)
+    first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if seg.size else _EMPTY_I8
+    n_per = np.diff(np.r_[first, seg.size])
+    col -= np.repeat(col[first] - dcol[first], n_per)
+    row -= np.repeat(row[first] - drow[first], n_per)
+    col += ix1[seg].astype(np.int64)
+    row += iy1[seg].astype(np.int64)
+    rows = np.r_[iy1.astype(np.int64), row]
+    cols = np.r_[ix1.astype(np.int64), col]
+    return rows, cols, np.r_[ed.feat, ed.feat[seg]]
+
+
+def _vectorised(
+    geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int, polygons: bool, all_touched: bool
+) -> list[_Piece]:
+    """GDAL's burn of polygons (``all_touched`` or not) or of lines (always all-touched)."""
+    if geoms.size == 0:
+        return []
+    h, w = grid.shape
+    pad = 0 if polygons else 1
+    wins = _windows(geoms, grid) + np.array([-pad, pad, -pad, pad])
+    hit = (np.maximum(wins[:, 1], wins[:, 0] + 1) > 0) & (wins[:, 0] < h)
+    hit &= (np.maximum(wins[:, 3], wins[:, 2] + 1) > 0) & (wins[:, 2] < w)
+    geoms, feats = geoms[hit], feats[hit]
+    if geoms.size == 0:
+        return []
+    ed = _edges(geoms, grid, polygons)
+    runs = _fill_runs(*_crossings(ed, grid), ed, grid) if polygons else None
+    cells = _segment_cells(ed, grid) if (all_touched or not polygons) else None
+    # every tie is known now: keep the features without one
+    pieces = []
+    if cells is not None:
+        rows, cols, cfeat = cells
+        ok = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w) & ~ed.tie[cfeat]
+        pieces.append((((rows[ok] * w + cols[ok]) << bits) | feats[cfeat[ok]], None))
+    if runs is not None:
+        run_row, c1, c2, run_feat = runs
+        good = (c2 > c1) & ~ed.tie[run_feat]
+        run_row, c1, c2, run_feat = run_row[good], c1[good], c2[good], run_feat[good]
+        length = c2 - c1
+        # the k-th pixel of a run: key = (first + k) << bits | feature = run key + (k << bits)
+        first_key = ((run_row * w + c1) << bits) | feats[run_feat]
+        keys = np.arange(int(length.sum()), dtype=np.int64)
+        keys -= np.repeat(np.cumsum(length) - length, length)
+        keys <<= bits
+        keys += np.repeat(first_key, length)
+        pieces.append((keys, None))
+    tied = np.flatnonzero(ed.tie)
+    if tied.size:
+        pieces.append(_burn(geoms[tied], feats[tied], grid, bits, all_touched or not polygons, pad=pad))
+    return pieces
 
 
 # --------------------------------------------------------------------------------------------------
