@@ -47,7 +47,7 @@ from .geometry import WGS84, Geometry, GeometryValue, _geojson, as_geometry, rep
 from .grid import norm_crs
 from .values import _UNSET, ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
 
-__all__ = ["Feature", "FeatureCollection", "FeatureValue"]
+__all__ = ["Feature", "FeatureCollection", "FeatureValue", "ReductionExplanation"]
 
 INDEX = "system:index"
 
@@ -752,6 +752,101 @@ def _features_from_list(items: list, where: str) -> list[Any]:
     return out
 
 
+# -- planning view ----------------------------------------------------------------------------
+
+
+def _human_bytes(n: float) -> str:
+    """``1536`` as ``'1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - the loop returns
+
+
+class ReductionExplanation:
+    """What computing a reduction will do, planned before any pixel is read.
+
+    Returned by :meth:`FeatureCollection.explain`. ``repr()`` (and ``str()``) is a short text
+    table; :meth:`to_dict` gives the numbers:
+
+    - ``images``, ``grids``, ``features``: the inputs;
+    - ``blocks_to_read`` of ``blocks_total`` and ``bytes_to_read``: the pixels read (blocks that no
+      feature touches are not read);
+    - ``weight_entries``: (feature, pixel) coverage entries, computed once per grid and shared by
+      every image on it;
+    - ``tasks``: chunk, combine and finalize tasks (block reads come on top, one per block);
+    - ``peak_task_memory_bytes``: an estimate of one task's working set, one block plus its
+      weights and per-feature partials, whatever the number of images;
+    - ``scheduler``: where ``getInfo()`` would run now.
+    """
+
+    __slots__ = ("_summary", "_grids")
+
+    def __init__(self, summary: Mapping[str, Any], grids: list[str]):
+        self._summary = dict(summary)
+        self._grids = list(grids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan's numbers as a dict (a copy)."""
+        return dict(self._summary)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._summary[key]
+
+    def __str__(self) -> str:
+        s = self._summary
+        n_combine = s["tasks"] - s["blocks_to_read"] - s["images"]
+        rows = [
+            ("images", f"{s['images']:,}"),
+            ("grids", f"{s['grids']:,}" + (": " + "; ".join(self._grids) if self._grids else "")),
+            ("features", f"{s['features']:,}"),
+            (
+                "blocks to read",
+                f"{s['blocks_to_read']:,} of {s['blocks_total']:,} ({_human_bytes(s['bytes_to_read'])})",
+            ),
+            ("weight entries", f"{s['weight_entries']:,} (once per grid and block, shared by all images)"),
+            (
+                "tasks",
+                f"{s['tasks']:,} ({s['blocks_to_read']:,} chunk, {n_combine:,} combine, {s['images']:,} finalize;"
+                " plus one read per block)",
+            ),
+            ("peak memory/task", f"~{_human_bytes(s['peak_task_memory_bytes'])} (one block, its weights, partials)"),
+            ("runs on", str(s["scheduler"])),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = ["reduceRegions plan (nothing read yet):"]
+        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _scheduler_description() -> str:
+    from . import options
+    from .engine import _active_client
+
+    scheduler = options.get("scheduler")
+    client = _active_client(scheduler)
+    if client is not None:
+        try:
+            return f"distributed client at {client.scheduler.address}"
+        except AttributeError:  # pragma: no cover - a client without a scheduler comm
+            return "distributed client"
+    if scheduler is not None:
+        return f"dask scheduler {scheduler!r}"
+    return "dask threads (no distributed client is active)"
+
+
+def _grid_description(grid: Any, chunks: tuple) -> str:
+    epsg = grid.crs.to_epsg()
+    crs = f"EPSG:{epsg}" if epsg else grid.crs.name
+    return (
+        f"{crs} {grid.nominal_scale:g} m, {grid.width} x {grid.height} px in blocks of "
+        f"{max(chunks[2])} x {max(chunks[1])}"
+    )
+
+
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -892,6 +987,66 @@ class FeatureCollection(ComputedObject):
                 "Use to_pandas() or to_geopandas() for other collections."
             )
         return reduction_to_xarray(self._meta)
+
+    def explain(self) -> ReductionExplanation:
+        """What computing this reduction will do, before any pixel is read.
+
+        Only for the result of ``reduceRegions``. Plans the reduction (grids, coverage weights,
+        blocks to read), which evaluates the features and computes their coverage (cached, so
+        ``getInfo()`` does not redo it), and reads no pixel.
+
+        Returns
+        -------
+        ReductionExplanation
+            Prints as a short table; ``.to_dict()`` gives images, grids, features, blocks and bytes
+            to read, weight entries, tasks, the estimated peak memory per task and the scheduler.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray, geopandas as gpd, shapely
+        >>> from reducer import Image, Reducer
+        >>> arr = xr.DataArray(np.arange(1.0, 10.0).reshape(3, 3), dims=("y", "x"),
+        ...                    coords={"y": [2.5, 1.5, 0.5], "x": [0.5, 1.5, 2.5]}).rio.write_crs("EPSG:32633")
+        >>> fc = FeatureCollection(gpd.GeoDataFrame(geometry=[shapely.box(0.5, 0.5, 2.5, 2.5)], crs=32633))
+        >>> plan = Image(arr).reduceRegions(fc, Reducer.mean(), scale=1).explain()
+        >>> {k: plan.to_dict()[k] for k in ("images", "features", "blocks_to_read", "weight_entries")}
+        {'images': 1, 'features': 1, 'blocks_to_read': 1, 'weight_entries': 9}
+        >>> fc.explain()
+        Traceback (most recent call last):
+        ...
+        reducer.errors.ArgumentError: explain: this FeatureCollection is not the result of reduceRegions...
+        """
+        from .collection import Reduction
+        from .engine import plan_reduction
+
+        red = self._meta
+        if not isinstance(red, Reduction):
+            raise ArgumentError(
+                "explain: this FeatureCollection is not the result of reduceRegions, so there is no reduction "
+                "to plan. Call explain() on what ImageCollection.reduceRegions or Image.reduceRegions returns, "
+                "before filtering or mapping it."
+            )
+        gdf = red.fc._gdf()
+        if gdf.crs is None:
+            raise _no_crs_error("explain: the features")
+        plan = plan_reduction(
+            list(red.images),
+            np.asarray(gdf.geometry.values, dtype=object),
+            gdf.crs,
+            red.reducer,
+            red.scale,
+            red.crs,
+            red.crsTransform,
+            "regions",
+        )
+        summary = dict(plan.explain())
+        summary["blocks_total"] = sum(len(ip.stack.chunks[1]) * len(ip.stack.chunks[2]) for ip in plan.images)
+        summary["scheduler"] = _scheduler_description()
+        grids: dict[Any, str] = {}
+        for ip in plan.images:
+            if ip.grid not in grids:
+                grids[ip.grid] = _grid_description(ip.grid, ip.stack.chunks)
+        return ReductionExplanation(summary, list(grids.values()))
 
     # -- filtering and ordering -----------------------------------------------------------------
     def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
