@@ -255,6 +255,35 @@ class ImageCollection(ComputedObject):
         red = Reduction(self._images, fc, reducer, scale, crs, crsTransform, per_image_ids)
         return FeatureCollection._lazy(red.to_geodataframe, meta=red)
 
+    def getRegion(
+        self, geometry: Any, scale: float | None = None, crs: Any = None, crsTransform: list[float] | None = None
+    ) -> List:
+        """The pixel values of every image in ``geometry``, as Earth Engine's list of lists (lazy ``ee.List``).
+
+        The first row is ``['id', 'longitude', 'latitude', 'time', <bands>...]``; then one row per
+        (image, pixel): the image's ``system:index``, the pixel centre in EPSG:4326, the image's
+        ``system:time_start`` in milliseconds (None without one) and the band values (None where
+        masked). A polygon takes the pixels whose centre is inside it, a point the pixel that contains
+        it; an image that does not cover the geometry gives no row. ``reducer.region_to_dataframe``
+        turns the result into a DataFrame.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> from reducer import Geometry
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dims=("y", "x"))
+        >>> arr = arr.rio.write_crs("EPSG:4326").rio.write_transform(Affine(1, 0, 10, 0, -1, 50))
+        >>> ic = ImageCollection([Image(arr, time="2024-01-01"), Image(arr + 10, time="2024-02-01")])
+        >>> ic.getRegion(Geometry.Point([11.5, 48.5])).getInfo()
+        [['id', 'longitude', 'latitude', 'time', 'B1'],
+         ['0', 11.5, 48.5, 1704067200000, 4.0],
+         ['0', 11.5, 48.5, 1706745600000, 14.0]]
+        """
+        from .sampling import get_region
+
+        return get_region(self._images, geometry, scale, crs, crsTransform)
+
     # -- evaluation -------------------------------------------------------------------------------
     def _evaluate(self) -> dict:
         return {

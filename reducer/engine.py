@@ -27,6 +27,7 @@ from .errors import ArgumentError, MaxPixelsError, ReducerInputError
 from .grid import Grid, resolve_grid
 from .kernels import chunk_stats, combine_partials, scatter
 from .reducers import Output, Reducer
+from .validate import check_geometries, check_overlap
 
 __all__ = ["Column", "resolve_columns", "reduce_images", "reduce_region", "compute"]
 
@@ -111,8 +112,29 @@ _PARTITIONS: OrderedDict[tuple, dict] = OrderedDict()
 _PART_LOCK = threading.Lock()
 
 
+def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
+    """A stable argsort of non-negative integer ``keys`` below ``bound``, as radix passes of 16 bits."""
+    if bound <= 2**16:
+        return np.argsort(keys.astype("u2"), kind="stable")
+    low = np.argsort((keys & 0xFFFF).astype("u2"), kind="stable")
+    high = (keys[low] >> 16).astype("u2" if bound <= 2**32 else "i8")
+    return low[np.argsort(high, kind="stable")]
+
+
+def _block_index(pos: np.ndarray, chunks: tuple[int, ...]) -> np.ndarray:
+    step = chunks[0]
+    if all(c == step for c in chunks[:-1]) and chunks[-1] <= step:
+        return pos // step
+    edges = np.concatenate([[0], np.cumsum(chunks)])
+    return np.searchsorted(edges, pos, side="right") - 1
+
+
 def partition(cov: Any, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]], key: tuple) -> dict:
-    """Split coverage entries by the blocks of ``chunks``; cached per (coverage, chunks)."""
+    """Split coverage entries by the blocks of ``chunks``, each block's entries sorted by feature.
+
+    Two stable radix passes (feature, then block) keep pixel order within each feature. Cached
+    per (coverage, chunks), so every image on the grid reuses it.
+    """
     ckey = (key, chunks)
     with _PART_LOCK:
         if ckey in _PARTITIONS:
@@ -123,33 +145,31 @@ def partition(cov: Any, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ..
     nbx = len(chunks[1])
     feature = np.asarray(cov.feature, dtype="i8")
     pixel = np.asarray(cov.pixel, dtype="i8")
-    weight = np.asarray(cov.weight, dtype="f8")
-    if len(feature) > 1 and np.any(feature[1:] < feature[:-1]):
-        order = np.argsort(feature, kind="stable")
-        feature, pixel, weight = feature[order], pixel[order], weight[order]
-    row, col = np.divmod(pixel, grid.width)
-    bi = np.searchsorted(row_edges, row, side="right") - 1
-    bj = np.searchsorted(col_edges, col, side="right") - 1
-    block = bi * nbx + bj
-    kdtype = "u2" if block.size and block.max() < 2**16 else "i8"
-    order = np.argsort(block.astype(kdtype), kind="stable")  # radix sort; keeps feature order within blocks
-    block, feature, row, col, weight = block[order], feature[order], row[order], col[order], weight[order]
     out: dict[tuple[int, int], BlockWeights] = {}
-    if len(block):
-        bounds = np.flatnonzero(np.diff(block)) + 1
-        seg_starts = np.concatenate([[0], bounds])
-        seg_ends = np.concatenate([bounds, [len(block)]])
+    if len(feature):
+        row, col = np.divmod(pixel, grid.width)
+        bi = _block_index(row, chunks[0])
+        bj = _block_index(col, chunks[1])
+        block = bi * nbx + bj
+        order = _stable_order(feature, int(cov.n_features))
+        order = order[_stable_order(block[order], len(chunks[0]) * nbx)]
+        block, feature = block[order], feature[order]
+        bi, bj = bi[order], bj[order]
+        local = (row[order] - row_edges[bi]) * np.asarray(chunks[1])[bj] + (col[order] - col_edges[bj])
+        weight = np.asarray(cov.weight, dtype="f8")[order]
+        new_block = np.ones(len(block), bool)
+        new_block[1:] = block[1:] != block[:-1]
+        new_seg = new_block.copy()
+        new_seg[1:] |= feature[1:] != feature[:-1]
+        block_starts = np.flatnonzero(new_block)
+        block_ends = np.append(block_starts[1:], len(block))
+        seg_pos = np.flatnonzero(new_seg)
+        seg_bounds = np.searchsorted(seg_pos, np.append(block_starts, len(block)))
         base = tokenize(key, chunks)
-        for s, e in zip(seg_starts, seg_ends, strict=True):
-            b = int(block[s])
-            i, j = divmod(b, nbx)
-            bw = chunks[1][j]
-            f = feature[s:e]
-            lp = (row[s:e] - row_edges[i]) * bw + (col[s:e] - col_edges[j])
-            first = np.ones(len(f), bool)
-            first[1:] = f[1:] != f[:-1]
-            starts = np.flatnonzero(first)
-            out[(i, j)] = BlockWeights(lp, weight[s:e], starts, f[starts], f"{base}-{i}-{j}")
+        for k, (s, e) in enumerate(zip(block_starts, block_ends, strict=True)):
+            i, j = divmod(int(block[s]), nbx)
+            segs = seg_pos[seg_bounds[k] : seg_bounds[k + 1]]
+            out[(i, j)] = BlockWeights(local[s:e], weight[s:e], segs - s, feature[segs], f"{base}-{i}-{j}")
     with _PART_LOCK:
         _PARTITIONS[ckey] = out
         while len(_PARTITIONS) > 16:
@@ -312,6 +332,7 @@ def plan_reduction(
     from .grid import norm_crs
 
     geoms = np.asarray(geoms, dtype=object)
+    geoms = check_geometries(geoms)  # repairs or rejects invalid ones (option invalid_geometry)
     src_crs = norm_crs(geoms_crs, "the features' crs")
     fkey = _features_token(geoms)
     grid_plans: dict[Grid, _GridPlan] = {}
@@ -343,6 +364,7 @@ def plan_reduction(
                     reprojected[wkt] = np.asarray(moved, dtype=object)
             gp = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
             grid_plans[grid] = gp
+            check_overlap(gp.geoms, grid, image._props.get("system:id"))  # warns: no feature on the raster
         if max_pixels is not None:
             found = estimate_pixels(gp.geoms, grid)
             if found > max_pixels:

@@ -324,6 +324,77 @@ class Image(ComputedObject):
                 bands.append(b)
         return self._with(bands)
 
+    # -- sampling (logic in reducer.sampling) -------------------------------------------------------
+    def sampleRegions(
+        self,
+        collection: Any,
+        properties: list[str] | None = None,
+        scale: float | None = None,
+        projection: Any = None,
+        tileScale: float = 1,
+        geometries: bool = False,
+    ) -> Any:
+        """One feature per valid pixel of each region, with the region's properties (lazy).
+
+        A polygon takes the pixels whose centre is inside it, a point the pixel that contains it. Each
+        feature has the ``properties`` of its region (all of them when None) and one property per band,
+        named after the band; its id is ``<region id>_<k>`` for the region's k-th pixel. A pixel masked
+        in any band is dropped, as in Earth Engine. With ``geometries=True`` each feature's geometry is
+        the pixel centre (EPSG:4326 in ``getInfo()``), else None. ``scale`` and ``projection`` (a CRS)
+        choose the grid as in ``reduceRegions``; ``tileScale`` is accepted and ignored.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> from reducer import FeatureCollection, Feature, Geometry
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, np.nan]]), dims=("y", "x"))
+        >>> img = Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 20)))
+        >>> box = Geometry.Rectangle([0, 0, 20, 20], "EPSG:32633", False)
+        >>> out = img.sampleRegions(FeatureCollection([Feature(box, {"id": "a"})]))
+        >>> [(f["id"], f["properties"]) for f in out.getInfo()["features"]]  # the masked pixel is dropped
+        [('0_0', {'B1': 1.0, 'id': 'a'}), ('0_1', {'B1': 2.0, 'id': 'a'}), ('0_2', {'B1': 3.0, 'id': 'a'})]
+        """
+        from .sampling import sample_regions
+
+        return sample_regions(self, collection, properties, scale, projection, geometries)
+
+    def sample(
+        self,
+        region: Any = None,
+        scale: float | None = None,
+        projection: Any = None,
+        factor: float | None = None,
+        numPixels: int | None = None,
+        seed: int = 0,
+        dropNulls: bool = True,
+        tileScale: float = 1,
+        geometries: bool = False,
+    ) -> Any:
+        """A random sample of pixels as features, one property per band (lazy, deterministic).
+
+        The pixels are those of ``region`` (centre rule; the whole image when None). ``numPixels``
+        picks that many of them at random (all when there are fewer), ``factor`` that fraction of them
+        (rounded); neither takes all. The draw is ``numpy.random.default_rng(seed)`` without
+        replacement, so the same call gives the same pixels. With ``dropNulls`` a pixel masked in any
+        band is dropped after the draw, so fewer features may come back, as in Earth Engine. Ids are
+        ``'0'``, ``'1'``, ... in pixel order; ``geometries=True`` gives each feature its pixel centre.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> arr = xr.DataArray(np.arange(16.0).reshape(4, 4), dims=("y", "x"))
+        >>> img = Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 40)))
+        >>> img.sample(numPixels=3, seed=1).aggregate_array("B1").getInfo()
+        [6.0, 7.0, 12.0]
+        >>> img.sample(factor=0.5).size().getInfo()
+        8
+        """
+        from .sampling import sample
+
+        return sample(self, region, scale, projection, factor, numPixels, seed, dropNulls, geometries)
+
     # -- reductions -------------------------------------------------------------------------------
     def reduceRegion(
         self,

@@ -8,7 +8,8 @@ from .errors import ArgumentError
 
 __all__ = ["set_options", "get"]
 
-_OPTIONS: dict[str, Any] = {"scheduler": None, "progress": None}
+_OPTIONS: dict[str, Any] = {"scheduler": None, "progress": None, "invalid_geometry": "repair", "export_root": None}
+_CHOICES: dict[str, tuple[Any, ...]] = {"invalid_geometry": ("repair", "error")}
 
 
 def set_options(**kwargs: Any) -> dict[str, Any]:
@@ -21,6 +22,13 @@ def set_options(**kwargs: Any) -> dict[str, Any]:
         ``distributed.Client``, or None for dask's default (the active client if any, else threads).
     progress
         True to always show a progress bar, False never, None when stderr is a terminal.
+    invalid_geometry
+        What reductions do with invalid geometries (a self-intersecting "bowtie"): ``"repair"`` (the
+        default) repairs them with ``shapely.make_valid`` and warns, naming the features; ``"error"``
+        raises :class:`reducer.errors.GeometryError`.
+    export_root
+        The folder that ``ee.batch.Export.table.toDrive(folder=...)`` writes under; None (the default)
+        for the current directory.
 
     Examples
     --------
@@ -32,6 +40,9 @@ def set_options(**kwargs: Any) -> dict[str, Any]:
     unknown = set(kwargs) - set(_OPTIONS)
     if unknown:
         raise ArgumentError(f"set_options: unknown option(s) {sorted(unknown)!r}; known: {sorted(_OPTIONS)!r}.")
+    for k, choices in _CHOICES.items():
+        if k in kwargs and kwargs[k] not in choices:
+            raise ArgumentError(f"set_options: {k}={kwargs[k]!r} is not one of {list(choices)!r}.")
     old = {k: _OPTIONS[k] for k in kwargs}
     _OPTIONS.update(kwargs)
     return old
