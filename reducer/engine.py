@@ -489,6 +489,39 @@ def _show_progress() -> bool:
     return bool(flag) if flag is not None else sys.stderr.isatty()
 
 
+def _restore_error(exc: BaseException) -> BaseException:
+    """A ``ReducerError`` that lost its type crossing the cluster, as its own type again.
+
+    distributed sends a task's exception back pickled, and when that fails (a GDAL error in its
+    cause chain does not unpickle) it sends ``Exception(repr(exc))``. That repr is parsed (never
+    evaluated) back into the reducer error it names; anything else is returned unchanged.
+
+    Examples
+    --------
+    >>> _restore_error(Exception("InputFileError('cannot read pixels of a.tif')"))
+    InputFileError('cannot read pixels of a.tif')
+    >>> _restore_error(Exception("ValueError('x')"))
+    Exception("ValueError('x')")
+    """
+    import ast
+
+    from . import errors
+
+    if type(exc) is not Exception or len(exc.args) != 1 or not isinstance(exc.args[0], str):
+        return exc
+    try:
+        node = ast.parse(exc.args[0].strip(), mode="eval").body
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords):
+            return exc
+        args = [ast.literal_eval(a) for a in node.args]
+    except (SyntaxError, ValueError):
+        return exc
+    cls = getattr(errors, node.func.id, None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.ReducerError)):
+        return exc
+    return cls(*args)
+
+
 def compute(*objs: Any) -> tuple:
     """The one place that computes: on the active distributed client if any, else dask's threads.
 
@@ -502,14 +535,20 @@ def compute(*objs: Any) -> tuple:
     client = _active_client(scheduler)
     if client is not None:
         futures = client.compute(list(objs))
-        if show:
-            from distributed import as_completed
-            from tqdm import tqdm
+        try:
+            if show:
+                from distributed import as_completed
+                from tqdm import tqdm
 
-            with tqdm(total=len(futures), desc="reducer", unit="image", file=sys.stderr, delay=1.0) as bar:
-                for _ in as_completed(futures):
-                    bar.update()
-        return tuple(client.gather(futures))
+                with tqdm(total=len(futures), desc="reducer", unit="image", file=sys.stderr, delay=1.0) as bar:
+                    for _ in as_completed(futures):
+                        bar.update()
+            return tuple(client.gather(futures))
+        except Exception as exc:
+            restored = _restore_error(exc)
+            if restored is exc:
+                raise
+            raise restored from None
     kwargs: dict[str, Any] = {}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
