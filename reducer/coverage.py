@@ -658,6 +658,14 @@ def _near_int(v: np.ndarray, tol: np.ndarray | float) -> np.ndarray:
     return np.abs(v - np.rint(v)) < tol
 
 
+def _ranges(n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For counts ``n``: the owner of each of ``n.sum()`` items and its position ``0 .. n - 1``."""
+    owner = np.repeat(np.arange(n.size), n)
+    pos = np.arange(owner.size, dtype=np.int64)
+    pos -= np.repeat(np.cumsum(n) - n, n)
+    return owner, pos
+
+
 def _crossings(ed: _Edges, grid: Grid):
     """Scanline crossings ``(x, row, polygon, feature)``: each edge with each centre line it crosses.
 
@@ -678,10 +686,8 @@ def _crossings(ed: _Edges, grid: Grid):
     ok = np.isfinite(kmin) & np.isfinite(kmax) & (yhi > ylo)
     n = np.where(ok, kmax - kmin + 1, 0).clip(0).astype(np.int64)
     keep = np.flatnonzero(n)
-    n = n[keep]
-    edge = np.repeat(keep, n)
-    row = np.arange(int(n.sum()), dtype=np.int64)
-    row -= np.repeat(np.cumsum(n) - n, n)
+    owner, row = _ranges(n[keep])
+    edge = keep[owner]
     row += kmin[edge].astype(np.int64)
     slope = (xhi - xlo)[edge] / (yhi - ylo)[edge]
     # GDAL: (dy - dy1) * (dx2 - dx1) / (dy2 - dy1) + dx1 -- equal up to rounding, which ties cover
@@ -694,9 +700,10 @@ def _crossings(ed: _Edges, grid: Grid):
 def _fill_runs(x, row, part, feat, ed: _Edges, grid: Grid):
     """Even-odd fill per polygon and row: runs ``(row, col_start, col_stop, feature)``."""
     h, w = grid.shape
-    order = np.lexsort((x, row, part))
-    x, row, part, feat = x[order], row[order], part[order], feat[order]
-    new = np.r_[True, (row[1:] != row[:-1]) | (part[1:] != part[:-1])]
+    line = part * h + row  # one scanline of one polygon
+    order = np.lexsort((x, line))
+    x, line, row, feat = x[order], line[order], row[order], feat[order]
+    new = np.r_[True, line[1:] != line[:-1]]
     gstart = np.flatnonzero(new)
     gsize = np.diff(np.r_[gstart, x.size])
     odd = (gsize % 2) == 1  # impossible for closed rings; leave such a feature to GDAL
@@ -748,53 +755,36 @@ def _segment_cells(ed: _Edges, grid: Grid):
     treats specially, which are flagged as ties: an end point within 1e-4 pixel of a pixel edge
     (GDAL's ``EPSILON_INTERSECT_ONLY``), a segment crossing a pixel edge while moving less than
     0.01 pixel across it (GDAL burns such a segment as vertical or horizontal), and a segment
-    through a pixel corner.
+    through a pixel corner. Each segment is cut into column strips; in each strip it covers the
+    rows between its heights at the strip's two sides.
     """
     ed = _clip_segments(ed, grid)
     eps = ed.eps
-    x1, y1, x2, y2 = ed.x1, ed.y1, ed.x2, ed.y2
-    for v in (x1, y1, x2, y2):
+    for v in (ed.x1, ed.y1, ed.x2, ed.y2):
         ed.tie[ed.feat[_near_int(v, _GDAL_EDGE_EPS + eps)]] = True
-    ix1, iy1 = np.floor(x1), np.floor(y1)
-    steep = (np.abs(x2 - x1) < _GDAL_STRAIGHT + eps) & (np.floor(x2) != ix1)
-    flat = (np.abs(y2 - y1) < _GDAL_STRAIGHT + eps) & (np.floor(y2) != iy1)
+    # left to right
+    swap = ed.x1 > ed.x2
+    xa, xb = np.where(swap, ed.x2, ed.x1), np.where(swap, ed.x1, ed.x2)
+    ya, yb = np.where(swap, ed.y2, ed.y1), np.where(swap, ed.y1, ed.y2)
+    ca, cb = np.floor(xa), np.floor(xb)
+    steep = (xb - xa < _GDAL_STRAIGHT + eps) & (cb != ca)
+    flat = (np.abs(yb - ya) < _GDAL_STRAIGHT + eps) & (np.floor(yb) != np.floor(ya))
     ed.tie[ed.feat[steep | flat]] = True
-    eps = _CORNER_EPS + eps
-    nx = np.abs(np.floor(x2) - ix1).astype(np.int64)
-    ny = np.abs(np.floor(y2) - iy1).astype(np.int64)
-    sx, sy = np.sign(x2 - x1), np.sign(y2 - y1)
-    steps = []  # per grid line crossed: (segment, position along it, column step, row step)
-    for n, a1, b1, a2, b2, ia1, s, along_x in (
-        (nx, x1, y1, x2, y2, ix1, sx, True),
-        (ny, y1, x1, y2, x2, iy1, sy, False),
-    ):
-        seg = np.repeat(np.arange(n.size), n)
-        k = np.arange(int(n.sum()), dtype=np.int64) - np.repeat(np.cumsum(n) - n, n)
-        line = np.where(s[seg] > 0, ia1[seg] + 1 + k, ia1[seg] - k)  # crosses a == line
-        da = (a2 - a1)[seg]
-        slope = (b2 - b1)[seg] / da
-        b = b1[seg] + (line - a1[seg]) * slope
-        ed.tie[ed.feat[seg[_near_int(b, eps * (1 + 2 * np.abs(slope)))]]] = True
-        step = s[seg].astype(np.int64)
-        zero = np.zeros_like(step)
-        at = (line - a1[seg]) / da
-        steps.append((seg, at, step if along_x else zero, zero if along_x else step))
-    seg = np.concatenate([a[0] for a in steps])
-    order = np.lexsort((np.concatenate([a[1] for a in steps]), seg))
-    seg = seg[order]
-    dcol = np.concatenate([a[2] for a in steps])[order]
-    drow = np.concatenate([a[3] for a in steps])[order]
-    # the cell after each crossing: the segment's first cell plus its steps so far
-    col, row = np.cumsum(dcol), np.cumsum(drow)
-    first = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1]]) if seg.size else _EMPTY_I8
-    n_per = np.diff(np.r_[first, seg.size])
-    col -= np.repeat(col[first] - dcol[first], n_per)
-    row -= np.repeat(row[first] - drow[first], n_per)
-    col += ix1[seg].astype(np.int64)
-    row += iy1[seg].astype(np.int64)
-    rows = np.r_[iy1.astype(np.int64), row]
-    cols = np.r_[ix1.astype(np.int64), col]
-    return rows, cols, np.r_[ed.feat, ed.feat[seg]]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(xb > xa, (yb - ya) / (xb - xa), 0.0)
+    # column strips: the segment's height where it enters and leaves each column
+    seg, k = _ranges((cb - ca).astype(np.int64) + 1)
+    col = ca[seg].astype(np.int64) + k
+    last = col == cb[seg]
+    y_in = np.where(k == 0, ya[seg], ya[seg] + (col - xa[seg]) * slope[seg])
+    y_out = np.where(last, yb[seg], ya[seg] + (col + 1 - xa[seg]) * slope[seg])
+    # a crossing of a pixel corner: the height on a column side near a whole number
+    corner = _near_int(y_out[~last], (_CORNER_EPS + eps) * (1 + 2 * np.abs(slope[seg[~last]])))
+    ed.tie[ed.feat[seg[~last][corner]]] = True
+    r_in, r_out = np.floor(y_in), np.floor(y_out)
+    r_lo = np.minimum(r_in, r_out).astype(np.int64)
+    strip, j = _ranges(np.abs(r_out - r_in).astype(np.int64) + 1)
+    return r_lo[strip] + j, col[strip], ed.feat[seg[strip]]
 
 
 def _vectorised(
@@ -824,13 +814,11 @@ def _vectorised(
         run_row, c1, c2, run_feat = runs
         good = (c2 > c1) & ~ed.tie[run_feat]
         run_row, c1, c2, run_feat = run_row[good], c1[good], c2[good], run_feat[good]
-        length = c2 - c1
         # the k-th pixel of a run: key = (first + k) << bits | feature = run key + (k << bits)
         first_key = ((run_row * w + c1) << bits) | feats[run_feat]
-        keys = np.arange(int(length.sum()), dtype=np.int64)
-        keys -= np.repeat(np.cumsum(length) - length, length)
+        run, keys = _ranges(c2 - c1)
         keys <<= bits
-        keys += np.repeat(first_key, length)
+        keys += first_key[run]
         pieces.append((keys, None))
     tied = np.flatnonzero(ed.tie)
     if tied.size:
