@@ -969,9 +969,61 @@ class FeatureCollection(ComputedObject):
         """
         return self._gdf().copy()
 
-    def to_pandas(self) -> pd.DataFrame:
-        """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``."""
-        return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+    def to_pandas(self, wide: bool = False) -> pd.DataFrame:
+        """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``.
+
+        With ``wide=True`` (only for the result of ``reduceRegions``) the outputs are a time-series
+        table instead: one row per input feature, indexed by its ``system:index``, and one column per
+        image, labelled by its date (``system:time_start`` as a ``datetime64``; by ``image_id`` when an
+        image has no date or two share one). A reducer with several outputs gives a column
+        ``MultiIndex`` ``(output, date)``: select one with ``df["mean"]``. NaN where a feature has no
+        valid pixel. Join the feature properties with ``features.to_pandas()``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> from reducer import Image, ImageCollection, Reducer, Geometry
+        >>> arr = xr.DataArray(np.ones((2, 2)), dims=("y", "x"))
+        >>> arr = arr.rio.write_crs("EPSG:4326").rio.write_transform(Affine(1, 0, 10, 0, -1, 50))
+        >>> ic = ImageCollection([Image(arr, time="2024-01-01"), Image(arr * 3, time="2024-02-01")])
+        >>> fc = FeatureCollection([Feature(Geometry.Point([10.5, 49.5]))])
+        >>> ic.reduceRegions(fc, Reducer.mean()).to_pandas(wide=True)
+        time            2024-01-01  2024-02-01
+        system:index
+        0                      1.0         3.0
+        """
+        if not wide:
+            return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+        from .collection import Reduction
+
+        if not isinstance(self._meta, Reduction):
+            raise ArgumentError(
+                "to_pandas(wide=True): this FeatureCollection is not the result of reduceRegions. "
+                "Use to_pandas() for the long form."
+            )
+        gdf, per_image = self._meta.result()
+        images = self._meta.images
+        times = [img._props.get("system:time_start") for img in images]
+        ids = [str(img._props.get("system:index", k)) for k, img in enumerate(images)]
+        if all(t is not None for t in times) and len(set(times)) == len(times):
+            labels = pd.DatetimeIndex(pd.to_datetime(times, unit="ms"), name="time")
+        else:
+            labels = pd.Index(ids, name="image_id")
+        outputs: list[str] = []
+        for columns, _ in per_image:
+            outputs.extend(c.name for c in columns if c.name not in outputs)
+        index = pd.Index(gdf.index, name=INDEX)
+        frames = {}
+        for name in outputs:
+            data = np.full((len(gdf), len(images)), np.nan)
+            for k, (_, values) in enumerate(per_image):
+                if name in values:
+                    data[:, k] = values[name]
+            frames[name] = pd.DataFrame(data, index=index, columns=labels)
+        if len(frames) == 1:
+            return next(iter(frames.values()))
+        return pd.concat(frames, axis=1, names=["output", labels.name])
 
     def to_xarray(self) -> Any:
         """A reduction over images as an ``xarray.Dataset``: dims ``(feature, time)``, one variable per output.
