@@ -10,10 +10,11 @@ coverage -> engine -> output.
 
 from __future__ import annotations
 
-from . import errors
+from . import batch, errors
 from .collection import ImageCollection
 from .dates import Date
 from .errors import ReducerError
+from .export import export_table
 from .features import Feature, FeatureCollection
 from .filters import Filter
 from .geometry import Geometry
@@ -41,7 +42,9 @@ __all__ = [
     "Reducer",
     "ReducerError",
     "String",
+    "batch",
     "errors",
+    "export_table",
     "set_options",
 ]
 

@@ -89,7 +89,8 @@ class Coverage:
     pixel : numpy.ndarray
         int64, flat pixel index ``row * grid.width + col``; row 0 is the top row.
     weight : numpy.ndarray
-        float64 in (0, 1]: the covered fraction (mode ``"weighted"``) or 1.
+        float64 in (0, 1]: the covered fraction (mode ``"weighted"``) or 1. When every weight is 1
+        it is a read-only broadcast of 1.0 (``np.broadcast_to``), which takes no memory.
     n_features : int
         Number of input geometries, including those with no entries.
 
@@ -134,8 +135,9 @@ class Coverage:
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the three arrays."""
-        return int(self.feature.nbytes + self.pixel.nbytes + self.weight.nbytes)
+        """Bytes held by the three arrays (a broadcast weight counts as one value)."""
+        weight = self.weight.nbytes if self.weight.strides[0] else self.weight.itemsize
+        return int(self.feature.nbytes + self.pixel.nbytes + weight)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1017,11 +1019,12 @@ def _assemble(pieces: list[_Piece], n_features: int, bits: int) -> Coverage:
     pixel = key >> bits
     key &= (1 << bits) - 1
     feature = key
-    if weight is None:
-        weight = np.ones(pixel.size)
+    if weight is None:  # all ones: a broadcast scalar, no memory
+        weight = np.broadcast_to(np.float64(1.0), pixel.shape)
     elif not (weight > 0).all():
         positive = weight > 0
         feature, pixel, weight = feature[positive], pixel[positive], weight[positive]
     for a in (feature, pixel, weight):
-        a.setflags(write=False)
+        if a.flags.writeable:
+            a.setflags(write=False)
     return Coverage(feature=feature, pixel=pixel, weight=weight, n_features=int(n_features))

@@ -213,7 +213,8 @@ def test_entries_sorted_unique_readonly():
         rows = c.pixel_range(10 * 50, 20 * 50)
         assert ((c.pixel[rows] >= 500) & (c.pixel[rows] < 1000)).all()
         assert ((c.pixel < 500) | (c.pixel >= 1000)).sum() == len(c) - (rows.stop - rows.start)
-        assert c.nbytes == 24 * len(c)
+        assert c.nbytes == 16 * len(c) + (8 * len(c) if mode == "weighted" else 8)
+        assert c.weight.dtype == np.float64 and c.weight.shape == c.pixel.shape
 
 
 def test_geoseries_and_arrays_are_accepted():
