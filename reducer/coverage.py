@@ -37,7 +37,7 @@ import shapely
 from affine import Affine
 from rasterio.features import rasterize
 
-from .errors import ArgumentError, GeometryError
+from .errors import ArgumentError, GeometryError, MaxPixelsError
 from .grid import Grid
 
 __all__ = [
@@ -180,18 +180,21 @@ def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, 
     - Polygons, mode ``"weighted"``: exactextract's ``coverage``, computed against a nodata-free
       raster on the same grid (exactextract leaves nodata cells out). exactextract computes the
       fractions in single precision, so they agree with the exact area of intersection to about
-      1e-7 (relative), and with exactextract's own statistics bit for bit.
-    - Polygons, mode ``"centre"``: GDAL's scanline rule. A pixel is taken when its centre is inside;
-      a centre exactly on the boundary is taken or not as GDAL decides (on the unit square below, the
-      centres on the left edge are not taken, those on the right, top and bottom edges are). Pixels
-      whose centres are clearly inside or outside are found with a vectorised even-odd scanline
-      (the same rule); a feature with a centre within 1e-7 pixel of its boundary is burned by GDAL
-      itself on rasterstats' window, so the result equals ``rasterstats.zonal_stats``'s pixel set.
-      The one difference: a feature whose window is more than four times larger than its part in
-      the grid (and over 2**20 pixels) is burned on the clipped window, where GDAL may round a
-      centre lying on the boundary the other way.
-    - Polygons, mode ``"touched"``: GDAL's ``all_touched=True`` on rasterstats' window, so it equals
-      ``zonal_stats(..., all_touched=True)``.
+      1e-7, and with exactextract's own statistics bit for bit.
+    - Polygons, mode ``"centre"``: GDAL's scanline rule, as ``rasterstats.zonal_stats`` applies it
+      (GDAL on the feature's own window), pixel for pixel. A pixel is taken when its centre is
+      inside; a centre exactly on the boundary is taken or not as GDAL's rounding decides (in the
+      example below, centres on the square's left edge are not taken, those on its other edges
+      are).
+    - Polygons, mode ``"touched"``: GDAL's ``all_touched=True``, as ``zonal_stats(...,
+      all_touched=True)`` applies it: the centre-in pixels plus every pixel an edge passes
+      through, except that GDAL ignores a pixel an edge enters by less than about 1e-4 pixel.
+    - Both are computed for all features at once, with GDAL's rules; a feature with a vertex or an
+      edge crossing within 1e-7 pixel of a tie (a centre on an edge, an edge through a pixel
+      corner; in mode ``"touched"`` also GDAL's own 1e-4 and 0.01 pixel special cases) is burned
+      by GDAL itself instead, on rasterstats' window. The one difference from rasterstats: a
+      feature whose window exceeds four times its part inside the grid by over 2**20 pixels is
+      burned on the clipped window, where GDAL may round a tie the other way.
     - Points and MultiPoints: the pixel containing the point, by flooring the inverse transform, so a
       point on a pixel edge belongs to the pixel to its right or below it. A pixel counts once per
       feature, however many points fall in it.
@@ -200,8 +203,9 @@ def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, 
       Bresenham walk, one pixel per step, and may take fewer pixels.
     - GeometryCollections: each part by its own rule; overlapping parts count once, the larger
       weight winning. In mode ``"weighted"`` the polygonal parts are unioned first.
-    - Invalid polygons are used as given (GDAL burns them by the even-odd rule); repair them with
-      :func:`shapely.make_valid` first if that matters.
+    - Invalid polygons are used as given (GDAL burns them by the even-odd rule; exactextract's
+      fractions of overlapping parts are capped at 1); repair them with :func:`shapely.make_valid`
+      first if that matters. Z coordinates are ignored.
 
     Examples
     --------
@@ -220,8 +224,8 @@ def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, 
            [0.5 , 1.  , 0.5 ],
            [0.25, 0.5 , 0.25]])
 
-    Every pixel centre of the second and third columns lies on the square's boundary; GDAL takes
-    those on its right, top and bottom edges, not those on its left edge:
+    Eight of the nine pixel centres lie on the square's boundary; GDAL takes those on its top, right
+    and bottom edges, not those on its left edge:
 
     >>> coverage([square], grid, "centre").pixel
     array([1, 2, 4, 5, 7, 8])
@@ -419,7 +423,7 @@ def _as_geometry_array(geoms: Any) -> np.ndarray:
         items = list(geoms)
         arr = np.empty(len(items), dtype=object)
         arr[:] = items
-    bad = ~(np.frompyfunc(lambda g: g is None or isinstance(g, shapely.Geometry), 1, 1)(arr).astype(bool))
+    bad = ~(shapely.is_geometry(arr) | np.equal(arr, None))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise GeometryError(
@@ -502,7 +506,7 @@ _EMPTY_I8 = np.empty(0, dtype=np.int64)
 def _key_bits(n_features: int, grid: Grid) -> int:
     bits = max(1, (n_features - 1).bit_length())
     if max(grid.width * grid.height - 1, 1).bit_length() + bits > 62:
-        raise ArgumentError(
+        raise MaxPixelsError(
             f"{n_features} features on a grid of {grid.height} x {grid.width} pixels cannot be indexed "
             "with 64-bit integers. Split the features into smaller sets or use a coarser scale."
         )
@@ -957,7 +961,8 @@ def _exactextract() -> SimpleNamespace:
             # exactextract numbers cells row * width + col from the top-left corner of the raster it
             # was given, which is the grid itself: the grid's flat pixel index.
             cells = np.asarray(f.props["cell_id"], dtype=np.int64)
-            cov = np.asarray(f.props["coverage"], dtype=np.float64)
+            # overlapping parts of an invalid multipolygon add up: a pixel is covered at most once
+            cov = np.minimum(np.asarray(f.props["coverage"], dtype=np.float64), 1.0)
             if not cells.size:
                 return
             positive = cov > 0

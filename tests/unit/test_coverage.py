@@ -198,6 +198,14 @@ def test_geometry_collection_parts_count_once(grid):
     assert table(c) == {(0, 0): 1, (0, 2): 1, (0, 4): 1, (0, 6): 1}
 
 
+def test_invalid_overlapping_multipolygon_covers_a_pixel_once(grid):
+    mp = on(grid, MultiPolygon([box(0, 0, 2, 2), box(1, 1, 3, 3)]))  # invalid: the parts overlap
+    assert not mp.is_valid
+    expected = {(0, p): 1.0 for p in (1, 2, 3, 4, 5, 6, 7)}
+    for mode in MODES:
+        assert table(coverage([mp], grid, mode)) == expected
+
+
 def test_entries_sorted_unique_readonly():
     rng = np.random.default_rng(1)
     g = Grid(CRS, Affine(10, 0, 500000, 0, -10, 4000500), 50, 50)
