@@ -773,9 +773,10 @@ class ReductionExplanation:
     - ``images``, ``grids``, ``features``: the inputs;
     - ``blocks_to_read`` of ``blocks_total`` and ``bytes_to_read``: the pixels read (blocks that no
       feature touches are not read);
-    - ``weight_entries``: (feature, pixel) coverage entries, computed once per grid and shared by
-      every image on it;
-    - ``tasks``: chunk, combine and finalize tasks (block reads come on top, one per block);
+    - ``weight_entries``: (feature, pixel) coverage entries (or the planner's estimate of them),
+      computed once per grid and block and shared by every image on the grid;
+    - ``tasks``: the engine's tasks (per-block chunks, tree combines, a finalize per image; block
+      reads come on top, one per block);
     - ``peak_task_memory_bytes``: an estimate of one task's working set, one block plus its
       weights and per-feature partials, whatever the number of images;
     - ``scheduler``: where ``getInfo()`` would run now.
@@ -796,7 +797,6 @@ class ReductionExplanation:
 
     def __str__(self) -> str:
         s = self._summary
-        n_combine = s["tasks"] - s["blocks_to_read"] - s["images"]
         rows = [
             ("images", f"{s['images']:,}"),
             ("grids", f"{s['grids']:,}" + (": " + "; ".join(self._grids) if self._grids else "")),
@@ -806,11 +806,7 @@ class ReductionExplanation:
                 f"{s['blocks_to_read']:,} of {s['blocks_total']:,} ({_human_bytes(s['bytes_to_read'])})",
             ),
             ("weight entries", f"{s['weight_entries']:,} (once per grid and block, shared by all images)"),
-            (
-                "tasks",
-                f"{s['tasks']:,} ({s['blocks_to_read']:,} chunk, {n_combine:,} combine, {s['images']:,} finalize;"
-                " plus one read per block)",
-            ),
+            ("tasks", f"{s['tasks']:,} (per-block chunks, tree combines, a finalize per image; plus block reads)"),
             ("peak memory/task", f"~{_human_bytes(s['peak_task_memory_bytes'])} (one block, its weights, partials)"),
             ("runs on", str(s["scheduler"])),
         ]
@@ -1061,8 +1057,8 @@ class FeatureCollection(ComputedObject):
         ...                    coords={"y": [2.5, 1.5, 0.5], "x": [0.5, 1.5, 2.5]}).rio.write_crs("EPSG:32633")
         >>> fc = FeatureCollection(gpd.GeoDataFrame(geometry=[shapely.box(0.5, 0.5, 2.5, 2.5)], crs=32633))
         >>> plan = Image(arr).reduceRegions(fc, Reducer.mean(), scale=1).explain()
-        >>> {k: plan.to_dict()[k] for k in ("images", "features", "blocks_to_read", "weight_entries")}
-        {'images': 1, 'features': 1, 'blocks_to_read': 1, 'weight_entries': 9}
+        >>> {k: plan.to_dict()[k] for k in ("images", "features", "blocks_to_read", "blocks_total")}
+        {'images': 1, 'features': 1, 'blocks_to_read': 1, 'blocks_total': 1}
         >>> fc.explain()
         Traceback (most recent call last):
         ...

@@ -1,0 +1,309 @@
+"""``ee.batch``: Earth Engine's export tasks, run locally.
+
+``ee.batch.Export.table.toDrive(collection, ...)`` returns a :class:`Task`; ``task.start()`` writes
+the table into a local folder, atomically (:func:`reducer.export.export_table`), and
+``task.status()`` then reports ``{'state': 'COMPLETED', ...}``. There is no Drive: ``folder`` is a
+folder under the export root, which is the current directory unless
+``reducer.set_options(export_root=...)`` says otherwise. The file is
+``<root>/<folder>/<fileNamePrefix or description>.<ext>``; an existing file of that name is
+replaced (atomically), where Drive would add a second file of the same name.
+
+``start()`` runs the export before it returns (Earth Engine queues it), so a script's polling loop
+``while task.active(): ...`` ends at once. A failed export raises its error from ``start()`` and
+leaves the task ``FAILED`` with the message in ``status()['error_message']``.
+
+Cloud Storage and asset exports have no local meaning yet: ``toCloudStorage`` and ``toAsset`` raise
+``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from .errors import ArgumentError
+
+__all__ = ["Export", "Task"]
+
+_IDS = itertools.count(1)
+
+#: Earth Engine's table formats that reducer writes, and their extensions.
+TABLE_FORMATS: dict[str, str] = {"CSV": ".csv", "GEOJSON": ".geojson", "GEOPARQUET": ".parquet", "GPKG": ".gpkg"}
+_NOT_YET = ("KML", "KMZ", "SHP", "TFRECORD")
+
+
+class Task:
+    """A local export task, as ``ee.batch.Task``: ``start()``, ``status()``, ``active()``, ``cancel()``.
+
+    Examples
+    --------
+    >>> Task.State.COMPLETED
+    'COMPLETED'
+    """
+
+    class State:
+        """Earth Engine's task states."""
+
+        UNSUBMITTED = "UNSUBMITTED"
+        READY = "READY"
+        RUNNING = "RUNNING"
+        COMPLETED = "COMPLETED"
+        FAILED = "FAILED"
+        CANCEL_REQUESTED = "CANCEL_REQUESTED"
+        CANCELLED = "CANCELLED"
+
+    class Type:
+        """Earth Engine's task types."""
+
+        EXPORT_TABLE = "EXPORT_FEATURES"
+
+    def __init__(self, task_type: str, config: dict[str, Any], run: Any):
+        self.id = f"LOCAL{next(_IDS):06d}"
+        self.task_type = task_type
+        self.config = dict(config)
+        self.state = Task.State.UNSUBMITTED
+        self._run = run
+        self._created = _now()
+        self._started: int | None = None
+        self._updated = self._created
+        self._error: str | None = None
+        self._uris: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<Task {self.id} {self.task_type}: {self.config.get('description')} ({self.state})>"
+
+    def start(self) -> None:
+        """Run the export now; the file is complete when this returns.
+
+        Raises
+        ------
+        ReducerError
+            What the export raised (the task is then ``FAILED``); also when the task ran already.
+        """
+        if self.state != Task.State.UNSUBMITTED:
+            raise ArgumentError(
+                f"Task {self.id} ({self.config.get('description')!r}) was started already and is {self.state}. "
+                "Create a new task to export again."
+            )
+        self.state = Task.State.RUNNING
+        self._started = self._updated = _now()
+        try:
+            path = self._run()
+        except BaseException as exc:
+            self.state = Task.State.FAILED
+            self._error = str(exc)
+            self._updated = _now()
+            raise
+        self._uris = [Path(path).resolve().as_uri()]
+        self.state = Task.State.COMPLETED
+        self._updated = _now()
+
+    def status(self) -> dict[str, Any]:
+        """The task's state and details, as Earth Engine's ``Task.status()`` gives them."""
+        out: dict[str, Any] = {
+            "state": self.state,
+            "description": self.config.get("description"),
+            "id": self.id,
+            "name": f"projects/local/operations/{self.id}",
+            "task_type": self.task_type,
+            "creation_timestamp_ms": self._created,
+            "update_timestamp_ms": self._updated,
+        }
+        if self._started is not None:
+            out["start_timestamp_ms"] = self._started
+        if self._uris:
+            out["destination_uris"] = list(self._uris)
+        if self._error is not None:
+            out["error_message"] = self._error
+        return out
+
+    def active(self) -> bool:
+        """Whether the task is waiting or running (never, once ``start()`` has returned)."""
+        return self.state in (Task.State.READY, Task.State.RUNNING)
+
+    def cancel(self) -> None:
+        """Cancel a task that was not started; a finished one stays as it is."""
+        if self.state == Task.State.UNSUBMITTED:
+            self.state = Task.State.CANCELLED
+            self._updated = _now()
+
+
+def _now() -> int:
+    return int(time.time() * 1000)
+
+
+def _export_root() -> Path:
+    from . import options
+
+    root = options.get("export_root")
+    return Path(os.getcwd() if root is None else os.fspath(root))
+
+
+def _selectors(selectors: Any) -> list[str] | None:
+    if selectors is None:
+        return None
+    if isinstance(selectors, str):
+        return [s.strip() for s in selectors.split(",") if s.strip()]
+    return [str(s) for s in selectors]
+
+
+def _table(collection: Any, fmt: str, selectors: list[str] | None) -> Any:
+    """The frame Earth Engine would export: ``system:index``, the properties, and the geometry.
+
+    CSV holds the geometry as GeoJSON text in a ``.geo`` column, as Earth Engine writes it.
+    """
+    import pandas as pd
+    import shapely
+
+    gdf = collection.to_geopandas().reset_index()
+    props = [c for c in gdf.columns if c != "geometry"]
+    if fmt == "CSV":
+        geo = [None if g is None else json.dumps(shapely.geometry.mapping(g)) for g in gdf.to_crs("EPSG:4326").geometry]
+        table = pd.DataFrame(gdf[props]).assign(**{".geo": geo})
+        keep = selectors if selectors is not None else [*props, ".geo"]
+        missing = [s for s in keep if s not in table.columns]
+        if missing:
+            raise ArgumentError(_missing(missing, [*props, ".geo"]))
+        return table[keep]
+    if selectors is not None:
+        missing = [s for s in selectors if s not in props]
+        if missing:
+            raise ArgumentError(_missing(missing, props))
+        gdf = gdf[[*selectors, "geometry"]]
+    return gdf
+
+
+def _missing(missing: list[str], known: list[str]) -> str:
+    return f"Export.table: selectors {missing!r} are not properties of the collection. Known: {known!r}."
+
+
+class _Table:
+    """``ee.batch.Export.table``."""
+
+    @staticmethod
+    def toDrive(
+        collection: Any,
+        description: str = "myExportTableTask",
+        folder: str | None = None,
+        fileNamePrefix: str | None = None,
+        fileFormat: str | None = "CSV",
+        selectors: Any = None,
+        maxVertices: int | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Export a FeatureCollection as a table into a local folder; call ``start()`` on the result.
+
+        Parameters
+        ----------
+        collection
+            An ``ee.FeatureCollection``.
+        description
+            The task's name, and the file name when ``fileNamePrefix`` is not given.
+        folder
+            A folder under the export root (``reducer.set_options(export_root=...)``, by default the
+            current directory); created if missing. None writes into the root.
+        fileNamePrefix
+            The file name without extension; ``description`` by default.
+        fileFormat
+            ``"CSV"`` (the default; the geometry as GeoJSON text in a ``.geo`` column, as Earth Engine
+            writes it), ``"GeoJSON"``, ``"GeoParquet"`` or ``"GPKG"``.
+        selectors
+            The properties to export, as a list or a comma-separated string; all by default. For CSV,
+            name ``.geo`` to keep the geometry.
+        maxVertices
+            Accepted and ignored: geometries are written whole.
+
+        Returns
+        -------
+        Task
+            An unstarted task.
+
+        Examples
+        --------
+        >>> import os, tempfile, reducer as ee
+        >>> root = tempfile.mkdtemp()
+        >>> old = ee.set_options(export_root=root)
+        >>> fc = ee.FeatureCollection([ee.Feature(ee.Geometry.Point([15, 47]), {"name": "a"})])
+        >>> task = ee.batch.Export.table.toDrive(fc, "points", folder="exports")
+        >>> task.status()["state"]
+        'UNSUBMITTED'
+        >>> task.start()
+        >>> task.status()["state"]
+        'COMPLETED'
+        >>> print(open(os.path.join(root, "exports", "points.csv")).read())
+        system:index,name,.geo
+        0,a,"{""type"": ""Point"", ""coordinates"": [15.0, 47.0]}"
+        <BLANKLINE>
+        >>> _ = ee.set_options(**old)
+        """
+        from .export import export_table
+        from .features import FeatureCollection
+
+        if not isinstance(collection, FeatureCollection):
+            raise ArgumentError(
+                f"Export.table.toDrive: collection must be an ee.FeatureCollection, got {type(collection).__name__}."
+            )
+        unknown = sorted(set(kwargs) - {"priority"})
+        if unknown:
+            raise ArgumentError(
+                f"Unrecognized arguments {unknown!r} to function: Export.table.toDrive. It takes collection, "
+                "description, folder, fileNamePrefix, fileFormat, selectors, maxVertices."
+            )
+        fmt = str(fileFormat or "CSV").upper()
+        if fmt in _NOT_YET:
+            raise NotImplementedError(
+                f"Export.table.toDrive: fileFormat={fileFormat!r} is not supported yet. "
+                "Use 'CSV', 'GeoJSON', 'GeoParquet' or 'GPKG'."
+            )
+        if fmt not in TABLE_FORMATS:
+            raise ArgumentError(
+                f"Export.table.toDrive: unknown fileFormat {fileFormat!r}. Use 'CSV', 'GeoJSON', 'GeoParquet' or "
+                "'GPKG'."
+            )
+        name = str(fileNamePrefix or description)
+        if not name or "/" in name or "\\" in name or name in (".", ".."):
+            raise ArgumentError(
+                f"Export.table.toDrive: {name!r} cannot be a file name. Give fileNamePrefix without folders; "
+                "put those in folder=."
+            )
+        keep = _selectors(selectors)
+        config = {
+            "description": description,
+            "folder": folder,
+            "fileNamePrefix": name,
+            "fileFormat": fmt,
+            "selectors": keep,
+        }
+
+        def run() -> Path:
+            target = _export_root() / (folder or "") / (name + TABLE_FORMATS[fmt])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return export_table(_table(collection, fmt, keep), target, overwrite=True)
+
+        return Task(Task.Type.EXPORT_TABLE, config, run)
+
+    @staticmethod
+    def toCloudStorage(collection: Any, *args: Any, **kwargs: Any) -> Task:
+        """Not supported yet: there is no Cloud Storage locally. Use ``toDrive`` (a local folder)."""
+        raise NotImplementedError(
+            "Export.table.toCloudStorage is not supported yet. Use ee.batch.Export.table.toDrive(...), which "
+            "writes into a local folder, or reducer.export_table(collection, 'out.csv')."
+        )
+
+    @staticmethod
+    def toAsset(collection: Any, *args: Any, **kwargs: Any) -> Task:
+        """Not supported yet: there are no assets locally. Use ``toDrive`` (a local folder)."""
+        raise NotImplementedError(
+            "Export.table.toAsset is not supported yet. Use ee.batch.Export.table.toDrive(...), which writes "
+            "into a local folder, or reducer.export_table(collection, 'out.gpkg')."
+        )
+
+
+class Export:
+    """``ee.batch.Export``: only ``Export.table`` so far."""
+
+    table = _Table

@@ -1,0 +1,291 @@
+"""Atomic table exports: a result file is complete, or it is the previous one, never half written.
+
+:func:`export_table` writes a FeatureCollection, GeoDataFrame or DataFrame to CSV, GeoJSON,
+GeoPackage or (Geo)Parquet. The table is written to a temporary file in the target folder and
+moved onto the target in one step, only once it is complete:
+
+- On Linux the temporary file is anonymous (``O_TMPFILE``): it has no name until it is complete,
+  so even a run killed with SIGKILL or a power cut mid-write leaves no partial file behind, and
+  the previous file stays as it was.
+- Elsewhere it is a hidden ``.NAME.XXXXXXXX.tmp`` file next to the target, removed when the write
+  fails or is interrupted (Ctrl-C); only a hard kill can leave one behind.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+
+from .errors import ArgumentError, InputFileError, OutputExistsError
+
+__all__ = ["export_table", "FORMATS"]
+
+#: File extensions and the format each one writes.
+FORMATS: dict[str, str] = {
+    ".csv": "CSV",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".gpkg": "GeoPackage",
+    ".parquet": "Parquet",
+    ".geoparquet": "Parquet",
+}
+
+
+def _frame(table: Any) -> pd.DataFrame:
+    """A DataFrame (or GeoDataFrame) to write, with a named index turned into a column."""
+    from .features import FeatureCollection
+
+    if isinstance(table, FeatureCollection):
+        table = table.to_geopandas()
+    if not isinstance(table, pd.DataFrame):
+        raise ArgumentError(
+            "export_table: expected an ee.FeatureCollection, a GeoDataFrame or a DataFrame, "
+            f"got {type(table).__name__}."
+        )
+    if table.index.name is not None or any(n is not None for n in table.index.names[1:]):
+        table = table.reset_index()
+    else:
+        table = table.reset_index(drop=True)
+    table = table.copy()
+    table.columns = [str(c) for c in table.columns]
+    return table
+
+
+def _geometry_name(df: pd.DataFrame) -> str | None:
+    import geopandas as gpd
+
+    if isinstance(df, gpd.GeoDataFrame):
+        try:
+            return df.geometry.name
+        except AttributeError:  # a GeoDataFrame without an active geometry column
+            return None
+    return None
+
+
+def _jsonable(df: pd.DataFrame) -> pd.DataFrame:
+    """Lists and dicts in object columns as JSON text: GDAL formats cannot hold them."""
+    out = df
+    for c in df.columns:
+        if df[c].dtype == object and df[c].map(lambda v: isinstance(v, list | dict | tuple)).any():
+            out = out.copy() if out is df else out
+            out[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, list | dict | tuple) else v)
+    return out
+
+
+# -- writers: each writes the whole table to a binary file object ------------------------------------
+def _write_csv(df: pd.DataFrame, f: IO[bytes]) -> None:
+    geom = _geometry_name(df)
+    if geom is not None:
+        df = pd.DataFrame(df).assign(**{geom: df[geom].to_wkt()})
+    text = io.TextIOWrapper(f, encoding="utf-8", newline="")
+    try:
+        df.to_csv(text, index=False)
+        text.flush()
+    finally:
+        text.detach()
+
+
+def _write_parquet(df: pd.DataFrame, f: IO[bytes]) -> None:
+    if _geometry_name(df) is not None:
+        df.to_parquet(f, index=False)
+    else:
+        pd.DataFrame(df).to_parquet(f, index=False)
+
+
+def _write_ogr(driver: str, layer: str) -> Callable[[pd.DataFrame, IO[bytes]], None]:
+    def write(df: pd.DataFrame, f: IO[bytes]) -> None:
+        import pyogrio
+
+        df = _jsonable(df)
+        geom = _geometry_name(df)
+        if driver == "GeoJSON" and geom is not None and df.crs is not None and not df.crs.equals("EPSG:4326"):
+            df = df.to_crs("EPSG:4326")  # RFC 7946: GeoJSON is in WGS 84 longitude, latitude
+        buf = io.BytesIO()
+        if geom is None:
+            pyogrio.write_dataframe(pd.DataFrame(df), buf, driver=driver, layer=layer)
+        else:
+            pyogrio.write_dataframe(df, buf, driver=driver, layer=layer)
+        f.write(buf.getbuffer())
+
+    return write
+
+
+def _writer(suffix: str, layer: str) -> Callable[[pd.DataFrame, IO[bytes]], None]:
+    kind = FORMATS[suffix]
+    if kind == "CSV":
+        return _write_csv
+    if kind == "Parquet":
+        return _write_parquet
+    return _write_ogr("GPKG" if kind == "GeoPackage" else "GeoJSON", layer)
+
+
+# -- staging ---------------------------------------------------------------------------------------
+def _anonymous(folder: str) -> int | None:
+    """An unnamed file in ``folder`` (Linux ``O_TMPFILE``), or None where that is not available."""
+    flag = getattr(os, "O_TMPFILE", None)
+    if flag is None:
+        return None
+    try:
+        fd = os.open(folder, flag | os.O_RDWR, 0o666)
+    except OSError:  # the file system or kernel does not support it
+        return None
+    if not os.path.exists(f"/proc/self/fd/{fd}"):  # needed to give it a name; no /proc mounted
+        os.close(fd)
+        return None
+    return fd
+
+
+def _tmp_name(name: str) -> str:
+    return f".{name}.{secrets.token_hex(4)}.tmp"
+
+
+@contextmanager
+def _staged(path: Path, overwrite: bool) -> Iterator[IO[bytes]]:
+    """A binary file in ``path``'s folder that becomes ``path`` only if the block completes."""
+    folder = str(path.parent)
+    name = path.name
+    fd = _anonymous(folder)
+    if fd is not None:
+        with os.fdopen(fd, "w+b") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+            dirfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                src = f"/proc/self/fd/{f.fileno()}"
+                if not overwrite:  # linking fails if the target exists: no race with another writer
+                    try:
+                        os.link(src, name, dst_dir_fd=dirfd, follow_symlinks=True)
+                    except FileExistsError:
+                        raise _exists(path) from None
+                    return
+                tmp = _tmp_name(name)
+                os.link(src, tmp, dst_dir_fd=dirfd, follow_symlinks=True)
+                try:
+                    os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+                except BaseException:
+                    os.unlink(tmp, dir_fd=dirfd)
+                    raise
+            finally:
+                os.close(dirfd)
+        return
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        with os.fdopen(fd, "w+b") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        if not overwrite and os.path.exists(path):
+            raise _exists(path)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _exists(path: Path) -> OutputExistsError:
+    return OutputExistsError(
+        f"the output {str(path)!r} exists already. Pass overwrite=True (on the command line --overwrite), "
+        "or choose another path."
+    )
+
+
+def export_table(table: Any, path: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write a table to ``path`` atomically; the format comes from the extension.
+
+    Parameters
+    ----------
+    table
+        An ``ee.FeatureCollection`` (its ids become the ``system:index`` column), a GeoDataFrame or a
+        DataFrame. A named index is written as a column; an unnamed one is left out.
+    path
+        The output file. Its extension picks the format:
+
+        - ``.csv``: CSV, UTF-8, with a header. A geometry column is written as WKT text (in the
+          table's CRS, which CSV cannot record); drop it first to leave it out.
+        - ``.geojson`` (or ``.json``): GeoJSON in EPSG:4326 (RFC 7946), reprojected if needed.
+        - ``.gpkg``: a GeoPackage with one layer named after the file, geometry and CRS kept.
+        - ``.parquet`` / ``.geoparquet``: GeoParquet (geometry and CRS kept), or plain Parquet for a
+          table without geometry.
+
+        Lists and dicts in GeoJSON and GeoPackage columns are written as JSON text.
+    overwrite
+        Replace an existing file. Without it an existing file raises
+        :class:`reducer.errors.OutputExistsError` and is left untouched.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+    ArgumentError
+        If the extension is not one of the formats above, or ``table`` is not a table.
+    InputFileError
+        If the folder does not exist.
+
+    Notes
+    -----
+    The table goes to a temporary file in the target folder, which is moved onto ``path`` in one
+    step (``os.replace``) when complete. A failed or interrupted export leaves the previous file as
+    it was and no partial file: on Linux the temporary file is anonymous until complete, so not even
+    a killed process leaves one; elsewhere a hidden ``.NAME.*.tmp`` file is removed on errors and
+    Ctrl-C. GeoJSON and GeoPackage are built in memory before they are written.
+
+    Examples
+    --------
+    >>> import os, tempfile, pandas as pd
+    >>> folder = tempfile.mkdtemp()
+    >>> out = export_table(pd.DataFrame({"field": ["a", "b"], "mean": [0.5, None]}), os.path.join(folder, "t.csv"))
+    >>> print(out.read_text())
+    field,mean
+    a,0.5
+    b,
+    <BLANKLINE>
+    >>> export_table(pd.DataFrame({"x": [1]}), out)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.OutputExistsError: the output '.../t.csv' exists already. Pass overwrite=True ...
+    >>> sorted(os.listdir(folder))
+    ['t.csv']
+    """
+    path = Path(os.fspath(path))
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        raise ArgumentError(
+            f"export_table: cannot tell the format of {str(path)!r} from its extension {path.suffix!r}. "
+            f"Use one of {sorted(FORMATS)!r}."
+        )
+    folder = path.parent
+    if not folder.is_dir():
+        raise InputFileError(
+            f"export_table: the folder {str(folder)!r} of {str(path)!r} does not exist. Create it first, or "
+            "choose another path."
+        )
+    if path.is_dir():
+        raise ArgumentError(f"export_table: {str(path)!r} is a folder. Give a file name such as 'stats.csv'.")
+    if path.exists() and not overwrite:
+        raise _exists(path)
+    df = _frame(table)
+    write = _writer(suffix, path.stem)
+    with _staged(path, overwrite) as f:
+        write(df, f)
+    return path
