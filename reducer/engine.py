@@ -22,11 +22,12 @@ import shapely
 from dask.base import tokenize
 
 from .aggregations import AGGREGATIONS
-from .coverage import cached_coverage, estimate_pixels
+from .coverage import coverage, estimate_pixels
 from .errors import ArgumentError, MaxPixelsError, ReducerInputError
 from .grid import Grid, resolve_grid
-from .kernels import chunk_stats, combine_partials, scatter
+from .kernels import KINDS, Gathered, chunk_stats, combine_partials, scatter
 from .reducers import Output, Reducer
+from .segments import Context, Segments, evaluate, needed_kinds
 from .validate import check_geometries, check_overlap
 
 __all__ = ["Column", "resolve_columns", "reduce_images", "reduce_region", "compute"]
@@ -36,21 +37,31 @@ FAN_IN = 8
 
 @dataclass(frozen=True)
 class Column:
-    """One output column: its name, the band it reads and the reducer output it comes from."""
+    """One output column: its name, the bands it reads and the reducer output it comes from.
+
+    ``bands`` maps each reducer input to an image band; ``band`` is the first.
+    """
 
     name: str
     band: int
     output: Output
     integer: bool = False
+    bands: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.bands:
+            object.__setattr__(self, "bands", (self.band,))
 
 
 def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str], rule: str) -> list[Column]:
     """Output columns following Earth Engine's naming rules.
 
-    ``rule`` is ``"region"`` (``reduceRegion``) or ``"regions"`` (``reduceRegions``). A one-input
+    ``rule`` is ``"region"`` (``reduceRegion``), ``"regions"`` (``reduceRegions``), ``"collection"``
+    (``ImageCollection.reduce``) or ``"columns"`` (``FeatureCollection.reduceColumns``). A one-input
     reducer is repeated for each band: a single output is named after the band, several give
-    ``<band>_<output>``, except that ``reduceRegions`` on a one-band image uses the output names.
-    A reducer with n > 1 inputs reads bands 1..n and keeps its output names.
+    ``<band>_<output>``, except that ``reduceRegions`` on a one-band image uses the output names and
+    ``ImageCollection.reduce`` always gives ``<band>_<output>``. A reducer with n > 1 inputs reads
+    bands 1..n and keeps its output names; so does ``reduceColumns``.
 
     Examples
     --------
@@ -61,6 +72,8 @@ def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str
     ['NDVI_mean', 'NDVI_max']
     >>> [c.name for c in resolve_columns(Reducer.mean(), ["a", "b"], ["f4", "f4"], "regions")]
     ['a', 'b']
+    >>> [c.name for c in resolve_columns(Reducer.median(), ["NDVI"], ["f4"], "collection")]
+    ['NDVI_median']
     """
     if not isinstance(reducer, Reducer):
         raise ArgumentError(f"expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}.")
@@ -69,26 +82,30 @@ def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str
 
     def integer(o: Output, band: int) -> bool:
         agg = AGGREGATIONS[o.stat]
-        return agg.integer or (o.stat in ("min", "max") and np.dtype(dtypes[band]).kind in "iub")
+        return agg.integer or (agg.keeps_type and np.dtype(dtypes[band]).kind in "iub")
 
+    if rule == "columns":
+        return [Column(o.name, o.input, o, AGGREGATIONS[o.stat].integer, tuple(range(n_in))) for o in outs]
     if n_in == 1:
         cols = []
         for b, name in enumerate(bands):
             for o in outs:
-                if rule == "regions" and len(bands) == 1:
+                if rule == "collection":
+                    col = f"{name}_{o.name}"
+                elif rule == "regions" and len(bands) == 1:
                     col = o.name
                 elif len(outs) == 1:
                     col = name
                 else:
                     col = f"{name}_{o.name}"
-                cols.append(Column(col, b, o, integer(o, b)))
+                cols.append(Column(col, b, o, integer(o, b), (b,)))
         return cols
     if len(bands) != n_in:
         raise ReducerInputError(
             f"the reducer has {n_in} inputs but the image has {len(bands)} band(s) {list(bands)!r}. "
             f"Select {n_in} bands, or combine reducers with sharedInputs=True to repeat them for each band."
         )
-    return [Column(o.name, o.input, o, integer(o, o.input)) for o in outs]
+    return [Column(o.name, o.input, o, integer(o, o.input), tuple(range(n_in))) for o in outs]
 
 
 # -- coverage split by blocks -----------------------------------------------------------------------
@@ -103,13 +120,16 @@ class BlockWeights:
     starts: np.ndarray
     fids: np.ndarray
     token: str
+    origin: tuple[int, int, int, int] | None = None  # (row0, col0, block width, grid width): grid-wide pixel order
 
     def __dask_tokenize__(self) -> str:
         return self.token
 
 
-_PARTITIONS: OrderedDict[tuple, dict] = OrderedDict()
-_PART_LOCK = threading.Lock()
+_WEIGHTS: OrderedDict[str, BlockWeights] = OrderedDict()
+_WEIGHTS_LOCK = threading.Lock()
+_WEIGHTS_MAX_BYTES = 512 * 2**20
+_weights_bytes = 0
 
 
 def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -124,56 +144,97 @@ def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
 def _block_index(pos: np.ndarray, chunks: tuple[int, ...]) -> np.ndarray:
     step = chunks[0]
     if all(c == step for c in chunks[:-1]) and chunks[-1] <= step:
-        return pos // step
+        return np.minimum(pos // step, len(chunks) - 1)
     edges = np.concatenate([[0], np.cumsum(chunks)])
-    return np.searchsorted(edges, pos, side="right") - 1
+    return np.clip(np.searchsorted(edges, pos, side="right") - 1, 0, len(chunks) - 1)
 
 
-def partition(cov: Any, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]], key: tuple) -> dict:
-    """Split coverage entries by the blocks of ``chunks``, each block's entries sorted by feature.
+def assign_blocks(
+    geoms: np.ndarray, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]]
+) -> dict[tuple[int, int], np.ndarray]:
+    """The features whose bounding box meets each block of ``chunks`` (geometries in the grid's CRS).
 
-    Two stable radix passes (feature, then block) keep pixel order within each feature. Cached
-    per (coverage, chunks), so every image on the grid reuses it.
+    Only these blocks are read. Each block's feature ids are sorted.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 4), 4, 4)
+    >>> geoms = np.array([shapely.box(0.2, 2.2, 1.8, 3.8), shapely.box(1.5, 0.5, 2.5, 1.5), None])
+    >>> {k: v.tolist() for k, v in assign_blocks(geoms, g, ((2, 2), (2, 2))).items()}
+    {(0, 0): [0], (1, 0): [1], (1, 1): [1]}
     """
-    ckey = (key, chunks)
-    with _PART_LOCK:
-        if ckey in _PARTITIONS:
-            _PARTITIONS.move_to_end(ckey)
-            return _PARTITIONS[ckey]
-    row_edges = np.concatenate([[0], np.cumsum(chunks[0])])
-    col_edges = np.concatenate([[0], np.cumsum(chunks[1])])
+    t = grid.transform
+    if not grid.is_rectilinear:
+        raise NotImplementedError(
+            "reductions on rotated or south-up grids are not supported yet: warp the raster to a north-up grid "
+            "first (e.g. `gdalwarp`)."
+        )
+    b = shapely.bounds(geoms)
+    ok = ~np.isnan(b[:, 0]) if len(b) else np.zeros(0, bool)
+    fids = np.flatnonzero(ok)
+    b = b[ok]
+    h, w = grid.shape
+    with np.errstate(invalid="ignore"):
+        c0 = np.floor((b[:, 0] - t.c) / t.a)
+        c1 = np.maximum(c0, np.ceil((b[:, 2] - t.c) / t.a) - 1)
+        r0 = np.floor((t.f - b[:, 3]) / -t.e)
+        r1 = np.maximum(r0, np.ceil((t.f - b[:, 1]) / -t.e) - 1)
+    inside = (c1 >= 0) & (c0 < w) & (r1 >= 0) & (r0 < h)
+    fids = fids[inside]
+    c0, c1 = np.clip(c0[inside], 0, w - 1).astype("i8"), np.clip(c1[inside], 0, w - 1).astype("i8")
+    r0, r1 = np.clip(r0[inside], 0, h - 1).astype("i8"), np.clip(r1[inside], 0, h - 1).astype("i8")
+    bi0, bi1 = _block_index(r0, chunks[0]), _block_index(r1, chunks[0])
+    bj0, bj1 = _block_index(c0, chunks[1]), _block_index(c1, chunks[1])
+    ni, nj = bi1 - bi0 + 1, bj1 - bj0 + 1
+    counts = ni * nj
+    total = int(counts.sum())
+    if total == 0:
+        return {}
+    owner = np.repeat(np.arange(len(fids)), counts)
+    k = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    bi = bi0[owner] + k // nj[owner]
+    bj = bj0[owner] + k % nj[owner]
     nbx = len(chunks[1])
-    feature = np.asarray(cov.feature, dtype="i8")
-    pixel = np.asarray(cov.pixel, dtype="i8")
-    out: dict[tuple[int, int], BlockWeights] = {}
-    if len(feature):
-        row, col = np.divmod(pixel, grid.width)
-        bi = _block_index(row, chunks[0])
-        bj = _block_index(col, chunks[1])
-        block = bi * nbx + bj
-        order = _stable_order(feature, int(cov.n_features))
-        order = order[_stable_order(block[order], len(chunks[0]) * nbx)]
-        block, feature = block[order], feature[order]
-        bi, bj = bi[order], bj[order]
-        local = (row[order] - row_edges[bi]) * np.asarray(chunks[1])[bj] + (col[order] - col_edges[bj])
-        weight = np.asarray(cov.weight, dtype="f8")[order]
-        new_block = np.ones(len(block), bool)
-        new_block[1:] = block[1:] != block[:-1]
-        new_seg = new_block.copy()
-        new_seg[1:] |= feature[1:] != feature[:-1]
-        block_starts = np.flatnonzero(new_block)
-        block_ends = np.append(block_starts[1:], len(block))
-        seg_pos = np.flatnonzero(new_seg)
-        seg_bounds = np.searchsorted(seg_pos, np.append(block_starts, len(block)))
-        base = tokenize(key, chunks)
-        for k, (s, e) in enumerate(zip(block_starts, block_ends, strict=True)):
-            i, j = divmod(int(block[s]), nbx)
-            segs = seg_pos[seg_bounds[k] : seg_bounds[k + 1]]
-            out[(i, j)] = BlockWeights(local[s:e], weight[s:e], segs - s, feature[segs], f"{base}-{i}-{j}")
-    with _PART_LOCK:
-        _PARTITIONS[ckey] = out
-        while len(_PARTITIONS) > 16:
-            _PARTITIONS.popitem(last=False)
+    block = bi * nbx + bj
+    order = np.argsort(block, kind="stable")  # owner (so feature) order is kept within a block
+    block, fid = block[order], fids[owner[order]]
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    ends = np.r_[starts[1:], len(block)]
+    return {divmod(int(block[s]), nbx): fid[s:e] for s, e in zip(starts, ends, strict=True)}
+
+
+def _weights_task(
+    geoms: np.ndarray, fids: np.ndarray, grid: Grid, window: tuple[int, int, int, int], mode: str, token: str
+) -> BlockWeights:
+    """Coverage of ``geoms`` (features ``fids``) on the block ``window = (row0, col0, height, width)``.
+
+    Coverage is computed on the whole grid (so ties and clipping are decided exactly as for the
+    whole raster) and the entries in the block kept, sorted by feature then pixel. Cached by token.
+    """
+    global _weights_bytes
+    with _WEIGHTS_LOCK:
+        hit = _WEIGHTS.get(token)
+        if hit is not None:
+            _WEIGHTS.move_to_end(token)
+            return hit
+    r0, c0, bh, bw = window
+    cov = coverage(geoms, grid, mode)
+    row, col = np.divmod(cov.pixel, grid.width)
+    keep = (row >= r0) & (row < r0 + bh) & (col >= c0) & (col < c0 + bw)
+    local = (row[keep] - r0) * bw + (col[keep] - c0)
+    feature = fids[cov.feature[keep]]
+    order = _stable_order(np.searchsorted(fids, feature), len(fids))  # fids are sorted: keeps pixel order
+    feature, local, weight = feature[order], local[order], cov.weight[keep][order]
+    starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]]) if len(feature) else np.empty(0, "i8")
+    out = BlockWeights(local, weight, starts, feature[starts], token, (r0, c0, bw, grid.width))
+    nbytes = local.nbytes + weight.nbytes + starts.nbytes
+    with _WEIGHTS_LOCK:
+        _WEIGHTS[token] = out
+        _weights_bytes += nbytes
+        while _weights_bytes > _WEIGHTS_MAX_BYTES and len(_WEIGHTS) > 1:
+            _, old = _WEIGHTS.popitem(last=False)
+            _weights_bytes -= old.pixel.nbytes + old.weight.nbytes + old.starts.nbytes
     return out
 
 
@@ -186,7 +247,14 @@ def _chunk_task(values: np.ndarray, weights: dict[str, BlockWeights | None], kin
     for mode, bw in weights.items():
         if bw is None:
             continue
-        out[mode] = chunk_stats(flat, bw.pixel, bw.weight, bw.starts, bw.fids, kinds[mode])
+        order = None
+        origin = getattr(bw, "origin", None)
+        if "vals" in kinds[mode] and origin is not None:
+            # a grid-wide row-major pixel key, so gathered entries sort the same whatever the blocks
+            r0, c0, width, grid_width = origin
+            row, col = np.divmod(bw.pixel, width)
+            order = (row + r0) * grid_width + col + c0
+        out[mode] = chunk_stats(flat, bw.pixel, bw.weight, bw.starts, bw.fids, kinds[mode], order=order)
     return out
 
 
@@ -195,15 +263,33 @@ def _combine_task(*parts: dict) -> dict:
     return {m: combine_partials([p[m] for p in parts if m in p]) for m in modes}
 
 
+class _RegionContext(Context):
+    """Per-feature intermediates of one image, as :func:`reducer.segments.evaluate` reads them."""
+
+    def __init__(self, part: dict, n_features: int, n_bands: int, kinds: dict):
+        self.part, self.n_seg, self.n_bands, self.kinds = part, n_features, n_bands, kinds
+        self._dense: dict[str, dict] = {}
+        self._segments: dict[str, Segments] = {}
+
+    def dense(self, mode: str) -> dict[str, np.ndarray]:  # noqa: D102
+        if mode not in self._dense:
+            p = self.part.get(mode, (np.empty(0, "i8"), {}))
+            self._dense[mode] = scatter(p, self.n_seg, self.n_bands, [k for k in self.kinds[mode] if k != "vals"])
+        return self._dense[mode]
+
+    def segments(self, mode: str) -> Segments:  # noqa: D102
+        if mode not in self._segments:
+            p = self.part.get(mode)
+            g = p[1].get("vals") if p is not None else None
+            if g is None or len(g.fid) == 0:
+                g = Gathered.empty(self.n_bands)
+            self._segments[mode] = Segments.from_ids(g.fid, self.n_seg, g.weight, g.values.reshape(self.n_bands, -1))
+        return self._segments[mode]
+
+
 def _finalize_task(part: dict, columns: list[Column], n_features: int, n_bands: int, kinds: dict) -> dict:
-    dense = {m: scatter(part[m], n_features, n_bands, kinds[m]) if m in part else None for m in kinds}
-    out = {}
-    for c in columns:
-        d = dense[c.output.mode]
-        if d is None:
-            d = scatter((np.empty(0, "i8"), {}), n_features, n_bands, kinds[c.output.mode])
-        out[c.name] = AGGREGATIONS[c.output.stat].finalize(d)[:, c.band]
-    return out
+    ctx = _RegionContext(part, n_features, n_bands, kinds)
+    return {c.name: evaluate(c.output, c.bands, ctx) for c in columns}
 
 
 # -- planning ---------------------------------------------------------------------------------------
@@ -217,7 +303,7 @@ def _features_token(geoms: np.ndarray) -> str:
 class _GridPlan:
     grid: Grid
     geoms: np.ndarray
-    coverage: dict[str, Any]
+    blocks: dict[tuple, dict]
     key: tuple
 
 
@@ -230,8 +316,14 @@ class ImagePlan:
     columns: list[Column]
     kinds: dict[str, tuple[str, ...]]
     stack: Any
-    parts: dict[str, dict]
-    touched: list[tuple[int, int]]
+    geoms: np.ndarray
+    blocks: dict[tuple[int, int], np.ndarray]
+    key: str
+
+    @property
+    def touched(self) -> list[tuple[int, int]]:
+        """The blocks some feature's bounding box meets: the only ones read."""
+        return sorted(self.blocks)
 
 
 @dataclass
@@ -245,19 +337,24 @@ class ReductionPlan:
         """One delayed result per image: ``{column: values}``; weights are one key per block, shared."""
         weight_keys: dict[str, Any] = {}
 
-        def shared(bw: BlockWeights | None) -> Any:
-            if bw is None:
-                return None
-            if bw.token not in weight_keys:
-                weight_keys[bw.token] = dask.delayed(bw, pure=True, name=f"weights-{bw.token}")
-            return weight_keys[bw.token]
+        def shared(ip: ImagePlan, i: int, j: int, mode: str) -> Any:
+            chunks = ip.stack.chunks
+            r0, c0 = sum(chunks[1][:i]), sum(chunks[2][:j])
+            window = (r0, c0, chunks[1][i], chunks[2][j])
+            token = f"{ip.key}-{mode}-{window}"
+            if token not in weight_keys:
+                fids = ip.blocks[(i, j)]
+                weight_keys[token] = dask.delayed(_weights_task, pure=True)(
+                    ip.geoms[fids], fids, ip.grid, window, mode, token, dask_key_name=f"weights-{tokenize(token)}"
+                )
+            return weight_keys[token]
 
         results = []
         for ip in self.images:
             blocks = ip.stack.to_delayed(optimize_graph=False)
             partials = [
                 dask.delayed(_chunk_task, pure=True)(
-                    blocks[0, i, j], {m: shared(ip.parts[m].get((i, j))) for m in ip.kinds}, ip.kinds
+                    blocks[0, i, j], {m: shared(ip, i, j, m) for m in ip.kinds}, ip.kinds
                 )
                 for i, j in ip.touched
             ]
@@ -279,23 +376,23 @@ class ReductionPlan:
         read_bytes = 0
         peak = 0
         entries = 0
-        seen: set[int] = set()
+        seen: set[str] = set()
         for ip in self.images:
             chunks = ip.stack.chunks
             item = ip.stack.dtype.itemsize * ip.stack.shape[0]
+            n_entries = estimate_pixels(ip.geoms, ip.grid) * len(ip.kinds)
+            per_block = n_entries / max(1, len(ip.blocks))
             for i, j in ip.touched:
                 nbytes = chunks[1][i] * chunks[2][j] * item
                 read_bytes += nbytes
-                bw = [ip.parts[m].get((i, j)) for m in ip.kinds]
-                n_entries = sum(len(b.pixel) for b in bw if b is not None)
                 # block values + gathered float64 values, weights and a few temporaries per entry
-                peak = max(peak, nbytes + n_entries * 8 * (2 + 4 * ip.stack.shape[0]))
-            blocks += len(ip.touched)
-            for m in ip.kinds:
-                if id(ip.parts[m]) not in seen:
-                    seen.add(id(ip.parts[m]))
-                    entries += sum(len(b.pixel) for b in ip.parts[m].values())
+                peak = max(peak, int(nbytes + per_block * 8 * (2 + 4 * ip.stack.shape[0])))
+            blocks += len(ip.blocks)
+            if ip.key not in seen:
+                seen.add(ip.key)
+                entries += n_entries
         n_combine = sum(_n_combines(len(ip.touched)) for ip in self.images)
+        n_weights = len({(ip.key, b, m) for ip in self.images for b in ip.blocks for m in ip.kinds})
         return {
             "images": len(self.images),
             "grids": len({ip.grid for ip in self.images}),
@@ -303,7 +400,7 @@ class ReductionPlan:
             "blocks_to_read": blocks,
             "bytes_to_read": read_bytes,
             "weight_entries": entries,
-            "tasks": blocks + n_combine + len(self.images),
+            "tasks": blocks + n_combine + len(self.images) + n_weights,
             "peak_task_memory_bytes": peak,
         }
 
@@ -343,10 +440,8 @@ def plan_reduction(
         names = [b.name for b in image._bands]
         dtypes = [b.dtype for b in image._bands]
         columns = resolve_columns(reducer, names, dtypes, rule)
-        kinds: dict[str, tuple[str, ...]] = {}
-        for c in columns:
-            need = set(kinds.get(c.output.mode, ())) | set(AGGREGATIONS[c.output.stat].needs)
-            kinds[c.output.mode] = tuple(k for k in ("w", "wx", "m2", "min", "max") if k in need)
+        needed = needed_kinds([c.output for c in columns])
+        kinds: dict[str, tuple[str, ...]] = {m: tuple(k for k in KINDS if k in ks) for m, ks in sorted(needed.items())}
         grid = resolve_grid(image._grid, scale, crs, crsTransform, bounds=bounds, bounds_crs=src_crs)
         gp = grid_plans.get(grid)
         if gp is None:
@@ -369,16 +464,14 @@ def plan_reduction(
             found = estimate_pixels(gp.geoms, grid)
             if found > max_pixels:
                 raise MaxPixelsError(_max_pixels_message(found, max_pixels))
-        for mode in kinds:
-            if mode not in gp.coverage:
-                gp.coverage[mode] = cached_coverage(fkey, gp.geoms, grid, mode)
         stack = image._stack(grid)
         if stack.chunks[0] != (stack.shape[0],):
             stack = stack.rechunk({0: -1})
         spatial = (stack.chunks[1], stack.chunks[2])
-        parts = {m: partition(gp.coverage[m], grid, spatial, gp.key + (m,)) for m in kinds}
-        touched = sorted(set().union(*[set(p) for p in parts.values()]))
-        out.append(ImagePlan(image, grid, columns, kinds, stack, parts, touched))
+        if spatial not in gp.blocks:
+            gp.blocks[spatial] = assign_blocks(gp.geoms, grid, spatial)
+        key = tokenize(gp.key, spatial)
+        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, gp.blocks[spatial], key))
     return ReductionPlan(len(geoms), out)
 
 
@@ -459,9 +552,15 @@ def reduce_region(
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
 
 
-def to_python(v: float, integer: bool = False) -> Any:
-    """A finite float as a Python number (int for integer outputs), NaN as ``None``."""
-    if v is None or not np.isfinite(v):
+def to_python(v: Any, integer: bool = False) -> Any:
+    """A finite float as a Python number (int for integer outputs), NaN as ``None``; lists and dicts as JSON."""
+    if v is None:
+        return None
+    if not isinstance(v, float | int | np.number):
+        from .values import to_info
+
+        return to_info(v, sort_keys=True)
+    if not np.isfinite(v):
         return None
     return int(round(float(v))) if integer else float(v)
 
