@@ -10,7 +10,7 @@ coverage -> engine -> output.
 
 from __future__ import annotations
 
-from . import batch, errors
+from . import batch, errors, ui
 from .collection import ImageCollection
 from .dates import Date
 from .errors import ReducerError
@@ -20,7 +20,9 @@ from .filters import Filter
 from .geometry import Geometry
 from .image import Image
 from .options import set_options
+from .points import point_query
 from .reducers import Reducer
+from .sampling import region_to_dataframe
 from .values import ComputedObject, Dictionary, List, Number, String
 
 __version__ = "0.1.0"
@@ -45,7 +47,10 @@ __all__ = [
     "batch",
     "errors",
     "export_table",
+    "point_query",
+    "region_to_dataframe",
     "set_options",
+    "ui",
 ]
 
 
