@@ -1,0 +1,1109 @@
+"""Band-wise image algebra: Earth Engine's operators, masks, casts, generated images and projections.
+
+Every function here returns a new :class:`~reducer.image.Image` whose bands are lazy: a band's
+``fn(grid, resampling)`` evaluates its operands on the requested grid (Earth Engine computes in the
+output projection) and combines them block by block with :func:`dask.array.map_blocks`. Nothing
+reads a pixel until the engine computes.
+
+Rules, as Earth Engine documents them:
+
+- **Band matching.** An image with one band is used against every band of the other; images with
+  the same number of bands are used pairwise in their natural order (not by name). The output
+  bands are named after the longer input, or after the first input when both have as many bands.
+  A number is a one-band constant image named ``constant``.
+- **Masks.** A pixel masked in any operand is masked in the result (masked pixels are NaN).
+  Comparisons and logical operators re-apply the masks, since ``NaN > 1`` is False.
+- **Properties.** Arithmetic, comparisons, casts and ``normalizedDifference`` return images without
+  the input's properties (copy them with ``copyProperties``, as in Earth Engine); ``updateMask``,
+  ``unmask``, ``where``, ``clip``, ``selfMask``, ``mask``, ``reproject`` and ``resample`` keep them.
+- **Division** by zero gives 0 (Earth Engine's ``Image.divide``), and so does ``mod`` by zero.
+  Operations whose result is not a number (``sqrt(-1)``, ``log(-1)``) mask the pixel.
+- Pixel values are held as floats; integer types are bookkeeping (``bandTypes``, integer outputs of
+  ``min``/``max``). Bitwise operators truncate their inputs to 64-bit integers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any, Literal
+
+import dask.array as da
+import numpy as np
+
+from .errors import ArgumentError, BandError, CRSError
+from .grid import Grid, norm_crs, resolve_grid
+from .image import Band, Image, _constant_band, _crs_string
+from .values import ComputedObject, List, Number, String, unwrap
+
+__all__ = [
+    "Projection",
+    "as_image",
+    "binary",
+    "unary",
+    "normalized_difference",
+    "update_mask",
+    "get_mask",
+    "set_mask",
+    "self_mask",
+    "unmask",
+    "where",
+    "clip",
+    "constant",
+    "pixel_area",
+    "pixel_lon_lat",
+    "cast",
+    "cast_bands",
+    "projection",
+    "reproject",
+    "resample",
+    "select_value",
+]
+
+BLOCK = 1024
+F8 = np.dtype("f8")
+_META = np.empty((0, 0), F8)
+
+# -- pixel operations (numpy, one block at a time) ---------------------------------------------------
+
+
+def _masked_any(*xs: np.ndarray) -> np.ndarray:
+    bad = np.isnan(xs[0])
+    for x in xs[1:]:
+        bad = bad | np.isnan(x)
+    return bad
+
+
+def _divide(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    zero = b == 0
+    out = a / np.where(zero, 1.0, b)
+    return np.where(zero & ~np.isnan(a), 0.0, out)
+
+
+def _mod(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    zero = b == 0
+    out = np.fmod(a, np.where(zero, 1.0, b))  # the sign of the dividend, as Java's %
+    return np.where(zero & ~np.isnan(a), 0.0, out)
+
+
+def _compare(fn: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def op(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.where(_masked_any(a, b), np.nan, fn(a, b).astype(F8))
+
+    return op
+
+
+def _to_int(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    bad = ~np.isfinite(a)
+    return np.trunc(np.where(bad, 0.0, a)).astype(np.int64), bad
+
+
+def _bitwise(
+    fn: Callable[[np.ndarray, np.ndarray], np.ndarray], shift: bool = False
+) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    def op(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        ai, bad_a = _to_int(a)
+        bi, bad_b = _to_int(b)
+        if shift:
+            bi = np.clip(bi, 0, 63)
+        out = fn(ai, bi).astype(F8)
+        return np.where(bad_a | bad_b, np.nan, out)
+
+    return op
+
+
+def _bitwise_not(a: np.ndarray) -> np.ndarray:
+    ai, bad = _to_int(a)
+    return np.where(bad, np.nan, np.invert(ai).astype(F8))
+
+
+def _not(a: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(a), np.nan, (a == 0).astype(F8))
+
+
+def _round(a: np.ndarray) -> np.ndarray:
+    return np.floor(a + 0.5)  # half up, as Java's Math.round (numpy's round is half to even)
+
+
+def _nd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    s = a + b
+    out = (a - b) / np.where(s == 0, 1.0, s)
+    return np.where((s == 0) | (a < 0) | (b < 0), np.nan, out)
+
+
+def _update_mask(a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(m) | (m == 0), np.nan, a)
+
+
+def _get_mask(a: np.ndarray) -> np.ndarray:
+    return (~np.isnan(a)).astype(F8)
+
+
+def _set_mask(a: np.ndarray, m: np.ndarray) -> np.ndarray:
+    valid = ~np.isnan(m) & (m != 0)
+    return np.where(valid, np.where(np.isnan(a), 0.0, a), np.nan)
+
+
+def _self_mask(a: np.ndarray) -> np.ndarray:
+    return np.where(a == 0, np.nan, a)
+
+
+def _unmask(a: np.ndarray, v: np.ndarray, inside: np.ndarray | None = None) -> np.ndarray:
+    fill = np.isnan(a) if inside is None else np.isnan(a) & (inside != 0)
+    return np.where(fill, v, a)
+
+
+def _where(a: np.ndarray, t: np.ndarray, v: np.ndarray) -> np.ndarray:
+    use = ~np.isnan(a) & ~np.isnan(t) & (t != 0) & ~np.isnan(v)
+    return np.where(use, v, a)
+
+
+def _select(c: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    return np.where(np.isnan(c), np.nan, np.where(c != 0, x, y))
+
+
+_OPS: dict[str, Callable[..., np.ndarray]] = {
+    # binary arithmetic
+    "add": np.add,
+    "subtract": np.subtract,
+    "multiply": np.multiply,
+    "divide": _divide,
+    "mod": _mod,
+    "pow": np.power,
+    "min": np.minimum,  # propagates NaN, unlike np.fmin
+    "max": np.maximum,
+    "atan2": np.arctan2,
+    "hypot": np.hypot,
+    # comparisons and logic
+    "gt": _compare(np.greater),
+    "gte": _compare(np.greater_equal),
+    "lt": _compare(np.less),
+    "lte": _compare(np.less_equal),
+    "eq": _compare(np.equal),
+    "neq": _compare(np.not_equal),
+    "and": _compare(lambda a, b: (a != 0) & (b != 0)),
+    "or": _compare(lambda a, b: (a != 0) | (b != 0)),
+    # bits
+    "bitwiseAnd": _bitwise(np.bitwise_and),
+    "bitwiseOr": _bitwise(np.bitwise_or),
+    "bitwiseXor": _bitwise(np.bitwise_xor),
+    "leftShift": _bitwise(np.left_shift, shift=True),
+    "rightShift": _bitwise(np.right_shift, shift=True),
+    # unary
+    "abs": np.abs,
+    "negate": np.negative,
+    "sqrt": np.sqrt,
+    "exp": np.exp,
+    "log": np.log,
+    "log10": np.log10,
+    "floor": np.floor,
+    "ceil": np.ceil,
+    "round": _round,
+    "sin": np.sin,
+    "cos": np.cos,
+    "tan": np.tan,
+    "asin": np.arcsin,
+    "acos": np.arccos,
+    "atan": np.arctan,
+    "not": _not,
+    "bitwiseNot": _bitwise_not,
+    # masks and selection
+    "nd": _nd,
+    "update_mask": _update_mask,
+    "get_mask": _get_mask,
+    "set_mask": _set_mask,
+    "self_mask": _self_mask,
+    "unmask": _unmask,
+    "where": _where,
+    "select": _select,
+}
+
+BINARY_OPS = (
+    "add subtract multiply divide mod pow min max atan2 hypot gt gte lt lte eq neq and or "
+    "bitwiseAnd bitwiseOr bitwiseXor leftShift rightShift"
+).split()
+UNARY_OPS = "abs negate sqrt exp log log10 floor ceil round sin cos tan asin acos atan not bitwiseNot".split()
+_BOOLEAN = {"gt", "gte", "lt", "lte", "eq", "neq", "and", "or", "not"}
+_FLOATING = {"divide", "pow", "atan2", "hypot", "sqrt", "exp", "log", "log10", "sin", "cos", "tan", "asin", "acos"}
+_FLOATING |= {"atan"}
+_INTEGER = {"bitwiseAnd", "bitwiseOr", "bitwiseXor", "leftShift", "rightShift", "bitwiseNot", "round", "floor", "ceil"}
+
+
+def _apply(*blocks: np.ndarray, op: str, cast_to: str | None = None) -> np.ndarray:
+    """Run operation ``op`` on numpy blocks (module level, so dask tokenizes and pickles it)."""
+    with np.errstate(all="ignore"):
+        if op == "cast":
+            return _cast_block(blocks[0], cast_to or "float64")
+        out = _OPS[op](*blocks)
+        return np.asarray(out, dtype=F8)
+
+
+def align(arrays: Sequence[da.Array]) -> list[da.Array]:
+    """Rechunk 2-D arrays of one shape to the finest chunking among them, so blocks pair up.
+
+    (``map_blocks`` would broadcast a one-block array against a many-block one instead.)
+    """
+    arrays = list(arrays)
+    chunks = max((a.chunks for a in arrays), key=lambda c: len(c[0]) * len(c[1]))
+    return [a if a.chunks == chunks else a.rechunk(chunks) for a in arrays]
+
+
+def _ew(op: str, *arrays: da.Array, cast_to: str | None = None) -> da.Array:
+    """The lazy element-wise result of ``op`` on 2-D arrays of the same shape."""
+    kwargs: dict[str, Any] = {"op": op}
+    if cast_to is not None:
+        kwargs["cast_to"] = cast_to
+    return da.map_blocks(_apply, *align(arrays), dtype=F8, meta=_META, **kwargs)
+
+
+# -- types ----------------------------------------------------------------------------------------
+
+# Earth Engine's pixel type names, and the numpy dtype each is held as.
+PIXEL_TYPES: dict[str, str] = {
+    "int8": "int8",
+    "uint8": "uint8",
+    "byte": "uint8",
+    "int16": "int16",
+    "short": "int16",
+    "uint16": "uint16",
+    "int32": "int32",
+    "int": "int32",
+    "uint32": "uint32",
+    "int64": "int64",
+    "long": "int64",
+    "float": "float32",
+    "float32": "float32",
+    "double": "float64",
+    "float64": "float64",
+}
+
+
+def _union(*dtypes: str) -> str:
+    out = np.dtype(dtypes[0])
+    for d in dtypes[1:]:
+        out = np.promote_types(out, np.dtype(d))
+    return str(out)
+
+
+def _floating(*dtypes: str) -> str:
+    small = all(np.dtype(d) == np.float32 or (np.dtype(d).kind in "iub" and np.dtype(d).itemsize <= 2) for d in dtypes)
+    return "float32" if small else "float64"
+
+
+def _result_dtype(op: str, *dtypes: str) -> str:
+    if op in _BOOLEAN:
+        return "uint8"
+    if op in _FLOATING:
+        return _floating(*dtypes)
+    if op in _INTEGER:
+        ints = [d for d in dtypes if np.dtype(d).kind in "iub"]
+        if op in ("round", "floor", "ceil") and len(ints) == len(dtypes):
+            return _union(*dtypes)
+        return _union(*ints) if len(ints) == len(dtypes) else "int64"
+    return _union(*dtypes)
+
+
+def _cast_block(a: np.ndarray, dtype: str) -> np.ndarray:
+    dt = np.dtype(dtype)
+    if dt.kind == "f":
+        return a.astype(dt).astype(F8)
+    info = np.iinfo(dt)
+    # truncate toward zero and saturate at the type's range, as a Java cast of a float does
+    return np.clip(np.trunc(a), info.min, info.max)
+
+
+# -- inputs ---------------------------------------------------------------------------------------
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
+
+
+def as_image(x: Any, where: str = "ee.Image") -> Image:
+    """``x`` as an image: an image as it is, a number (or ``ee.Number``) as a constant image.
+
+    A list of numbers is a constant image with one band per number, as ``ee.Image.constant``.
+
+    Examples
+    --------
+    >>> as_image(2).bandNames().getInfo()
+    ['constant']
+    >>> as_image([1, 2]).bandNames().getInfo()
+    ['constant_0', 'constant_1']
+    >>> as_image("B4", "Image.add")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.add: expected an ee.Image or a number, got 'B4'. ...
+    """
+    if isinstance(x, Image):
+        return x
+    value = unwrap(x) if isinstance(x, Number | List) else x
+    if isinstance(value, bool | np.bool_):
+        value = int(value)
+    if _is_number(value) or (isinstance(value, list | tuple) and value and all(map(_is_number, value))):
+        return constant(value)
+    raise ArgumentError(
+        f"{where}: expected an ee.Image or a number, got {x!r}. "
+        "Pass an image (e.g. img.select('B4')) or a number such as 0.5."
+    )
+
+
+def _names(img: Image) -> list[str]:
+    return [b.name for b in img._bands]
+
+
+def _match(a: Image, b: Image, where: str) -> tuple[list[str], list[tuple[Band, Band]]]:
+    """Earth Engine's band matching: names and operand pairs."""
+    na, nb = len(a._bands), len(b._bands)
+    if na == 0 or nb == 0:
+        which = "first" if na == 0 else "second"
+        raise BandError(f"{where}: the {which} image has no bands. Select or add bands before combining images.")
+    if na == nb:
+        return _names(a), list(zip(a._bands, b._bands, strict=True))
+    if nb == 1:
+        return _names(a), [(x, b._bands[0]) for x in a._bands]
+    if na == 1:
+        return _names(b), [(a._bands[0], y) for y in b._bands]
+    raise BandError(
+        f"{where}: cannot match {na} bands {_names(a)!r} with {nb} bands {_names(b)!r}. "
+        "Give images with the same number of bands, or one with a single band; select matching bands first."
+    )
+
+
+def _broadcast(img: Image, other: Image, where: str, what: str) -> list[Band]:
+    """The bands of ``other`` lined up with ``img``'s: one band for all, or one per band."""
+    n, m = len(img._bands), len(other._bands)
+    if m == 1:
+        return [other._bands[0]] * n
+    if m == n:
+        return list(other._bands)
+    raise BandError(
+        f"{where}: the {what} has {m} bands {_names(other)!r} but the image has {n} {_names(img)!r}. "
+        f"Give a {what} with one band, or with one band per image band."
+    )
+
+
+def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str | None = None) -> Band:
+    inputs = tuple(inputs)
+    grid = next((b.grid for b in inputs if b.grid is not None), None)
+
+    def fn(g: Grid, resampling: str) -> da.Array:
+        return _ew(op, *(b.on(g) for b in inputs), cast_to=cast_to)
+
+    return Band(name, dtype, grid, fn)
+
+
+def _new(bands: Sequence[Band], props: dict | None = None) -> Image:
+    return Image(_bands=tuple(bands), properties=props or {})
+
+
+# -- operators --------------------------------------------------------------------------------------
+
+
+def binary(op: str, image1: Any, image2: Any) -> Image:
+    """Apply a binary operator band by band with Earth Engine's band matching.
+
+    Parameters
+    ----------
+    op
+        One of :data:`BINARY_OPS` (``"add"``, ``"gt"``, ``"bitwiseAnd"``, ...).
+    image1, image2
+        Images or numbers.
+
+    Returns
+    -------
+    Image
+        Bands named after the longer input, or ``image1``'s when both have as many bands;
+        no properties. Comparisons and logical operators give 0/1 (``uint8``).
+
+    Examples
+    --------
+    >>> two = constant([1, 2]).rename(["a", "b"])
+    >>> binary("add", two, 10).bandNames().getInfo()
+    ['a', 'b']
+    >>> binary("gt", constant(5), two).bandNames().getInfo()
+    ['a', 'b']
+    >>> binary("add", two, constant([1, 2, 3]))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.BandError: Image.add: cannot match 2 bands ['a', 'b'] with 3 bands [...]. ...
+    """
+    if op not in BINARY_OPS:
+        raise ArgumentError(f"unknown binary operator {op!r}; expected one of {BINARY_OPS!r}.")
+    where = f"Image.{op}"
+    a, b = as_image(image1, where), as_image(image2, where)
+    names, pairs = _match(a, b, where)
+    bands = [
+        _derive(n, _result_dtype(op, x.dtype, y.dtype), (x, y), op) for n, (x, y) in zip(names, pairs, strict=True)
+    ]
+    return _new(bands)
+
+
+def unary(op: str, image: Any) -> Image:
+    """Apply a one-input operation to every band, keeping band names; no properties.
+
+    Examples
+    --------
+    >>> unary("sqrt", constant(4)).bandTypes().getInfo()
+    {'constant': 'float64'}
+    >>> unary("not", constant(0)).bandTypes().getInfo()
+    {'constant': 'uint8'}
+    """
+    if op not in UNARY_OPS:
+        raise ArgumentError(f"unknown operation {op!r}; expected one of {UNARY_OPS!r}.")
+    img = as_image(image, f"Image.{op}")
+    return _new([_derive(b.name, _result_dtype(op, b.dtype), (b,), op) for b in img._bands])
+
+
+def normalized_difference(image: Image, bandNames: Sequence[str] | None = None) -> Image:
+    """``(first − second) / (first + second)`` as one band named ``nd``.
+
+    As Earth Engine documents, the pixel is masked where either input is negative, and here also
+    where the sum is 0. The input's properties are not kept.
+
+    Examples
+    --------
+    >>> img = constant([3, 1]).rename(["nir", "red"])
+    >>> normalized_difference(img, ["nir", "red"]).bandNames().getInfo()
+    ['nd']
+    >>> normalized_difference(constant(1))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.BandError: Image.normalizedDifference: needs two bands, the image has ['constant']. ...
+    """
+    names = unwrap(bandNames)
+    if names is None:
+        if len(image._bands) < 2:
+            raise BandError(
+                f"Image.normalizedDifference: needs two bands, the image has {_names(image)!r}. "
+                "Give bandNames=[first, second] or add a band."
+            )
+        first, second = image._bands[0], image._bands[1]
+    else:
+        names = list(names)
+        if len(names) != 2:
+            raise BandError(
+                f"Image.normalizedDifference: bandNames={names!r} must name exactly two bands, e.g. ['B8', 'B4']."
+            )
+        first, second = image.select(names[0])._bands[0], image.select(names[1])._bands[0]
+    return _new([_derive("nd", "float32", (first, second), "nd")])
+
+
+# -- masks ----------------------------------------------------------------------------------------
+
+
+def update_mask(image: Image, mask: Any) -> Image:
+    """Mask the pixels where ``mask`` is zero or masked; keeps names and properties.
+
+    A one-band mask applies to every band; otherwise it needs one band per band.
+
+    Examples
+    --------
+    >>> img = constant([1, 2]).rename(["a", "b"])
+    >>> update_mask(img, 0).bandNames().getInfo()
+    ['a', 'b']
+    """
+    m = as_image(mask, "Image.updateMask")
+    masks = _broadcast(image, m, "Image.updateMask", "mask")
+    bands = [_derive(b.name, b.dtype, (b, mb), "update_mask") for b, mb in zip(image._bands, masks, strict=True)]
+    return image._with(bands)
+
+
+def get_mask(image: Image) -> Image:
+    """One band per band, 1 where the pixel is valid and 0 where it is masked (same names).
+
+    Examples
+    --------
+    >>> get_mask(constant(5)).bandNames().getInfo()
+    ['constant']
+    """
+    return image._with([_derive(b.name, "float32", (b,), "get_mask") for b in image._bands])
+
+
+def set_mask(image: Image, mask: Any) -> Image:
+    """Replace the mask (Earth Engine's deprecated ``mask(mask)``): valid where ``mask`` is non-zero.
+
+    Pixels that become valid and had no value are filled with 0, as Earth Engine does.
+    """
+    m = as_image(mask, "Image.mask")
+    masks = _broadcast(image, m, "Image.mask", "mask")
+    return image._with(
+        [_derive(b.name, b.dtype, (b, mb), "set_mask") for b, mb in zip(image._bands, masks, strict=True)]
+    )
+
+
+def self_mask(image: Image) -> Image:
+    """Mask the pixels whose value is 0 (and keep the existing mask).
+
+    Examples
+    --------
+    >>> self_mask(constant(0)).bandNames().getInfo()
+    ['constant']
+    """
+    return image._with([_derive(b.name, b.dtype, (b,), "self_mask") for b in image._bands])
+
+
+def unmask(image: Image, value: Any = None, sameFootprint: bool = True) -> Image:
+    """Fill masked pixels with ``value`` (a number or an image; 0 by default).
+
+    With ``sameFootprint=True`` (the default, as in Earth Engine) pixels outside the band's own
+    grid stay masked when the image is evaluated on another grid; ``False`` fills them too.
+    A masked ``value`` pixel leaves the pixel masked.
+
+    Examples
+    --------
+    >>> unmask(constant(1), 5).bandNames().getInfo()
+    ['constant']
+    """
+    v = as_image(0 if value is None else value, "Image.unmask")
+    values = _broadcast(image, v, "Image.unmask", "value")
+    bands = []
+    for b, vb in zip(image._bands, values, strict=True):
+        bands.append(_unmask_band(b, vb, bool(unwrap(sameFootprint))))
+    return image._with(bands)
+
+
+def _unmask_band(b: Band, vb: Band, same_footprint: bool) -> Band:
+    native = b.grid
+    dtype = _union(b.dtype, vb.dtype)
+
+    def fn(g: Grid, resampling: str) -> da.Array:
+        a, v = b.on(g), vb.on(g)
+        if same_footprint and native is not None and native != g:
+            return _ew("unmask", a, v, _footprint(native, g))
+        return _ew("unmask", a, v)
+
+    return Band(b.name, dtype, native, fn)
+
+
+def where(image: Image, test: Any, value: Any) -> Image:
+    """Replace pixels by ``value`` where ``test`` is non-zero (Earth Engine's ``Image.where``).
+
+    Where ``test`` or ``value`` is masked the input is kept; a masked input stays masked.
+    ``test`` and ``value`` have one band, or one per input band. Names and properties are the input's.
+
+    Examples
+    --------
+    >>> where(constant(1), constant(1), 7).bandNames().getInfo()
+    ['constant']
+    """
+    t = as_image(test, "Image.where")
+    v = as_image(value, "Image.where")
+    tests = _broadcast(image, t, "Image.where", "test")
+    values = _broadcast(image, v, "Image.where", "value")
+    bands = [
+        _derive(b.name, _union(b.dtype, vb.dtype), (b, tb, vb), "where")
+        for b, tb, vb in zip(image._bands, tests, values, strict=True)
+    ]
+    return image._with(bands)
+
+
+def select_value(cond: Image, x: Image, y: Image, where: str = "?:") -> Image:
+    """Per pixel ``x`` where ``cond`` is non-zero, else ``y`` (the ternary operator).
+
+    Masked where ``cond`` or the chosen value is masked. Bands are matched as the binary operators
+    match them; names are those of the longer branch, or ``x``'s when both have as many bands.
+    """
+    names, pairs = _match(x, y, where)
+    conds = _broadcast(_new([p[0] for p in pairs]), cond, where, "condition")
+    bands = [
+        _derive(n, _union(xb.dtype, yb.dtype), (cb, xb, yb), "select")
+        for n, (xb, yb), cb in zip(names, pairs, conds, strict=True)
+    ]
+    return _new(bands)
+
+
+def clip(image: Image, geometry: Any) -> Image:
+    """Mask the pixels whose centre is outside ``geometry`` (a Geometry, Feature or shapely shape).
+
+    The geometry is reprojected to the grid each band is evaluated on and rasterized per block
+    (``rasterio.features.geometry_mask``, centre-in). Names and properties are kept.
+
+    Examples
+    --------
+    >>> from reducer.geometry import Geometry
+    >>> clip(constant(1), Geometry.Rectangle([0, 0, 1, 1])).bandNames().getInfo()
+    ['constant']
+    """
+    from .geometry import as_geometry
+
+    geom = as_geometry(geometry)
+    return image._with([_clip_band(b, geom) for b in image._bands])
+
+
+def _clip_band(b: Band, geom: Any) -> Band:
+    def fn(g: Grid, resampling: str) -> da.Array:
+        import shapely
+
+        shape = geom.to_shapely(g.crs)
+        wkb = b"" if shape is None or shape.is_empty else shapely.to_wkb(shape)
+        return da.map_blocks(
+            _clip_block,
+            b.on(g),
+            wkb=wkb,
+            transform=tuple(g.transform)[:6],
+            dtype=F8,
+            meta=_META,
+        )
+
+    return Band(b.name, b.dtype, b.grid, fn)
+
+
+def _block_window(block_info: dict | None) -> tuple[int, int, int, int]:
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]  # type: ignore[index]
+    return r0, r1, c0, c1
+
+
+def _clip_block(x: np.ndarray, wkb: bytes, transform: tuple, block_info: dict | None = None) -> np.ndarray:
+    import shapely
+    from affine import Affine
+    from rasterio.features import geometry_mask
+
+    x = np.asarray(x, dtype=F8)
+    if not wkb:
+        return np.full(x.shape, np.nan)
+    r0, r1, c0, c1 = _block_window(block_info)
+    t = Affine(*transform) * Affine.translation(c0, r0)
+    shape = shapely.from_wkb(wkb)
+    h, w = x.shape
+    corners = [t * (0, 0), t * (w, 0), t * (0, h), t * (w, h)]
+    xs, ys = [p[0] for p in corners], [p[1] for p in corners]
+    box = shapely.box(min(xs), min(ys), max(xs), max(ys))
+    if not shape.intersects(box):
+        return np.full(x.shape, np.nan)
+    if t.b == 0 and t.d == 0 and shape.contains(box):
+        return x
+    inside = geometry_mask([shape], out_shape=(h, w), transform=t, invert=True, all_touched=False)
+    return np.where(inside, x, np.nan)
+
+
+@lru_cache(maxsize=64)
+def _transformer(src_wkt: str, dst_wkt: str) -> Any:
+    from pyproj import CRS, Transformer
+
+    return Transformer.from_crs(CRS.from_wkt(src_wkt), CRS.from_wkt(dst_wkt), always_xy=True)
+
+
+def _centres(transform: tuple, r0: int, r1: int, c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+    a, b, c, d, e, f = transform
+    rows, cols = np.mgrid[r0:r1, c0:c1]
+    x = a * (cols + 0.5) + b * (rows + 0.5) + c
+    y = d * (cols + 0.5) + e * (rows + 0.5) + f
+    return x, y
+
+
+def _generated(grid: Grid, func: Callable[..., np.ndarray], **kwargs: Any) -> da.Array:
+    chunks = da.core.normalize_chunks(BLOCK, grid.shape)
+    return da.map_blocks(func, chunks=chunks, dtype=F8, meta=_META, **kwargs)
+
+
+def _footprint_block(
+    grid_wkt: str, grid_t: tuple, native_wkt: str, native_t: tuple, native_shape: tuple, block_info: dict | None = None
+) -> np.ndarray:
+    from affine import Affine
+
+    r0, r1, c0, c1 = _block_window(block_info)
+    x, y = _centres(grid_t, r0, r1, c0, c1)
+    if grid_wkt != native_wkt:
+        x, y = _transformer(grid_wkt, native_wkt).transform(x, y)
+        x, y = np.asarray(x), np.asarray(y)
+    inv = ~Affine(*native_t)
+    col = inv.a * x + inv.b * y + inv.c
+    row = inv.d * x + inv.e * y + inv.f
+    h, w = native_shape
+    return ((col >= 0) & (col < w) & (row >= 0) & (row < h)).astype(F8)
+
+
+def _footprint(native: Grid, grid: Grid) -> da.Array:
+    """1 where a pixel centre of ``grid`` falls in ``native``'s extent, else 0 (lazy, per block)."""
+    return _generated(
+        grid,
+        _footprint_block,
+        grid_wkt=grid.crs_wkt,
+        grid_t=tuple(grid.transform)[:6],
+        native_wkt=native.crs_wkt,
+        native_t=tuple(native.transform)[:6],
+        native_shape=native.shape,
+    )
+
+
+# -- generated images -----------------------------------------------------------------------------
+
+
+def constant(value: Any) -> Image:
+    """A constant image: one band ``constant``, or ``constant_0``, ``constant_1``, ... for a list.
+
+    Examples
+    --------
+    >>> constant(3).bandNames().getInfo()
+    ['constant']
+    >>> constant([1, 2.5]).bandTypes().getInfo()
+    {'constant_0': 'int64', 'constant_1': 'float64'}
+    >>> constant([])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: ee.Image.constant: expected a number or a non-empty list of numbers, got []. ...
+    """
+    v = unwrap(value)
+    if isinstance(v, bool | np.bool_):
+        v = int(v)
+    if _is_number(v):
+        return _new([_constant_band("constant", v)])
+    if isinstance(v, list | tuple) and v and all(_is_number(x) for x in v):
+        if len(v) == 1:
+            return _new([_constant_band("constant", v[0])])
+        return _new([_constant_band(f"constant_{i}", x) for i, x in enumerate(v)])
+    raise ArgumentError(
+        f"ee.Image.constant: expected a number or a non-empty list of numbers, got {value!r}. "
+        "Give e.g. ee.Image.constant(0) or ee.Image.constant([1, 2])."
+    )
+
+
+def _authalic_q(phi: np.ndarray, e: float) -> np.ndarray:
+    s = np.sin(phi)
+    if e == 0:
+        return 2 * s
+    return (1 - e * e) * (s / (1 - e * e * s * s) - np.log((1 - e * s) / (1 + e * s)) / (2 * e))
+
+
+def _area_rows_block(transform: tuple, a_m: float, e: float, block_info: dict | None = None) -> np.ndarray:
+    r0, r1, c0, c1 = _block_window(block_info)
+    dx, _, _, _, dy, y0 = transform
+    rows = np.arange(r0, r1, dtype=F8)
+    lat0 = np.radians(np.clip(y0 + dy * rows, -90, 90))
+    lat1 = np.radians(np.clip(y0 + dy * (rows + 1), -90, 90))
+    zone = np.abs(_authalic_q(lat1, e) - _authalic_q(lat0, e)) * a_m * a_m / 2
+    area = zone * abs(math.radians(dx))
+    return np.repeat(area[:, None], c1 - c0, axis=1)
+
+
+def _pixel_area(grid: Grid, resampling: str) -> da.Array:
+    crs = grid.crs
+    t = grid.transform
+    if not crs.is_geographic:
+        info = crs.axis_info
+        factor = info[0].unit_conversion_factor if info else 1.0
+        area = abs(t.a * t.e - t.b * t.d) * factor * factor
+        return da.full(grid.shape, area, dtype=F8, chunks=BLOCK)
+    if t.b != 0 or t.d != 0:
+        raise CRSError(
+            f"Image.pixelArea: the grid {tuple(t)[:6]!r} is rotated in a geographic CRS, which is not supported. "
+            "Reduce on a north-up grid (give scale= and crs=)."
+        )
+    ell = crs.ellipsoid
+    a_m = ell.semi_major_metre
+    b_m = ell.semi_minor_metre
+    e = math.sqrt(max(0.0, 1 - (b_m / a_m) ** 2))
+    return _generated(grid, _area_rows_block, transform=tuple(t)[:6], a_m=a_m, e=e)
+
+
+def pixel_area() -> Image:
+    """One band ``area``: each pixel's area in square metres on the grid it is evaluated on.
+
+    In a projected CRS the area is the pixel's area in the projection's plane, exact from the
+    transform (``|a·e − b·d|`` in square metres). In a geographic CRS it is the exact area of the
+    pixel on the CRS's ellipsoid (a latitude band over a longitude span), computed per row.
+
+    Examples
+    --------
+    >>> import reducer as ee
+    >>> r = pixel_area().reduceRegion(ee.Reducer.mean(), ee.Geometry.Point([500005, 4000005], "EPSG:32633"),
+    ...                               scale=10, crs="EPSG:32633")
+    >>> r.getInfo()
+    {'area': 100.0}
+    """
+    return _new([Band("area", "float64", None, _pixel_area)])
+
+
+def _lonlat_block(crs_wkt: str, transform: tuple, which: int, block_info: dict | None = None) -> np.ndarray:
+    from pyproj import CRS
+
+    r0, r1, c0, c1 = _block_window(block_info)
+    x, y = _centres(transform, r0, r1, c0, c1)
+    if CRS.from_wkt(crs_wkt).to_epsg() != 4326:
+        x, y = _transformer(crs_wkt, CRS.from_epsg(4326).to_wkt()).transform(x, y)
+    return np.asarray(x if which == 0 else y, dtype=F8)
+
+
+def _lonlat_fn(which: int) -> Callable[[Grid, str], da.Array]:
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        return _generated(grid, _lonlat_block, crs_wkt=grid.crs_wkt, transform=tuple(grid.transform)[:6], which=which)
+
+    return fn
+
+
+def pixel_lon_lat() -> Image:
+    """Two bands, ``longitude`` and ``latitude``: the WGS84 coordinates of each pixel's centre, in degrees.
+
+    Examples
+    --------
+    >>> import reducer as ee
+    >>> pt = ee.Geometry.Point([500005, 4000005], "EPSG:32633")
+    >>> r = pixel_lon_lat().reduceRegion(ee.Reducer.mean(), pt, scale=10, crs="EPSG:32633").getInfo()
+    >>> round(r["longitude"], 4), round(r["latitude"], 4)
+    (15.0001, 36.1448)
+    """
+    return _new([Band("longitude", "float64", None, _lonlat_fn(0)), Band("latitude", "float64", None, _lonlat_fn(1))])
+
+
+# -- casts ----------------------------------------------------------------------------------------
+
+
+def _pixel_type(name: Any, where: str) -> str:
+    key = str(unwrap(name))
+    if key not in PIXEL_TYPES:
+        raise ArgumentError(
+            f"{where}: unknown pixel type {name!r}. Use one of {sorted(set(PIXEL_TYPES))!r}, e.g. 'int16' or 'float'."
+        )
+    return PIXEL_TYPES[key]
+
+
+def cast(image: Image, pixel_type: str) -> Image:
+    """Every band cast to ``pixel_type`` (an Earth Engine name: 'int16', 'uint8', 'float', 'double', ...).
+
+    Integer casts truncate toward zero and saturate at the type's range; masked pixels stay masked.
+    The properties are not kept.
+
+    Examples
+    --------
+    >>> cast(constant(2.7), "int16").bandTypes().getInfo()
+    {'constant': 'int16'}
+    """
+    dtype = _pixel_type(pixel_type, "Image.cast")
+    return _new([_derive(b.name, dtype, (b,), "cast", cast_to=dtype) for b in image._bands])
+
+
+def cast_bands(image: Image, bandTypes: dict, bandOrder: Sequence[str] | None = None) -> Image:
+    """Earth Engine's ``Image.cast(bandTypes, bandOrder)``: cast the named bands, optionally reorder.
+
+    Examples
+    --------
+    >>> img = constant([1, 2]).rename(["a", "b"])
+    >>> out = cast_bands(img, {"b": "double"}, ["b", "a"])
+    >>> out.bandNames().getInfo(), out.bandTypes().getInfo()
+    (['b', 'a'], {'a': 'int64', 'b': 'float64'})
+    """
+    types = {str(k): _pixel_type(v, "Image.cast") for k, v in dict(unwrap(bandTypes)).items()}
+    names = _names(image)
+    unknown = [k for k in types if k not in names]
+    if unknown:
+        raise BandError(f"Image.cast: bandTypes names {unknown!r}, which are not bands of the image {names!r}.")
+    bands = [
+        _derive(b.name, types[b.name], (b,), "cast", cast_to=types[b.name]) if b.name in types else b
+        for b in image._bands
+    ]
+    if bandOrder is not None:
+        order = [str(n) for n in unwrap(bandOrder)]
+        by_name = {b.name: b for b in bands}
+        missing = [n for n in order if n not in by_name]
+        if missing:
+            raise BandError(f"Image.cast: bandOrder names {missing!r}, which are not bands of the image {names!r}.")
+        bands = [by_name[n] for n in order]
+    return _new(bands)
+
+
+# -- projections ----------------------------------------------------------------------------------
+
+
+class Projection(ComputedObject):
+    """An Earth Engine projection: a CRS and an affine transform from pixel to CRS coordinates.
+
+    Examples
+    --------
+    >>> p = Projection("EPSG:32633", [10, 0, 500000, 0, -10, 4000000])
+    >>> p.getInfo()
+    {'type': 'Projection', 'crs': 'EPSG:32633', 'transform': [10.0, 0.0, 500000.0, 0.0, -10.0, 4000000.0]}
+    >>> p.nominalScale().getInfo()
+    10.0
+    >>> p.crs().getInfo()
+    'EPSG:32633'
+    """
+
+    __slots__ = ("_crs_wkt", "_transform")
+
+    def __init__(self, crs: Any, transform: Sequence[float] | None = None):
+        from affine import Affine
+
+        c = norm_crs(crs)
+        t = Affine.identity() if transform is None else Affine(*[float(v) for v in unwrap(transform)][:6])
+        object.__setattr__(self, "_crs_wkt", c.to_wkt())
+        object.__setattr__(self, "_transform", t)
+
+    def __repr__(self) -> str:
+        return f"ee.Projection({self._crs_code()!r}, {list(tuple(self._transform)[:6])!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Projection) and (self._crs_wkt, self._transform) == (
+            other._crs_wkt,
+            other._transform,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self._crs_wkt, tuple(self._transform)))
+
+    def _crs_code(self) -> str:
+        from pyproj import CRS
+
+        epsg = CRS.from_wkt(self._crs_wkt).to_epsg()
+        return f"EPSG:{epsg}" if epsg else self._crs_wkt
+
+    def to_wkt(self) -> str:
+        """The CRS as WKT (so a projection can be passed wherever a CRS is expected)."""
+        return self._crs_wkt
+
+    def crs(self) -> String:
+        """The CRS's authority code, e.g. ``'EPSG:32633'`` (its WKT when it has none)."""
+        return String(self._crs_code())
+
+    def wkt(self) -> String:
+        """The CRS as WKT."""
+        return String(self._crs_wkt)
+
+    def nominalScale(self) -> Number:
+        """The size of a pixel in metres (degrees are converted at the equator)."""
+        from pyproj import CRS
+
+        t = self._transform
+        size = math.hypot(t.a, t.d)
+        c = CRS.from_wkt(self._crs_wkt)
+        if c.is_geographic:
+            return Number(size * 111319.49079327357)
+        factor = c.axis_info[0].unit_conversion_factor if c.axis_info else 1.0
+        return Number(size * factor)
+
+    def transform(self) -> String:
+        """The affine transform as Earth Engine's WKT ``PARAM_MT["Affine", ...]`` string."""
+        t = self._transform
+        params = ['PARAMETER["num_row", 3]', 'PARAMETER["num_col", 3]']
+        for key, v in (("elt_0_0", t.a), ("elt_0_1", t.b), ("elt_0_2", t.c)):
+            if v != (1.0 if key == "elt_0_0" else 0.0):
+                params.append(f'PARAMETER["{key}", {float(v)!r}]')
+        for key, v in (("elt_1_0", t.d), ("elt_1_1", t.e), ("elt_1_2", t.f)):
+            if v != (1.0 if key == "elt_1_1" else 0.0):
+                params.append(f'PARAMETER["{key}", {float(v)!r}]')
+        return String('PARAM_MT["Affine", ' + ", ".join(params) + "]")
+
+    def atScale(self, meters: float) -> Projection:
+        """The same CRS and origin with square pixels of ``meters``."""
+        from affine import Affine
+
+        t = self._transform
+        step = float(unwrap(meters)) / float(self.nominalScale().getInfo()) * math.hypot(t.a, t.d)
+        return Projection(self._crs_wkt, tuple(Affine(step, 0, t.c, 0, -step, t.f))[:6])
+
+    def _evaluate(self) -> dict:
+        return {
+            "type": "Projection",
+            "crs": self._crs_code(),
+            "transform": [float(v) for v in tuple(self._transform)[:6]],
+        }
+
+
+def projection(image: Image) -> Projection:
+    """The image's default projection: that of its bands, which must all share one.
+
+    An image without a projection of its own (a constant) has Earth Engine's default, EPSG:4326
+    with 1-degree pixels.
+
+    Examples
+    --------
+    >>> projection(constant(1)).getInfo()
+    {'type': 'Projection', 'crs': 'EPSG:4326', 'transform': [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]}
+    """
+    grids = [b.grid for b in image._bands if b.grid is not None]
+    if not grids:
+        return Projection("EPSG:4326")
+    first = grids[0]
+    for g in grids[1:]:
+        if g.crs_wkt != first.crs_wkt or tuple(g.transform)[:6] != tuple(first.transform)[:6]:
+            raise CRSError(
+                f"Image.projection: the bands of the image have different projections ({_crs_string(first)} "
+                f"{tuple(first.transform)[:6]} and {_crs_string(g)} {tuple(g.transform)[:6]}). "
+                "Use Image.select to pick bands with one projection."
+            )
+    return Projection(first.crs_wkt, tuple(first.transform)[:6])
+
+
+def reproject(image: Image, crs: Any, crsTransform: Sequence[float] | None = None, scale: float | None = None) -> Image:
+    """Force the image to be computed on the grid of ``crs`` with ``scale`` metres or ``crsTransform``.
+
+    Every band is evaluated on that grid (its pixels read with the band's resampling), then, when the
+    image is asked for on another grid, resampled from it by nearest neighbour. The new grid is the
+    image's default grid; it covers the image's extent. ``crs`` may be a :class:`Projection`, whose
+    transform is used when neither ``scale`` nor ``crsTransform`` is given.
+
+    Examples
+    --------
+    >>> from reducer.image import Image
+    >>> import numpy as np, xarray as xr, rioxarray
+    >>> arr = xr.DataArray(np.ones((4, 4)), dims=("y", "x"), coords={"y": [35, 25, 15, 5], "x": [5, 15, 25, 35]})
+    >>> img = Image(arr.rio.write_crs("EPSG:32633"))
+    >>> reproject(img, "EPSG:32633", scale=20).projection().getInfo()["transform"]
+    [20.0, 0.0, 0.0, 0.0, -20.0, 40.0]
+    """
+    if isinstance(crs, Projection) and crsTransform is None and scale is None:
+        crsTransform = list(tuple(crs._transform)[:6])
+    if crsTransform is None and scale is None:
+        raise ArgumentError(
+            f"Image.reproject(crs={crs!r}): give scale= (metres) or crsTransform= as well, "
+            "e.g. reproject('EPSG:32633', scale=10), or pass an image's projection()."
+        )
+    target = resolve_grid(
+        image._grid,
+        None if scale is None else float(unwrap(scale)),
+        norm_crs(crs),
+        None if crsTransform is None else [float(v) for v in unwrap(crsTransform)],
+    )
+    return image._with([_reprojected(b, target) for b in image._bands])
+
+
+def warp(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest") -> da.Array:
+    """Resample a lazy 2-D array from grid ``src`` to grid ``dst`` (odc-geo, GDAL warp per block).
+
+    Geographic grids are fine: the array takes the dimension names of ``src``'s GeoBox.
+    """
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_coords, xr_reproject
+
+    src_box = GeoBox(src.shape, src.transform, src.crs_wkt)
+    dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
+    x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
+    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
+
+
+def _reprojected(b: Band, target: Grid) -> Band:
+    def fn(g: Grid, resampling: str) -> da.Array:
+        arr = b.on(target)
+        return arr if g == target else warp(arr, target, g, "nearest")
+
+    return Band(b.name, b.dtype, target, fn)
+
+
+RESAMPLING = ("bilinear", "bicubic")
+
+
+def resample(image: Image, mode: Literal["bilinear", "bicubic"] = "bilinear") -> Image:
+    """Read the image's file bands with bilinear or bicubic interpolation on grids other than their own.
+
+    Derived bands (band math, composites) compute from their inputs, so resampling them has no
+    effect, as Earth Engine warns; resample the inputs instead.
+
+    Examples
+    --------
+    >>> resample(constant(1), "bicubic")._bands[0].resampling
+    'bicubic'
+    >>> resample(constant(1), "cubic")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.resample: mode 'cubic' is not one of ('bilinear', 'bicubic'). ...
+    """
+    m = unwrap(mode)
+    if m not in RESAMPLING:
+        raise ArgumentError(
+            f"Image.resample: mode {mode!r} is not one of {RESAMPLING!r}. Nearest neighbour is the default; "
+            "call resample() only for bilinear or bicubic."
+        )
+    return image._with([replace(b, resampling=m) for b in image._bands])
