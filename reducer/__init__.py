@@ -11,6 +11,7 @@ coverage -> engine -> output.
 from __future__ import annotations
 
 from . import batch, errors, ui
+from .catalog import set_catalog
 from .collection import ImageCollection
 from .dates import Date
 from .errors import ReducerError
@@ -49,6 +50,7 @@ __all__ = [
     "export_table",
     "point_query",
     "region_to_dataframe",
+    "set_catalog",
     "set_options",
     "ui",
 ]

@@ -16,8 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .dates import to_millis
-from .errors import ArgumentError, CatalogError, InputFileError
+from .errors import ArgumentError, InputFileError
 from .filters import Filter
 from .image import Image
 from .values import ComputedObject, List, Number, unwrap
@@ -51,26 +50,16 @@ def _paths_from(source: str | os.PathLike) -> list[str]:
     if p.exists():
         return [s]
     if "/" in s and not p.suffix and not s.startswith((".", "/")):
-        raise CatalogError(
-            f"{s!r} looks like an Earth Engine collection id, which is not mapped to a local source. "
-            "Point ee.ImageCollection at a folder, a glob such as 's2/*.tif', or a list of files."
-        )
+        from .catalog import unmapped_error
+
+        raise unmapped_error(s, "collection")
     raise InputFileError(f"{s!r} is not a file, a folder or a glob that matches files.")
 
 
 def _images_from_xarray(obj: Any) -> list[Image]:
-    if type(obj).__name__ == "Dataset":
-        obj = obj.to_array("band")
-        obj = obj.transpose("time", "band", ...)
-    if "time" not in obj.dims:
-        raise ArgumentError(f"ee.ImageCollection(xarray): expected a 'time' dimension, got dims {obj.dims!r}.")
-    images = []
-    for k in range(obj.sizes["time"]):
-        sl = obj.isel(time=k)
-        t = to_millis(obj["time"].values[k])
-        img = Image(sl, properties={"system:index": str(k)}, time=t)
-        images.append(img)
-    return images
+    from .cube import images_from_xarray
+
+    return images_from_xarray(obj)
 
 
 class ImageCollection(ComputedObject):
@@ -101,7 +90,11 @@ class ImageCollection(ComputedObject):
         elif source is None:
             images = []
         elif isinstance(source, str | os.PathLike):
-            images = [Image(p) for p in _paths_from(source)]
+            from .catalog import collection_images  # an Earth Engine id, a STAC JSON file or a cube
+
+            images = collection_images(str(source))
+            if images is None:
+                images = [Image(p) for p in _paths_from(source)]
         elif isinstance(source, list | tuple):
             images = [x if isinstance(x, Image) else Image(x) for item in source for x in _expand(item)]
         elif type(source).__name__ in ("DataArray", "Dataset"):
@@ -127,6 +120,49 @@ class ImageCollection(ComputedObject):
     def fromImages(images: Sequence[Image]) -> ImageCollection:
         """A collection of the given images."""
         return ImageCollection(list(unwrap(images)))
+
+    @staticmethod
+    def fromStac(
+        items_or_catalog: Any,
+        assets: Sequence[str] | None = None,
+        bands: dict[str, str | Sequence[str]] | None = None,
+        apply_scale: bool = False,
+    ) -> ImageCollection:
+        """One image per STAC item, built from the items' metadata (see :mod:`reducer.stac`).
+
+        Parameters
+        ----------
+        items_or_catalog
+            A ``pystac.ItemCollection``, ``Catalog`` or list of ``Item``, or the path of a static catalog,
+            collection or ItemCollection JSON file.
+        assets
+            The assets that become bands (default: those with role ``data``, else the GeoTIFF assets).
+        bands
+            Band names per asset, ``{asset: name}`` (a list of names for a multi-band asset).
+        apply_scale
+            Apply the ``raster:bands`` ``scale`` and ``offset`` (pixels become float64).
+
+        Item properties become image properties (``eo:cloud_cover``, ``platform``, ``proj:epsg``, ...),
+        ``datetime`` gives ``system:time_start``, the item id ``system:index`` and the item geometry the
+        footprint that ``filterBounds`` uses. No file is opened while the collection is built and filtered
+        when the items carry ``proj:`` (CRS, transform, shape) and ``raster:bands`` (``data_type``) fields;
+        an asset without them has its file's header read when the collection is built.
+        """
+        from .stac import images_from_stac
+
+        return ImageCollection(_images=images_from_stac(items_or_catalog, assets, bands, apply_scale))
+
+    @staticmethod
+    def fromXarray(ds: Any, time: str = "time", bands: Sequence[str] | None = None) -> ImageCollection:
+        """One image per time step of an xarray Dataset (NetCDF, Zarr, ...) with a CRS (see :mod:`reducer.cube`).
+
+        Each ``(time, y, x)`` variable (or those in ``bands``) is a band. The CRS comes from rioxarray's
+        ``ds.rio.crs`` or a ``spatial_ref``/``crs`` grid-mapping variable. Pixels are lazy slices of the
+        cube's own chunks: nothing is read, and nothing is rechunked along time.
+        """
+        from .cube import images_from_xarray
+
+        return ImageCollection(_images=images_from_xarray(ds, time, bands))
 
     # -- metadata ---------------------------------------------------------------------------------
     def _table(self) -> tuple[pd.DataFrame, Any]:
@@ -304,6 +340,9 @@ def _footprint(img: Image) -> Any:
     import shapely
     from pyproj import Transformer
 
+    stored = img._props.get("system:footprint")  # from metadata (a STAC item's geometry): no file needed
+    if stored is not None:
+        return _stored_footprint(stored)
     grid = img._grid
     if grid is None:
         return shapely.box(-180, -90, 180, 90)
@@ -312,6 +351,24 @@ def _footprint(img: Image) -> Any:
         return shapely.box(xmin, ymin, xmax, ymax)
     tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
     return shapely.box(*tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
+
+
+def _stored_footprint(fp: Any) -> Any:
+    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
+    import shapely
+    import shapely.geometry
+
+    if isinstance(fp, dict):
+        geom = shapely.geometry.shape(fp)
+    elif isinstance(fp, shapely.Geometry):
+        geom = fp
+    else:
+        from .geometry import as_geometry
+
+        geom = as_geometry(fp).to_shapely("EPSG:4326")
+    if isinstance(geom, shapely.LinearRing):  # Earth Engine's footprints are rings: their inside counts
+        geom = shapely.Polygon(geom)
+    return geom
 
 
 def _bounds_geometry(geometry: Any) -> Any:

@@ -493,6 +493,12 @@ def _is_dataarray(x: Any) -> bool:
 
 
 def _from_path(path: str | os.PathLike) -> tuple[tuple[Band, ...], dict]:
+    if not os.path.exists(str(path)):  # an Earth Engine id mapped in the catalog (reducer.catalog)?
+        from .catalog import catalog_image
+
+        mapped = catalog_image(str(path))
+        if mapped is not None:
+            return mapped._bands, dict(mapped._props)
     src = RasterioFileSource(path)
     bands = []
     for i, info in enumerate(src.bands):

@@ -3,6 +3,11 @@
 Opening a file reads its header only (bands, grid, nodata, tags). Pixels are read by
 :func:`read_window`, one dask task per block, opening the file by path inside the task so
 the graph holds no file handle and runs on any dask scheduler, distributed included.
+
+When the header facts are known already (a STAC item's ``proj:`` and ``raster:bands`` fields),
+:meth:`RasterioFileSource.from_header` builds a source without opening the file at all: the
+file is first opened when a block of pixels is read. Paths may be anything rasterio opens,
+``https://`` and ``/vsicurl/`` URLs included; remote files are read in smaller blocks.
 """
 
 from __future__ import annotations
@@ -10,9 +15,11 @@ from __future__ import annotations
 import math
 import os
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import dask.array as da
 import numpy as np
@@ -23,10 +30,20 @@ from rasterio.windows import Window
 from .errors import CRSError, InputFileError, NodataError
 from .grid import Grid
 
-__all__ = ["RasterioFileSource", "read_window", "pixel_dtype", "READ_COUNTER"]
+__all__ = [
+    "RasterioFileSource",
+    "BandInfo",
+    "read_window",
+    "pixel_dtype",
+    "is_remote",
+    "READ_COUNTER",
+    "HEADER_COUNTER",
+]
 
 # Blocks of about this many pixels per side are read per task.
 TARGET_BLOCK = 1024
+# Remote files (URLs) are read in smaller blocks: a small field should fetch little of the file.
+REMOTE_TARGET_BLOCK = 512
 
 
 class _Counter:
@@ -49,6 +66,21 @@ class _Counter:
 
 
 READ_COUNTER = _Counter()
+"""Window reads: ``reads`` windows of ``pixels`` pixels in all."""
+
+HEADER_COUNTER = _Counter()
+"""Header reads at build time: ``reads`` files opened to learn their bands and grid."""
+
+
+def is_remote(path: str) -> bool:
+    """True for a URL or a GDAL virtual path, which cannot be checked on the local disk.
+
+    Examples
+    --------
+    >>> is_remote("https://example.com/a.tif"), is_remote("/vsicurl/https://x/a.tif"), is_remote("a.tif")
+    (True, True, False)
+    """
+    return "://" in path or path.startswith("/vsi")
 
 
 def pixel_dtype(dtype: np.dtype | str) -> np.dtype:
@@ -73,7 +105,7 @@ def read_window(
     window: tuple[int, int, int, int],
     out_dtype: str,
     nodata: float | None,
-    use_mask: bool,
+    use_mask: bool | None,
 ) -> np.ndarray:
     """Read one window of one band as floats, with masked and nodata pixels set to NaN.
 
@@ -90,12 +122,18 @@ def read_window(
     nodata
         The band's nodata value, or None.
     use_mask
-        Whether the band has a per-dataset or alpha mask to honour.
+        Whether the band has a per-dataset or alpha mask to honour; None to ask the opened file,
+        whose own nodata then applies too when ``nodata`` is None (a source built from header facts).
     """
     row, col, h, w = window
     win = Window(col, row, w, h)
     try:
         with rasterio.open(path) as src:
+            if use_mask is None:
+                flags = src.mask_flag_enums[band - 1]
+                use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+                if nodata is None:
+                    nodata = src.nodatavals[band - 1]
             raw = src.read(band, window=win)
             mask = src.read_masks(band, window=win) if use_mask else None
     except rasterio.errors.RasterioIOError as exc:
@@ -119,21 +157,25 @@ def _chunks(size: int, step: int) -> tuple[int, ...]:
     return (step,) * n + ((rest,) if rest else ())
 
 
-def _block_step(internal: int, size: int) -> int:
-    """A multiple of the file's internal block size close to TARGET_BLOCK, at most the size."""
+def _block_step(internal: int, size: int, target: int = TARGET_BLOCK) -> int:
+    """A multiple of the file's internal block size close to ``target``, at most the size."""
     internal = max(1, min(internal, size))
-    return min(size, internal * max(1, round(TARGET_BLOCK / internal)))
+    return min(size, internal * max(1, round(target / internal)))
 
 
 @dataclass(frozen=True)
 class BandInfo:
-    """What the header says about one band."""
+    """What the header says about one band.
+
+    ``use_mask`` None means "not known yet": the file's own mask and (when ``nodata`` is None) its
+    nodata are honoured when a block is read.
+    """
 
     index: int
     name: str
     dtype: str
     nodata: float | None
-    use_mask: bool
+    use_mask: bool | None
 
 
 class RasterioFileSource:
@@ -161,17 +203,74 @@ class RasterioFileSource:
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
-        is_url = "://" in self.path or self.path.startswith("/vsi")
-        if not is_url and not Path(self.path).exists():
+        if not is_remote(self.path) and not Path(self.path).exists():
             raise InputFileError(f"raster file {self.path!r} does not exist. Check the path and the working directory.")
         try:
             with rasterio.open(self.path) as src:
+                HEADER_COUNTER.add(0)
                 self._read_header(src)
         except rasterio.errors.RasterioIOError as exc:
             raise InputFileError(
                 f"cannot open raster {self.path!r}: {exc}. Is it a GeoTIFF (or another format GDAL reads) "
                 "and complete? Re-download or re-export it."
             ) from exc
+
+    @classmethod
+    def from_header(
+        cls,
+        path: str | os.PathLike,
+        grid: Grid,
+        bands: Sequence[BandInfo | Mapping[str, Any]],
+        block_shape: tuple[int, int] = (512, 512),
+        tags: Mapping[str, str] | None = None,
+    ) -> RasterioFileSource:
+        """A source from known header facts; the file is not opened until pixels are read.
+
+        Parameters
+        ----------
+        path
+            File path or URL. It is not checked: a missing file fails when its pixels are read.
+        grid
+            The file's grid.
+        bands
+            One entry per band to expose: a :class:`BandInfo` or a mapping with ``dtype`` and optionally
+            ``name`` (default ``B<index>``), ``index`` (1-based band of the file, default the position),
+            ``nodata`` and ``use_mask``. A band whose ``use_mask`` is not given honours the file's own
+            mask, and its nodata when ``nodata`` is not given, at read time.
+        block_shape
+            ``(rows, cols)`` of the file's internal blocks, which only shapes the read windows.
+        tags
+            The file's metadata tags, if known.
+
+        Examples
+        --------
+        >>> from affine import Affine
+        >>> g = Grid("EPSG:32633", Affine(10, 0, 500000, 0, -10, 4000030), 3, 3)
+        >>> src = RasterioFileSource.from_header("/no/such/file.tif", g, [{"dtype": "uint16", "nodata": 0}])
+        >>> src.band_names, src.bands[0].nodata, src.grid.shape
+        (('B1',), 0, (3, 3))
+        >>> src.band_array(0).shape
+        (3, 3)
+        """
+        self = cls.__new__(cls)
+        self.path = str(path)
+        self.grid = grid
+        infos = []
+        for k, b in enumerate(bands, 1):
+            if not isinstance(b, BandInfo):
+                index = int(b.get("index", k))
+                b = BandInfo(
+                    index, b.get("name") or f"B{index}", str(np.dtype(b["dtype"])), b.get("nodata"), b.get("use_mask")
+                )
+            if b.nodata is not None and not (isinstance(b.nodata, float) and math.isnan(b.nodata)):
+                _check_nodata(self.path, b.nodata, b.dtype)
+            infos.append(b)
+        self.bands = tuple(infos)
+        self.band_names = tuple(b.name for b in infos)
+        self.block_shape = tuple(int(v) for v in block_shape)
+        self.tags = dict(tags or {})
+        self.datetime_millis = _tiff_datetime(self.tags.get("TIFFTAG_DATETIME"))
+        return self
 
     def _read_header(self, src: rasterio.io.DatasetReader) -> None:
         if src.crs is None:
@@ -205,7 +304,8 @@ class RasterioFileSource:
         info = self.bands[i]
         h, w = self.grid.shape
         bh, bw = self.block_shape
-        chunks = (_chunks(h, _block_step(bh, h)), _chunks(w, _block_step(bw, w)))
+        target = REMOTE_TARGET_BLOCK if is_remote(self.path) else TARGET_BLOCK
+        chunks = (_chunks(h, _block_step(bh, h, target)), _chunks(w, _block_step(bw, w, target)))
         out_dtype = pixel_dtype(info.dtype)
         path, band, nodata, use_mask = self.path, info.index, info.nodata, info.use_mask
 
@@ -254,6 +354,8 @@ def _tiff_datetime(value: str | None) -> int | None:
 def _file_token(path: str) -> str:
     from dask.base import tokenize
 
+    if is_remote(path):
+        return tokenize(path)
     try:
         st = os.stat(path)
         return tokenize(path, st.st_mtime_ns, st.st_size)
