@@ -180,7 +180,9 @@ def coverage(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid: Grid, 
     - Polygons, mode ``"weighted"``: exactextract's ``coverage``, computed against a nodata-free
       raster on the same grid (exactextract leaves nodata cells out). exactextract computes the
       fractions in single precision, so they agree with the exact area of intersection to about
-      1e-7, and with exactextract's own statistics bit for bit.
+      1e-7, and with exactextract's own statistics bit for bit. Each feature's total is checked
+      against its area inside the grid; a valid feature where exactextract is wrong (it can lose a
+      cell to a vertex 1e-16 off a pixel edge) is recomputed with shapely.
     - Polygons, mode ``"centre"``: GDAL's scanline rule, as ``rasterstats.zonal_stats`` applies it
       (GDAL on the feature's own window), pixel for pixel. A pixel is taken when its centre is
       inside; a centre exactly on the boundary is taken or not as GDAL's rounding decides (in the
