@@ -1387,6 +1387,120 @@ class FeatureCollection(ComputedObject):
         values = self.aggregate_array(property)
         return ComputedObject._lazy(lambda: v[0] if (v := values._evaluate()) else None)
 
+    # -- reducers over property columns (statistics in reducer.segments) ---------------------------
+    def reduceColumns(self, reducer: Any, selectors: Any, weightSelectors: Any = None) -> Dictionary:
+        """Reduce property columns with any reducer: ``{output name: value}`` (lazy).
+
+        One property per reducer input (``selectors``); ``weightSelectors`` weight the rows. Strings
+        work with the reducers that need no arithmetic (``frequencyHistogram``, ``toList``,
+        ``countDistinct``, ``mode``, ``first``, ``group``). Null properties are left out, except by
+        ``countEvery``, ``first`` and ``last``.
+
+        Examples
+        --------
+        >>> from reducer import Reducer
+        >>> fc = FeatureCollection([Feature(None, {"v": 1, "k": "a"}), Feature(None, {"v": 3, "k": "b"}),
+        ...                         Feature(None, {"v": 4, "k": "a"})])
+        >>> fc.reduceColumns(Reducer.median(), ["v"]).getInfo()
+        {'median': 3.0}
+        >>> fc.reduceColumns(Reducer.sum().group(1, "k"), ["v", "k"]).getInfo()
+        {'groups': [{'k': 'a', 'sum': 5.0}, {'k': 'b', 'sum': 3.0}]}
+        """
+        from .errors import ReducerInputError
+        from .reducers import Reducer
+        from .segments import reduce_columns
+
+        if not isinstance(reducer, Reducer):
+            raise ArgumentError(f"reduceColumns: expected an ee.Reducer such as ee.Reducer.sum(), got {reducer!r}.")
+        sel = [str(x) for x in unwrap(selectors)]
+        if len(sel) != reducer.numInputs():
+            raise ReducerInputError(
+                f"reduceColumns: the reducer has {reducer.numInputs()} input(s) but {len(sel)} selector(s) {sel!r} "
+                "were given. Give one property name per input."
+            )
+        ws = None if weightSelectors is None else [None if w is None else str(w) for w in unwrap(weightSelectors)]
+        return Dictionary._lazy(lambda: reduce_columns(_table(self._gdf()), reducer, sel, ws))
+
+    def _reduce_one(self, property: str, reducer: Any, output: str) -> ComputedObject:
+        d = self.reduceColumns(reducer, [str(unwrap(property))])
+        return ComputedObject._lazy(lambda: d._evaluate()[output])
+
+    def aggregate_count_distinct(self, property: str) -> Number:  # noqa: A002
+        """The number of distinct non-null values of a property."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.countDistinct(), "count")
+
+    def aggregate_histogram(self, property: str) -> Dictionary:  # noqa: A002
+        """How often each non-null value of a property occurs: ``{value: count}``."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.frequencyHistogram(), "histogram")
+
+    def aggregate_product(self, property: str) -> Number:  # noqa: A002
+        """The product of a property's non-null values."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.product(), "product")
+
+    def aggregate_sample_sd(self, property: str) -> Number:  # noqa: A002
+        """The sample standard deviation of a property's non-null values."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.sampleStdDev(), "stdDev")
+
+    def aggregate_sample_var(self, property: str) -> Number:  # noqa: A002
+        """The sample variance of a property's non-null values."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.sampleVariance(), "variance")
+
+    def aggregate_total_sd(self, property: str) -> Number:  # noqa: A002
+        """The population standard deviation of a property's non-null values."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.stdDev(), "stdDev")
+
+    def aggregate_total_var(self, property: str) -> Number:  # noqa: A002
+        """The population variance of a property's non-null values."""
+        from .reducers import Reducer
+
+        return self._reduce_one(property, Reducer.variance(), "variance")
+
+    def aggregate_stats(self, property: str) -> Dictionary:  # noqa: A002
+        """Earth Engine's summary statistics of a property's values.
+
+        Keys: max, mean, min, sample_sd, sample_var, sum, sum_sq, total_count, total_sd, total_var,
+        valid_count and weight_sum.
+        """
+        from .reducers import Reducer
+
+        red = Reducer.minMax()
+        for r in (
+            Reducer.mean(),
+            Reducer.sum(),
+            Reducer.sampleStdDev(),
+            Reducer.sampleVariance(),
+            Reducer.stdDev(),
+            Reducer.variance(),
+            Reducer.count(),
+            Reducer.countEvery(),
+        ):
+            red = red.combine(r, sharedInputs=True)
+        names = ["max", "min", "mean", "sum", "sample_sd", "sample_var", "total_sd", "total_var", "valid_count"]
+        outs = "min max mean sum sample_sd sample_var total_sd total_var valid_count total_count"
+        red = red.setOutputs(outs.split())
+        d = self.reduceColumns(red, [str(unwrap(property))])
+
+        def run() -> dict:
+            out = dict(d._evaluate())
+            n, mean, var = out["valid_count"], out["mean"], out["total_var"]
+            out["sum_sq"] = None if not n else (var + mean * mean) * n
+            out["weight_sum"] = n
+            return {k: out[k] for k in sorted({*names, "sum_sq", "total_count", "weight_sum"})}
+
+        return Dictionary._lazy(run)
+
 
 def _null(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT

@@ -7,28 +7,85 @@ A partial is ``(fids, {kind: array (n_fids, n_bands)})`` for the features presen
 Intermediate kinds (x_i value, c_i weight of a valid pixel; exactextract's notation):
 
 - ``w``: sum of c_i
+- ``w2``: sum of c_i², for the sample variance with reliability weights
 - ``wx``: sum of c_i x_i
-- ``m2``: sum of c_i (x_i - mean)^2, merged with Chan et al.'s parallel formula
+- ``m2``, ``m3``, ``m4``: sums of c_i (x_i - mean)^k, merged exactly (Chan et al.; Pébay)
 - ``min`` / ``max``: extremes of the valid x_i
+- ``prod``: product of the valid x_i (weights ignored)
+- ``anynz`` / ``allnz``: whether any / all valid x_i are non-zero (1 or 0)
+- ``vals``: the gathered entries themselves, for statistics that cannot be decomposed (median,
+  percentiles, histograms, regressions): a :class:`Gathered` of (feature, pixel, weight, values of
+  every band), sorted by (feature, pixel). It is not a per-feature array.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["KINDS", "chunk_stats", "combine_partials", "empty_partial"]
+__all__ = ["KINDS", "Gathered", "chunk_stats", "combine_partials", "empty_partial", "scatter"]
 
-KINDS = ("w", "wx", "m2", "min", "max")
-_FILL = {"w": 0.0, "wx": 0.0, "m2": 0.0, "min": np.inf, "max": -np.inf}
+KINDS = ("w", "w2", "wx", "m2", "m3", "m4", "min", "max", "prod", "anynz", "allnz", "vals")
+_FILL = {
+    "w": 0.0,
+    "w2": 0.0,
+    "wx": 0.0,
+    "m2": 0.0,
+    "m3": 0.0,
+    "m4": 0.0,
+    "min": np.inf,
+    "max": -np.inf,
+    "prod": 1.0,
+    "anynz": 0.0,
+    "allnz": 1.0,
+}
+_MOMENTS = ("m2", "m3", "m4")
+
+
+class Gathered(NamedTuple):
+    """Entries of valid pixels, sorted by (feature, pixel): the ``vals`` intermediate.
+
+    ``fid`` (n,) feature of each entry, ``pixel`` (n,) a grid-wide pixel order key, ``weight`` (n,)
+    and ``values`` (n_bands, n), NaN where a band is masked (an entry has at least one valid band).
+    """
+
+    fid: np.ndarray
+    pixel: np.ndarray
+    weight: np.ndarray
+    values: np.ndarray
+
+    @staticmethod
+    def empty(n_bands: int) -> Gathered:
+        """No entry."""
+        return Gathered(np.empty(0, "i8"), np.empty(0, "i8"), np.empty(0), np.empty((n_bands, 0)))
+
+    @staticmethod
+    def concat(parts: Sequence[Gathered]) -> Gathered:
+        """Concatenate and sort by (feature, pixel) (stable)."""
+        parts = [p for p in parts if len(p.fid)]
+        if not parts:
+            return Gathered.empty(0)
+        if len(parts) == 1:
+            return parts[0]
+        fid = np.concatenate([p.fid for p in parts])
+        pixel = np.concatenate([p.pixel for p in parts])
+        order = np.lexsort((pixel, fid))
+        return Gathered(
+            fid[order],
+            pixel[order],
+            np.concatenate([p.weight for p in parts])[order],
+            np.concatenate([p.values for p in parts], axis=1)[:, order],
+        )
+
 
 Partial = tuple[np.ndarray, dict[str, np.ndarray]]
 
 
 def empty_partial(kinds: Iterable[str], n_bands: int) -> Partial:
     """A partial with no feature."""
-    return np.empty(0, "i8"), {k: np.empty((0, n_bands)) for k in kinds}
+    return np.empty(0, "i8"), {k: (Gathered.empty(n_bands) if k == "vals" else np.empty((0, n_bands))) for k in kinds}
 
 
 def chunk_stats(
@@ -38,6 +95,7 @@ def chunk_stats(
     starts: np.ndarray,
     fids: np.ndarray,
     kinds: Sequence[str],
+    order: np.ndarray | None = None,
 ) -> Partial:
     """Per-feature intermediates for one block.
 
@@ -48,9 +106,12 @@ def chunk_stats(
     pixel, weight
         Coverage entries in the block, sorted by feature: flat pixel index and weight.
     starts, fids
-        Segment starts into ``pixel`` and the feature id of each segment.
+        Segment starts into ``pixel`` and the feature id of each segment (every segment non-empty).
     kinds
         Which intermediates to compute.
+    order
+        For ``vals``: a grid-wide order key of each entry (defaults to ``pixel``), so that entries
+        gathered from several blocks sort the same whatever the blocks.
 
     Examples
     --------
@@ -65,30 +126,47 @@ def chunk_stats(
     v = values[:, pixel].astype("f8", copy=False)
     valid = ~np.isnan(v)
     out: dict[str, np.ndarray] = {}
-    need_sums = {"w", "wx", "m2"} & set(kinds)
+    counts = np.diff(np.append(starts, len(pixel)))
+    need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
     if need_sums:
         w = np.where(valid, weight, 0.0)
         wsum = np.add.reduceat(w, starts, axis=1)
         out["w"] = wsum.T
-        if "wx" in kinds or "m2" in kinds:
+        if "w2" in kinds:
+            out["w2"] = np.add.reduceat(w * w, starts, axis=1).T
+        if "wx" in kinds or set(_MOMENTS) & set(kinds):
             x0 = np.where(valid, v, 0.0)
             wx = np.add.reduceat(w * x0, starts, axis=1)
             out["wx"] = wx.T
-            if "m2" in kinds:
+            if set(_MOMENTS) & set(kinds):
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = np.where(wsum > 0, wx / wsum, 0.0)
-                counts = np.diff(np.append(starts, len(pixel)))
-                dev = x0 - np.repeat(mean, counts, axis=1)
-                out["m2"] = np.add.reduceat(w * dev * dev, starts, axis=1).T
+                dev = np.where(valid, x0 - np.repeat(mean, counts, axis=1), 0.0)
+                wdev = w * dev
+                for p, k in enumerate(_MOMENTS, start=2):
+                    if k in kinds:
+                        out[k] = np.add.reduceat(wdev * dev ** (p - 1), starts, axis=1).T
     if "min" in kinds:
         out["min"] = np.minimum.reduceat(np.where(valid, v, np.inf), starts, axis=1).T
     if "max" in kinds:
         out["max"] = np.maximum.reduceat(np.where(valid, v, -np.inf), starts, axis=1).T
+    if "prod" in kinds:
+        out["prod"] = np.multiply.reduceat(np.where(valid, v, 1.0), starts, axis=1).T
+    if "anynz" in kinds:
+        out["anynz"] = np.maximum.reduceat(valid & (v != 0), starts, axis=1).T.astype("f8")
+    if "allnz" in kinds:
+        out["allnz"] = np.minimum.reduceat(~valid | (v != 0), starts, axis=1).T.astype("f8")
+    if "vals" in kinds:
+        keep = valid.any(axis=0)
+        key = pixel if order is None else order
+        out["vals"] = Gathered(
+            np.repeat(fids, counts)[keep], np.asarray(key)[keep], np.asarray(weight, "f8")[keep], v[:, keep]
+        )
     return fids, {k: out[k] for k in kinds}
 
 
 def combine_partials(partials: Sequence[Partial]) -> Partial:
-    """Merge partials: add sums, take extremes, merge ``m2`` exactly (Chan et al.).
+    """Merge partials: add sums, take extremes, merge moments exactly (Chan et al., Pébay).
 
     Examples
     --------
@@ -114,33 +192,54 @@ def combine_partials(partials: Sequence[Partial]) -> Partial:
     first[1:] = fs[1:] != fs[:-1]
     starts = np.flatnonzero(first)
     ufids = fs[starts]
-    cat = {k: np.concatenate([p[1][k] for p in partials])[order] for k in kinds}
+    rows = [k for k in kinds if k != "vals"]
+    cat = {k: np.concatenate([p[1][k] for p in partials])[order] for k in rows}
     out: dict[str, np.ndarray] = {}
-    for k in kinds:
-        if k in ("w", "wx"):
+    for k in rows:
+        if k in ("w", "w2", "wx"):
             out[k] = np.add.reduceat(cat[k], starts, axis=0)
-        elif k == "min":
+        elif k in ("min", "allnz"):
             out[k] = np.minimum.reduceat(cat[k], starts, axis=0)
-        elif k == "max":
+        elif k in ("max", "anynz"):
             out[k] = np.maximum.reduceat(cat[k], starts, axis=0)
-    if "m2" in kinds:
+        elif k == "prod":
+            out[k] = np.multiply.reduceat(cat[k], starts, axis=0)
+    if set(_MOMENTS) & set(rows):
+        # central moments about the merged mean: with d_i = mean_i - mean,
+        # M2 = sum M2_i + w_i d_i^2; M3 = sum M3_i + 3 d_i M2_i + w_i d_i^3;
+        # M4 = sum M4_i + 4 d_i M3_i + 6 d_i^2 M2_i + w_i d_i^4
         w, wx = cat["w"], cat["wx"]
         wtot = np.add.reduceat(w, starts, axis=0)
         wxtot = np.add.reduceat(wx, starts, axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean_i = np.where(w > 0, wx / w, 0.0)
-            mean_t = np.where(wtot > 0, wxtot / wtot, 0.0)
+            mean_i = np.where(w > 0, wx / np.where(w > 0, w, 1), 0.0)
+            mean_t = np.where(wtot > 0, wxtot / np.where(wtot > 0, wtot, 1), 0.0)
         counts = np.diff(np.append(starts, len(fs)))
-        dev = mean_i - np.repeat(mean_t, counts, axis=0)
-        out["m2"] = np.add.reduceat(cat["m2"] + w * dev * dev, starts, axis=0)
+        d = np.where(w > 0, mean_i - np.repeat(mean_t, counts, axis=0), 0.0)
+        m2 = cat["m2"]
+        if "m2" in rows:
+            out["m2"] = np.add.reduceat(m2 + w * d**2, starts, axis=0)
+        if "m3" in rows:
+            out["m3"] = np.add.reduceat(cat["m3"] + 3 * d * m2 + w * d**3, starts, axis=0)
+        if "m4" in rows:
+            m3 = cat["m3"] if "m3" in cat else 0.0
+            out["m4"] = np.add.reduceat(cat["m4"] + 4 * d * m3 + 6 * d**2 * m2 + w * d**4, starts, axis=0)
+    if "vals" in kinds:
+        out["vals"] = Gathered.concat([p[1]["vals"] for p in partials])
     return ufids, {k: out[k] for k in kinds}
 
 
 def scatter(partial: Partial, n_features: int, n_bands: int, kinds: Iterable[str]) -> dict[str, np.ndarray]:
-    """Dense ``(n_features, n_bands)`` arrays from a partial, with each kind's identity elsewhere."""
+    """Dense ``(n_features, n_bands)`` arrays from a partial, with each kind's identity elsewhere.
+
+    ``vals`` is not scattered: it is passed through as gathered (empty when the partial lacks it).
+    """
     fids, arrays = partial
-    out = {}
+    out: dict[str, np.ndarray] = {}
     for k in kinds:
+        if k == "vals":
+            out[k] = arrays.get("vals", Gathered.empty(n_bands))
+            continue
         dense = np.full((n_features, n_bands), _FILL[k])
         if len(fids):
             dense[fids] = arrays[k]

@@ -10,21 +10,49 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
+
 from .aggregations import AGGREGATIONS
 from .errors import ArgumentError, ReducerInputError
-from .values import List
+from .values import List, unwrap
 
 __all__ = ["Reducer", "Output"]
 
 
 @dataclass(frozen=True)
 class Output:
-    """One output of a reducer."""
+    """One output of a reducer.
+
+    Attributes
+    ----------
+    name
+        The output's name (``"mean"``, ``"p90"``).
+    stat
+        The statistic, a key of :data:`reducer.aggregations.AGGREGATIONS`.
+    inputs
+        The reducer inputs it reads, in order (``(0,)``; ``(0, 1)`` for x and y of ``linearFit``).
+    weighted
+        False after ``unweighted()``: centre-in pixels, each with weight 1.
+    params
+        The statistic's parameters (``(90.0,)`` for ``p90``); child outputs for composites.
+    """
 
     name: str
     stat: str
-    input: int
+    inputs: tuple[int, ...] = (0,)
     weighted: bool = True
+    params: tuple = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.inputs, int | np.integer):
+            object.__setattr__(self, "inputs", (int(self.inputs),))
+        else:
+            object.__setattr__(self, "inputs", tuple(int(i) for i in self.inputs))
+
+    @property
+    def input(self) -> int:
+        """The first input (the only one for one-input statistics)."""
+        return self.inputs[0]
 
     @property
     def mode(self) -> str:
@@ -32,12 +60,59 @@ class Output:
         agg = AGGREGATIONS[self.stat]
         return "weighted" if self.weighted and not agg.centre_only else "centre"
 
+    def children(self) -> tuple[Output, ...]:
+        """The child outputs of a composite (``group``, ``repeat``, ``splitWeights``), else ``()``."""
+        return tuple(self.params[0]) if AGGREGATIONS[self.stat].compose is not None else ()
+
+
+def _map(o: Output, fn: Any) -> Output:
+    """``o`` with its inputs (and its children's) mapped by ``fn``."""
+    if AGGREGATIONS[o.stat].compose is not None:
+        kids = tuple(_map(c, fn) for c in o.params[0])
+        params = (kids, *o.params[1:])
+        if o.stat == "group":
+            params = (kids, fn(o.params[1]), o.params[2])
+        return replace(o, inputs=tuple(fn(i) for i in o.inputs), params=params)
+    return replace(o, inputs=tuple(fn(i) for i in o.inputs))
+
+
+def _unweight(o: Output) -> Output:
+    if AGGREGATIONS[o.stat].compose is not None and o.stat != "splitWeights":
+        return replace(o, weighted=False, params=(tuple(_unweight(c) for c in o.params[0]), *o.params[1:]))
+    return replace(o, weighted=False)
+
+
+def _pname(p: float) -> str:
+    return "p" + np.format_float_positional(float(p), trim="-")
+
+
+def _opt_int(x: Any, what: str, where: str) -> int | None:
+    x = unwrap(x)
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating) or int(x) != x or x < 0:
+        raise ArgumentError(f"ee.Reducer.{where}: {what} must be a non-negative whole number, got {x!r}.")
+    return int(x)
+
+
+def _opt_float(x: Any, what: str, where: str) -> float | None:
+    x = unwrap(x)
+    if x is None:
+        return None
+    if isinstance(x, bool) or not isinstance(x, int | float | np.integer | np.floating):
+        raise ArgumentError(f"ee.Reducer.{where}: {what} must be a number, got {x!r}.")
+    return float(x)
+
 
 class Reducer:
     """An Earth Engine reducer.
 
     Build one with the constructors (``ee.Reducer.mean()``) and the combinators
-    (``combine``, ``setOutputs``, ``unweighted``).
+    (``combine``, ``setOutputs``, ``unweighted``, ``group``, ``repeat``, ``forEach``).
+    Each constructor's docstring gives its output names. Statistics that cannot be decomposed
+    (median, percentiles, modes, histograms, lists, fits and correlations) collect each region's
+    pixel values with their weights; they are exact (``maxBuckets``, ``minBucketWidth`` and
+    ``maxRaw`` are accepted for compatibility and do not approximate).
 
     Examples
     --------
@@ -48,6 +123,8 @@ class Reducer:
     ['min', 'max', 'n_count']
     >>> Reducer.mean().combine(Reducer.max()).numInputs()
     2
+    >>> Reducer.percentile([10, 2.5, 90]).getOutputs().getInfo()
+    ['p10', 'p2.5', 'p90']
     """
 
     __slots__ = ("_outputs", "_n_inputs")
@@ -60,7 +137,15 @@ class Reducer:
         raise AttributeError("Reducer objects are immutable; methods return new reducers")
 
     def __repr__(self) -> str:
-        outs = ", ".join(f"{o.name}={o.stat}({o.input}{'' if o.weighted else ', unweighted'})" for o in self._outputs)
+        def one(o: Output) -> str:
+            args = ", ".join(str(i) for i in o.inputs)
+            if o.params and not o.children():
+                args += f", {o.params!r}"
+            if o.children():
+                args += ", [" + ", ".join(one(c) for c in o.children()) + "]"
+            return f"{o.name}={o.stat}({args}{'' if o.weighted else ', unweighted'})"
+
+        outs = ", ".join(one(o) for o in self._outputs)
         return f"ee.Reducer<{outs}; inputs={self._n_inputs}>"
 
     def __eq__(self, other: object) -> bool:
@@ -72,10 +157,16 @@ class Reducer:
     def __hash__(self) -> int:
         return hash((self._outputs, self._n_inputs))
 
+    def __reduce__(self) -> tuple:
+        return (Reducer, (self._outputs, self._n_inputs))
+
+    def __dask_tokenize__(self) -> str:
+        return repr(self)
+
     # -- constructors -------------------------------------------------------------------------
     @staticmethod
-    def _simple(stat: str, name: str | None = None) -> Reducer:
-        return Reducer((Output(name or stat, stat, 0),))
+    def _simple(stat: str, name: str | None = None, params: tuple = ()) -> Reducer:
+        return Reducer((Output(name or stat, stat, (0,), True, params),))
 
     @staticmethod
     def mean() -> Reducer:
@@ -91,6 +182,15 @@ class Reducer:
     def count() -> Reducer:
         """The number of valid pixels whose centre is inside (never weighted). Output: ``count``."""
         return Reducer._simple("count")
+
+    @staticmethod
+    def countEvery() -> Reducer:
+        """The number of inputs, centre-in (never weighted). Output: ``count``.
+
+        Masked pixels are never inputs, so on images it equals ``count``; in ``reduceColumns`` it also
+        counts features whose property is null.
+        """
+        return Reducer._simple("countEvery", "count")
 
     @staticmethod
     def min(numInputs: int = 1) -> Reducer:
@@ -119,6 +219,364 @@ class Reducer:
         """The (weighted) population variance. Output: ``variance``."""
         return Reducer._simple("variance")
 
+    @staticmethod
+    def sampleVariance() -> Reducer:
+        """The (weighted) sample variance. Output: ``variance``.
+
+        With weights w_i (reliability weights): ``sum w (x - mean)^2 / (W - sum w^2 / W)``, W = sum w;
+        unweighted, ``sum (x - mean)^2 / (n - 1)``. None for a single pixel.
+        """
+        return Reducer._simple("sampleVariance", "variance")
+
+    @staticmethod
+    def sampleStdDev() -> Reducer:
+        """The square root of :meth:`sampleVariance`. Output: ``stdDev``."""
+        return Reducer._simple("sampleStdDev", "stdDev")
+
+    @staticmethod
+    def skew() -> Reducer:
+        """The (weighted) skewness ``m3 / m2^1.5`` of central moments (scipy's ``skew(bias=True)``). Output: ``skew``.
+
+        None when all values are equal.
+        """
+        return Reducer._simple("skew")
+
+    @staticmethod
+    def kurtosis() -> Reducer:
+        """The (weighted) excess kurtosis ``m4 / m2^2 - 3`` (scipy's ``kurtosis(bias=True)``). Output: ``kurtosis``."""
+        return Reducer._simple("kurtosis")
+
+    @staticmethod
+    def product() -> Reducer:
+        """The product of the pixels the region touches (weights ignored). Output: ``product``."""
+        return Reducer._simple("product")
+
+    @staticmethod
+    def anyNonZero() -> Reducer:
+        """1 if any input is non-zero, else 0 (weights ignored). Output: ``any``."""
+        return Reducer._simple("anyNonZero", "any")
+
+    @staticmethod
+    def allNonZero() -> Reducer:
+        """1 if all inputs are non-zero, else 0 (weights ignored). Output: ``all``."""
+        return Reducer._simple("allNonZero", "all")
+
+    @staticmethod
+    def Or() -> Reducer:  # noqa: N802 - Earth Engine's name
+        """The same as :meth:`anyNonZero`. Output: ``any``."""
+        return Reducer.anyNonZero()
+
+    @staticmethod
+    def And() -> Reducer:  # noqa: N802 - Earth Engine's name
+        """The same as :meth:`allNonZero`. Output: ``all``."""
+        return Reducer.allNonZero()
+
+    @staticmethod
+    def first() -> Reducer:
+        """The first input: the first pixel in row-major order, the first image in time. Output: ``first``.
+
+        In ``reduceColumns`` a null property is an input (the result may be None).
+        """
+        return Reducer._simple("first")
+
+    @staticmethod
+    def last() -> Reducer:
+        """The last input (see :meth:`first`). Output: ``last``."""
+        return Reducer._simple("last")
+
+    @staticmethod
+    def firstNonNull() -> Reducer:
+        """The first non-null input. Output: ``first``."""
+        return Reducer._simple("firstNonNull", "first")
+
+    @staticmethod
+    def lastNonNull() -> Reducer:
+        """The last non-null input. Output: ``last``."""
+        return Reducer._simple("lastNonNull", "last")
+
+    @staticmethod
+    def countDistinct() -> Reducer:
+        """The number of distinct values (pixels the region touches; centre-in when unweighted). Output: ``count``."""
+        return Reducer._simple("countDistinct", "count")
+
+    @staticmethod
+    def countDistinctNonNull() -> Reducer:
+        """The number of distinct non-null values. Output: ``count``."""
+        return Reducer._simple("countDistinct", "count")
+
+    @staticmethod
+    def toList(tupleSize: int | None = None, numOptional: int = 0) -> Reducer:
+        """The inputs as a list, in pixel (or time, or row) order. Output: ``list``.
+
+        With ``tupleSize`` the reducer has that many inputs and the list holds ``[a, b, ...]`` tuples;
+        the last ``numOptional`` inputs may be null (None in the tuple).
+        """
+        size = _opt_int(tupleSize, "tupleSize", "toList")
+        opt = _opt_int(numOptional, "numOptional", "toList") or 0
+        n = size or 1
+        if size == 0 or opt > n:
+            raise ArgumentError(f"ee.Reducer.toList: numOptional={opt!r} must not exceed tupleSize={size!r}.")
+        return Reducer((Output("list", "toList", tuple(range(n)), True, (size, opt)),), n)
+
+    # -- order statistics ---------------------------------------------------------------------
+    @staticmethod
+    def percentile(
+        percentiles: Any,
+        outputNames: Any = None,
+        maxBuckets: int | None = None,
+        minBucketWidth: float | None = None,
+        maxRaw: int | None = None,
+    ) -> Reducer:
+        """Percentiles. Outputs: ``p<N>`` for each percentile N (``p10``, ``p90``; ``p2.5``), or ``outputNames``.
+
+        Weighted (default): exactextract's weighted quantile, with the covered fractions as weights.
+        Unweighted: numpy's linear interpolation over the centre-in pixels (rasterstats'
+        ``percentile_N``). The pixels of each region are collected; the result is exact.
+        Earth Engine does not document the name of a non-integer percentile; reducer writes it in
+        full (``p2.5``) — pass ``outputNames`` to choose.
+        """
+        ps = [float(p) for p in unwrap(percentiles)]
+        if not ps:
+            raise ArgumentError("ee.Reducer.percentile: give at least one percentile, e.g. [10, 50, 90].")
+        for p in ps:
+            if not 0 <= p <= 100:
+                raise ArgumentError(f"ee.Reducer.percentile: {p!r} is not between 0 and 100.")
+        names = [_pname(p) for p in ps] if outputNames is None else [str(n) for n in unwrap(outputNames)]
+        if len(names) != len(ps):
+            raise ArgumentError(
+                f"ee.Reducer.percentile: {len(names)} outputNames {names!r} for {len(ps)} percentiles {ps!r}."
+            )
+        _histogram_args("percentile", maxBuckets, minBucketWidth, maxRaw)
+        return Reducer(tuple(Output(n, "percentile", (0,), True, (p,)) for n, p in zip(names, ps, strict=True)))
+
+    @staticmethod
+    def median(
+        maxBuckets: int | None = None, minBucketWidth: float | None = None, maxRaw: int | None = None
+    ) -> Reducer:
+        """The median: the 50th percentile (see :meth:`percentile`). Output: ``median``."""
+        _histogram_args("median", maxBuckets, minBucketWidth, maxRaw)
+        return Reducer._simple("percentile", "median", (50.0,))
+
+    @staticmethod
+    def intervalMean(
+        minPercentile: float,
+        maxPercentile: float,
+        maxBuckets: int | None = None,
+        minBucketWidth: float | None = None,
+        maxRaw: int | None = None,
+    ) -> Reducer:
+        """The (weighted) mean of the values between two percentiles, inclusive. Output: ``mean``.
+
+        The bounds are the :meth:`percentile` values at ``minPercentile`` and ``maxPercentile``.
+        """
+        lo = _opt_float(minPercentile, "minPercentile", "intervalMean")
+        hi = _opt_float(maxPercentile, "maxPercentile", "intervalMean")
+        if lo is None or hi is None or not 0 <= lo <= hi <= 100:
+            raise ArgumentError(
+                f"ee.Reducer.intervalMean: need 0 <= minPercentile <= maxPercentile <= 100, got {lo!r}, {hi!r}."
+            )
+        _histogram_args("intervalMean", maxBuckets, minBucketWidth, maxRaw)
+        return Reducer._simple("intervalMean", "mean", (lo, hi))
+
+    @staticmethod
+    def mode(maxBuckets: int | None = None, minBucketWidth: float | None = None, maxRaw: int | None = None) -> Reducer:
+        """The value with the largest total weight (count when unweighted). Output: ``mode``.
+
+        Ties go to the smallest value.
+        """
+        _histogram_args("mode", maxBuckets, minBucketWidth, maxRaw)
+        return Reducer._simple("mode")
+
+    @staticmethod
+    def frequencyHistogram() -> Reducer:
+        """A frequency table ``{value: weight sum}`` (counts when unweighted). Output: ``histogram``.
+
+        Keys are the values as strings (``"3"``, ``"0.5"``; labels for strings in ``reduceColumns``).
+        Weighted, each pixel counts by its covered fraction; ``.unweighted()`` counts centre-in pixels (rasterstats'
+        ``categorical=True``).
+
+        Examples
+        --------
+        Class shares per field from a land-cover band (categorical zonal statistics):
+
+        >>> import numpy as np, xarray as xr, rioxarray, geopandas as gpd, shapely, reducer as ee
+        >>> lc = xr.DataArray(np.array([[1, 1, 2], [1, 3, 2], [2, 2, 2]], "uint8"), dims=("y", "x"),
+        ...                   coords={"y": [2.5, 1.5, 0.5], "x": [0.5, 1.5, 2.5]}).rio.write_crs("EPSG:32633")
+        >>> fields = ee.FeatureCollection(gpd.GeoDataFrame(geometry=[shapely.box(0, 1, 2, 3)], crs="EPSG:32633"))
+        >>> fc = ee.Image(lc).rename("lc").reduceRegions(fields, ee.Reducer.frequencyHistogram())
+        >>> hist = fc.first().get("histogram").getInfo()
+        >>> hist
+        {'1': 3, '3': 1}
+        >>> {k: v / sum(hist.values()) for k, v in hist.items()}
+        {'1': 0.75, '3': 0.25}
+        """
+        return Reducer._simple("frequencyHistogram", "histogram")
+
+    @staticmethod
+    def histogram(
+        maxBuckets: int | None = None, minBucketWidth: float | None = None, maxRaw: int | None = None
+    ) -> Reducer:
+        """A histogram: ``{bucketMeans, bucketMin, bucketWidth, histogram}``. Output: ``histogram``.
+
+        Bucketing rule (:func:`reducer.segments.bucket_rule`): ``maxBuckets`` (default 256) rounded up
+        to a power of 2; the bucket width is the smallest power of 2 (any exponent), at least
+        ``minBucketWidth``, that fits the values' range in that many buckets; ``bucketMin`` is the
+        minimum rounded down to a multiple of the width. ``histogram`` holds the (weighted) counts and
+        ``bucketMeans`` the (weighted) mean of each bucket's values (its centre when empty).
+        """
+        _histogram_args("histogram", maxBuckets, minBucketWidth, maxRaw)
+        return Reducer._simple(
+            "histogram", "histogram", (_opt_int(maxBuckets, "maxBuckets", "histogram"), minBucketWidth, maxRaw)
+        )
+
+    @staticmethod
+    def autoHistogram(
+        maxBuckets: int | None = None,
+        minBucketWidth: float | None = None,
+        maxRaw: int | None = None,
+        cumulative: bool = False,
+    ) -> Reducer:
+        """A histogram as an N×2 list ``[[bucket lower edge, count], ...]``. Output: ``histogram``.
+
+        Buckets as :meth:`histogram`; with ``cumulative`` the counts accumulate.
+        """
+        _histogram_args("autoHistogram", maxBuckets, minBucketWidth, maxRaw)
+        params = (_opt_int(maxBuckets, "maxBuckets", "autoHistogram"), minBucketWidth, maxRaw, bool(cumulative))
+        return Reducer._simple("autoHistogram", "histogram", params)
+
+    @staticmethod
+    def fixedHistogram(min: float, max: float, steps: int, cumulative: bool = False) -> Reducer:  # noqa: A002
+        """A histogram of ``steps`` equal buckets over ``[min, max)``. Output: ``histogram``.
+
+        The value is an N×2 list ``[[lower edge, count], ...]``.
+
+        Values outside ``[min, max)`` are left out; with ``cumulative`` the counts accumulate.
+        """
+        lo = _opt_float(min, "min", "fixedHistogram")
+        hi = _opt_float(max, "max", "fixedHistogram")
+        n = _opt_int(steps, "steps", "fixedHistogram")
+        if lo is None or hi is None or not hi > lo or not n:
+            raise ArgumentError(
+                f"ee.Reducer.fixedHistogram: need min < max and steps >= 1, got min={lo!r}, max={hi!r}, steps={n!r}."
+            )
+        return Reducer._simple("fixedHistogram", "histogram", (lo, hi, n, bool(cumulative)))
+
+    # -- rasterstats-compatible extras (not in Earth Engine) ---------------------------------------
+    @staticmethod
+    def majority() -> Reducer:
+        """The most frequent value (largest total covered fraction when weighted). Output: ``majority``.
+
+        Not an Earth Engine reducer: rasterstats' and exactextract's ``majority``. Ties go to the
+        smallest value, as rasterstats breaks them (``key_assoc_val`` over sorted unique values).
+        """
+        return Reducer._simple("majority")
+
+    @staticmethod
+    def minority() -> Reducer:
+        """The least frequent value (smallest total covered fraction when weighted). Output: ``minority``.
+
+        Not an Earth Engine reducer: rasterstats' and exactextract's ``minority``. Ties go to the
+        smallest value.
+        """
+        return Reducer._simple("minority")
+
+    @staticmethod
+    def unique() -> Reducer:
+        """The number of distinct values (rasterstats' ``unique``, exactextract's ``variety``). Output: ``unique``.
+
+        Not an Earth Engine reducer (see :meth:`countDistinct`). None when there is no valid pixel.
+        """
+        return Reducer._simple("unique")
+
+    @staticmethod
+    def range() -> Reducer:
+        """``max - min`` (rasterstats' ``range``). Output: ``range``. Not an Earth Engine reducer."""
+        return Reducer._simple("range")
+
+    @staticmethod
+    def frac() -> Reducer:
+        """The covered fraction of each distinct value: ``{value: share}``, summing to 1. Output: ``frac``.
+
+        Not an Earth Engine reducer: exactextract's ``frac`` (coverage-weighted; pixel shares when
+        unweighted). Keys as in :meth:`frequencyHistogram`.
+        """
+        return Reducer._simple("frac")
+
+    # -- two inputs ---------------------------------------------------------------------------
+    @staticmethod
+    def linearFit() -> Reducer:
+        """(Weighted) least-squares fit ``y = scale * x + offset``, inputs x then y. Outputs: ``scale``, ``offset``."""
+        return Reducer((Output("scale", "linearFit.scale", (0, 1)), Output("offset", "linearFit.offset", (0, 1))), 2)
+
+    @staticmethod
+    def linearRegression(numX: int, numY: int = 1) -> Reducer:
+        """(Weighted) least squares of ``numY`` dependent on ``numX`` independent inputs (no constant term).
+
+        Outputs: ``coefficients`` (a numX × numY nested list) and ``residuals`` (the root mean square
+        residual of each dependent variable). Both None when there are no more inputs than numX or the
+        system is rank deficient. Add a constant band for an intercept.
+        """
+        nx = _opt_int(numX, "numX", "linearRegression")
+        ny = _opt_int(numY, "numY", "linearRegression")
+        if not nx or not ny:
+            raise ArgumentError(f"ee.Reducer.linearRegression: numX and numY must be >= 1, got {nx!r}, {ny!r}.")
+        ins = tuple(range(nx + ny))
+        return Reducer(
+            (
+                Output("coefficients", "linearRegression.coefficients", ins, True, (nx, ny)),
+                Output("residuals", "linearRegression.residuals", ins, True, (nx, ny)),
+            ),
+            nx + ny,
+        )
+
+    @staticmethod
+    def sensSlope() -> Reducer:
+        """Sen's slope of inputs x then y: the median of pairwise slopes. Outputs: ``slope``, ``offset``.
+
+        ``offset`` is ``median(y) - slope * median(x)`` (scipy's ``theilslopes``). Weights are ignored.
+        """
+        return Reducer((Output("slope", "sensSlope.slope", (0, 1)), Output("offset", "sensSlope.offset", (0, 1))), 2)
+
+    @staticmethod
+    def pearsonsCorrelation() -> Reducer:
+        """Pearson's (weighted) correlation of inputs x, y and its p-value. Outputs: ``correlation``, ``p-value``.
+
+        The p-value uses Student's t with n - 2 degrees of freedom (n pixels), as scipy's ``pearsonr``.
+        """
+        return Reducer(
+            (
+                Output("correlation", "pearsonsCorrelation.correlation", (0, 1)),
+                Output("p-value", "pearsonsCorrelation.p-value", (0, 1)),
+            ),
+            2,
+        )
+
+    @staticmethod
+    def spearmansCorrelation() -> Reducer:
+        """Spearman's rank correlation of inputs x, y (average ranks for ties). Output: ``correlation``."""
+        return Reducer((Output("correlation", "spearmansCorrelation.correlation", (0, 1)),), 2)
+
+    @staticmethod
+    def kendallsCorrelation(numInputs: int = 1) -> Reducer:
+        """Kendall's tau-b and its two-sided p-value. Outputs: ``tau``, ``p-value``.
+
+        With ``numInputs=1`` x is the input's sequence number (0, 1, 2, ... in pixel or time order);
+        with 2, the inputs are x then y. The p-value is the normal approximation with ties
+        (scipy's ``kendalltau(method="asymptotic")``). Earth Engine documents no output names for
+        this reducer; reducer uses ``tau`` and ``p-value``.
+        """
+        n = _opt_int(numInputs, "numInputs", "kendallsCorrelation")
+        if n not in (1, 2):
+            raise ArgumentError(f"ee.Reducer.kendallsCorrelation: numInputs must be 1 or 2, got {numInputs!r}.")
+        ins = tuple(range(n))
+        return Reducer(
+            (
+                Output("tau", "kendallsCorrelation.tau", ins, True, (n,)),
+                Output("p-value", "kendallsCorrelation.p-value", ins, True, (n,)),
+            ),
+            n,
+        )
+
     # -- combinators --------------------------------------------------------------------------
     def combine(self, reducer2: Reducer, outputPrefix: str = "", sharedInputs: bool = False) -> Reducer:
         """Run two reducers in one pass.
@@ -139,25 +597,98 @@ class Reducer:
             shift, n = 0, self._n_inputs
         else:
             shift, n = self._n_inputs, self._n_inputs + reducer2._n_inputs
-        second = tuple(replace(o, name=outputPrefix + o.name, input=o.input + shift) for o in reducer2._outputs)
+        second = tuple(replace(_map(o, lambda i: i + shift), name=outputPrefix + o.name) for o in reducer2._outputs)
         return Reducer(self._outputs + second, n)
 
+    def repeat(self, count: int) -> Reducer:
+        """``count`` copies of this reducer, on successive inputs; each output is a list, one value per copy.
+
+        Output names are this reducer's. ``ee.Reducer.mean().repeat(3)`` reads 3 bands and gives
+        ``{'mean': [m0, m1, m2]}``.
+        """
+        k = _opt_int(count, "count", "repeat")
+        if not k:
+            raise ArgumentError(f"Reducer.repeat: count must be >= 1, got {count!r}.")
+        n = self._n_inputs
+        outs = []
+        for o in self._outputs:
+            kids = tuple(_map(o, lambda i, c=c: i + c * n) for c in range(k))
+            outs.append(Output(o.name, "repeat", tuple(range(n * k)), o.weighted, (kids,)))
+        return Reducer(tuple(outs), n * k)
+
+    def forEach(self, outputNames: Any) -> Reducer:
+        """A copy of this reducer per name, on successive inputs (as ``combine`` without shared inputs).
+
+        A single-output reducer's outputs take the names as they are; otherwise each name prefixes the
+        output names as ``<name>_<output>`` (the ``<band>_<output>`` rule of ``reduceRegion``).
+        """
+        names = [str(x) for x in unwrap(outputNames)]
+        if not names:
+            raise ArgumentError("Reducer.forEach: give at least one output name.")
+        n = self._n_inputs
+        outs = []
+        for c, name in enumerate(names):
+            for o in self._outputs:
+                new = name if len(self._outputs) == 1 else f"{name}_{o.name}"
+                outs.append(replace(_map(o, lambda i, c=c: i + c * n), name=new))
+        return Reducer(tuple(outs), n * len(names))
+
+    def forEachBand(self, image: Any) -> Reducer:
+        """:meth:`forEach` over ``image``'s band names (read from metadata, no pixel)."""
+        names = image.bandNames() if hasattr(image, "bandNames") else image
+        return self.forEach(names)
+
+    def group(self, groupField: int = 0, groupName: str = "group") -> Reducer:
+        """Group the inputs by the value of input ``groupField`` and reduce each group with this reducer.
+
+        The grouped reducer has one more input than this one (the group field, at position
+        ``groupField``). Output: ``groups``, ``{'groups': [{groupName: key, <outputs>...}, ...]}``,
+        groups sorted by key. ``ee.Reducer.sum().group(1, 'class')`` on bands [area, class] gives the
+        area sum per class.
+        """
+        gf = _opt_int(groupField, "groupField", "group")
+        n = self._n_inputs
+        if gf is None or gf > n:
+            raise ArgumentError(f"Reducer.group: groupField must be between 0 and {n}, got {groupField!r}.")
+        others = [j for j in range(n + 1) if j != gf]
+        kids = tuple(_map(o, lambda i: others[i]) for o in self._outputs)
+        out = Output("groups", "group", tuple(range(n + 1)), True, (kids, gf, str(groupName)))
+        return Reducer((out,), n + 1)
+
+    def splitWeights(self) -> Reducer:
+        """Inputs (value, weight): the weight comes from the second input, not from coverage.
+
+        Pixels are taken centre-in; each counts with the weight band's value (pixels with weight <= 0
+        or masked are left out). Only for one-input reducers.
+        """
+        if self._n_inputs != 1 or any(o.children() for o in self._outputs):
+            raise NotImplementedError(
+                f"Reducer.splitWeights is supported for one-input reducers only; this one has {self._n_inputs} "
+                "inputs. Apply splitWeights to each one-input reducer, then combine them."
+            )
+        outs = tuple(Output(o.name, "splitWeights", (0, 1), False, ((o,),)) for o in self._outputs)
+        return Reducer(outs, 2)
+
     def setOutputs(self, outputs: list[str]) -> Reducer:
-        """Rename the outputs, in order."""
-        outputs = list(outputs)
+        """Rename the outputs, in order; an output whose new name is None or empty is dropped."""
+        outputs = list(unwrap(outputs))
         if len(outputs) != len(self._outputs):
             raise ArgumentError(
                 f"Reducer.setOutputs: got {len(outputs)} names {outputs!r} for {len(self._outputs)} outputs "
                 f"{[o.name for o in self._outputs]!r}. Give one name per output."
             )
         return Reducer(
-            tuple(replace(o, name=str(n)) for o, n in zip(self._outputs, outputs, strict=True)),
+            tuple(
+                replace(o, name=str(n))
+                for o, n in zip(self._outputs, outputs, strict=True)
+                if n is not None and n != ""
+            ),
             self._n_inputs,
         )
 
     def unweighted(self) -> Reducer:
         """The same reducer on centre-in pixels, each counted once."""
-        return Reducer(tuple(replace(o, weighted=False) for o in self._outputs), self._n_inputs)
+        return Reducer(tuple(_unweight(o) for o in self._outputs), self._n_inputs)
 
     def getOutputs(self) -> List:
         """The output names, as an ``ee.List``."""
@@ -169,13 +700,24 @@ class Reducer:
 
     def getInfo(self) -> dict:
         """A description of the reducer."""
-        return {
-            "type": "Reducer",
-            "inputs": self._n_inputs,
-            "outputs": [
-                {"name": o.name, "statistic": o.stat, "input": o.input, "weighted": o.weighted} for o in self._outputs
-            ],
-        }
+
+        def one(o: Output) -> dict:
+            d: dict[str, Any] = {"name": o.name, "statistic": o.stat, "inputs": list(o.inputs), "weighted": o.weighted}
+            if o.children():
+                d["outputs"] = [one(c) for c in o.children()]
+                if o.stat == "group":
+                    d["groupField"], d["groupName"] = o.params[1], o.params[2]
+            elif o.params:
+                d["params"] = list(o.params)
+            return d
+
+        return {"type": "Reducer", "inputs": self._n_inputs, "outputs": [one(o) for o in self._outputs]}
+
+
+def _histogram_args(where: str, maxBuckets: Any, minBucketWidth: Any, maxRaw: Any) -> None:
+    _opt_int(maxBuckets, "maxBuckets", where)
+    _opt_float(minBucketWidth, "minBucketWidth", where)
+    _opt_int(maxRaw, "maxRaw", where)
 
 
 def _single_input(name: str, n: int) -> None:

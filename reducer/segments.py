@@ -1,0 +1,1022 @@
+"""Per-segment statistics: the one implementation of every reducer statistic.
+
+A :class:`Segments` holds entries (a weight and the values of every input) grouped into
+contiguous segments. The same functions serve three callers:
+
+- ``reduceRegion(s)``: a segment is a feature, its entries the pixels it covers (gathered across
+  blocks, sorted by pixel), weighted by the covered fraction or 1 (unweighted);
+- ``ImageCollection.reduce``: a segment is a pixel, its entries the images (in collection order),
+  each with weight 1 (:func:`reduce_over_time`);
+- ``FeatureCollection.reduceColumns``: one segment, its entries the features (:func:`reduce_columns`).
+
+Statistics are vectorised over segments where reasonable (a sort by (segment, value) and cumulative
+weights for quantiles; runs of equal values for modes and frequencies); regressions, histograms and
+lists loop over segments. Decomposable statistics (``mean``, ``variance``, ...) are computed with the
+block kernels of :mod:`reducer.kernels` on the segments, so each statistic has one definition.
+
+Weighted quantiles follow exactextract's definition (``weighted_quantiles.cpp``): sort by value;
+``s_0 = 0``, ``s_i = i w_i + (n - 1) sum_{j<i} w_j``, ``S_n = (n - 1) sum w``; the q-quantile
+interpolates linearly at ``q S_n`` between the entries whose ``s`` bracket it. With all weights 1
+this is numpy's default (linear) percentile.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .kernels import chunk_stats, scatter
+
+__all__ = [
+    "Segments",
+    "Context",
+    "SegmentsContext",
+    "evaluate",
+    "needed_kinds",
+    "reduce_over_time",
+    "reduce_over_time_dask",
+    "reduce_columns",
+    "weighted_quantile",
+]
+
+
+class Segments:
+    """Entries grouped into ``n_seg`` contiguous segments.
+
+    Parameters
+    ----------
+    offsets
+        ``(n_seg + 1,)`` entry offsets: segment ``k`` is ``offsets[k]:offsets[k + 1]`` (may be empty).
+    weight
+        ``(n,)`` entry weights (> 0).
+    values
+        ``(n_rows, n)`` values, NaN where an input is masked or null.
+    nulls
+        True when a NaN is a null input that reducers such as ``countEvery`` and ``first`` see
+        (property columns); False when it is a masked pixel, which no reducer sees.
+    labels
+        Per row, ``None`` or an array of labels that integer codes in that row stand for (strings in
+        property columns).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 3, 3, 5]), np.ones(5), np.array([[3.0, 1, 2, 9, 7]]))
+    >>> s.n_seg, s.counts.tolist()
+    (3, [3, 0, 2])
+    >>> weighted_quantile(s, 0.5).tolist()
+    [2.0, nan, 8.0]
+    """
+
+    __slots__ = ("offsets", "weight", "values", "nulls", "labels", "_memo")
+
+    def __init__(
+        self,
+        offsets: np.ndarray,
+        weight: np.ndarray,
+        values: np.ndarray,
+        *,
+        nulls: bool = False,
+        labels: Sequence[Any] | None = None,
+    ):
+        self.offsets = np.asarray(offsets, dtype="i8")
+        self.weight = np.asarray(weight, dtype="f8")
+        self.values = np.atleast_2d(np.asarray(values, dtype="f8"))
+        self.nulls = nulls
+        self.labels = tuple(labels) if labels is not None else (None,) * self.values.shape[0]
+        self._memo: dict[Any, Any] = {}
+
+    @classmethod
+    def from_ids(cls, seg_ids: np.ndarray, n_seg: int, weight: np.ndarray, values: np.ndarray, **kw: Any) -> Segments:
+        """Segments from a sorted segment id per entry."""
+        offsets = np.searchsorted(np.asarray(seg_ids), np.arange(n_seg + 1), side="left")
+        return cls(offsets, weight, values, **kw)
+
+    @property
+    def n_seg(self) -> int:
+        """The number of segments."""
+        return len(self.offsets) - 1
+
+    @property
+    def n(self) -> int:
+        """The number of entries."""
+        return self.values.shape[1]
+
+    @property
+    def counts(self) -> np.ndarray:
+        """Entries per segment."""
+        return np.diff(self.offsets)
+
+    def memo(self, key: Any, fn: Callable[[], Any]) -> Any:
+        """``fn()``, computed once per segments object and key."""
+        if key not in self._memo:
+            self._memo[key] = fn()
+        return self._memo[key]
+
+    @property
+    def seg_ids(self) -> np.ndarray:
+        """The segment of each entry."""
+        return self.memo("seg_ids", lambda: np.repeat(np.arange(self.n_seg), self.counts))
+
+    def take(self, keep: np.ndarray, rows: Sequence[int] | None = None) -> Segments:
+        """The entries where ``keep`` (a boolean mask), optionally only some rows."""
+        rows = list(range(self.values.shape[0])) if rows is None else list(rows)
+        counts = np.bincount(self.seg_ids[keep], minlength=self.n_seg)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        return Segments(
+            offsets,
+            self.weight[keep],
+            self.values[np.ix_(rows, keep)] if len(rows) else np.empty((0, int(keep.sum()))),
+            nulls=self.nulls,
+            labels=[self.labels[r] for r in rows],
+        )
+
+    def select(self, rows: Sequence[int], keep_null: bool = False, force: bool = False) -> Segments:
+        """The given rows, keeping the entries where all of them are valid (cached).
+
+        With ``keep_null`` (and null inputs, see ``nulls``), entries with nulls are kept; with
+        ``force``, all entries are kept (masked pixels too).
+        """
+        rows = tuple(int(r) for r in rows)
+        keep_null = force or (keep_null and self.nulls)
+
+        def run() -> Segments:
+            if keep_null:
+                keep = np.ones(self.n, bool)
+            else:
+                keep = ~np.isnan(self.values[list(rows)]).any(axis=0)
+            if keep.all() and rows == tuple(range(self.values.shape[0])):
+                return self
+            return self.take(keep, rows)
+
+        return self.memo(("select", rows, keep_null), run)
+
+    def sorted_view(self, row: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(order, x, w, seg)`` sorted by (segment, value of ``row``), stable within ties."""
+
+        def run() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            order = np.lexsort((self.values[row], self.seg_ids))
+            return order, self.values[row][order], self.weight[order], self.seg_ids[order]
+
+        return self.memo(("sorted", row), run)
+
+    def runs(self, row: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Distinct values per segment: ``(segment, value, weight sum, count)`` of each run, by value."""
+
+        def run() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+            _, x, w, sid = self.sorted_view(row)
+            if len(x) == 0:
+                e = np.empty(0)
+                return e.astype("i8"), e, e, e.astype("i8")
+            new = np.ones(len(x), bool)
+            new[1:] = (sid[1:] != sid[:-1]) | (x[1:] != x[:-1])
+            rid = np.cumsum(new) - 1
+            starts = np.flatnonzero(new)
+            return sid[starts], x[starts], np.bincount(rid, weights=w), np.bincount(rid)
+
+        return self.memo(("runs", row), run)
+
+    def label(self, row: int, x: float) -> Any:
+        """A value as a Python object: its label, an int when integral, else a float."""
+        labels = self.labels[row] if row < len(self.labels) else None
+        if x is None or (isinstance(x, float) and math.isnan(x)):
+            return None
+        if labels is not None:
+            return labels[int(x)]
+        return _num(x)
+
+
+def _num(x: float) -> int | float:
+    x = float(x)
+    return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def _key(x: Any) -> str:
+    """A value as a dictionary key, as Earth Engine writes it (``"3"``, ``"0.5"``)."""
+    return str(x)
+
+
+def _nan(n: int) -> np.ndarray:
+    return np.full(n, np.nan)
+
+
+def _objects(n: int) -> np.ndarray:
+    return np.full(n, None, dtype=object)
+
+
+# -- quantiles, modes, frequencies ------------------------------------------------------------------
+
+
+def _seg_cumsum(w: np.ndarray, sid: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """Cumulative sum of ``w`` within each segment (entries sorted by segment)."""
+    total = np.cumsum(w)
+    base = np.concatenate([[0.0], total])[offsets[:-1]]
+    return total - base[sid]
+
+
+def weighted_quantile(seg: Segments, q: float, row: int = 0) -> np.ndarray:
+    """The weighted q-quantile of each segment, exactextract's definition; NaN for an empty segment.
+
+    Examples
+    --------
+    With weights 1 it is numpy's linear percentile:
+
+    >>> s = Segments(np.array([0, 4]), np.ones(4), np.array([[4.0, 1.0, 3.0, 2.0]]))
+    >>> float(weighted_quantile(s, 0.25)[0]), float(np.percentile([4, 1, 3, 2], 25))
+    (1.75, 1.75)
+    """
+    _, x, w, sid = seg.sorted_view(row)
+    n_seg = seg.n_seg
+    out = _nan(n_seg)
+    if len(x) == 0:
+        return out
+    counts = seg.counts
+    starts = seg.offsets[:-1]
+    cum = _seg_cumsum(w, sid, seg.offsets)
+    pos = np.arange(len(x)) - starts[sid]
+    s = pos * w + (counts[sid] - 1) * (cum - w)
+    total = np.bincount(sid, weights=w, minlength=n_seg)
+    target = q * (counts - 1) * total
+    cnt = np.bincount(sid, weights=(s <= target[sid]), minlength=n_seg).astype("i8")
+    ne = counts > 0
+    first = cnt == 0
+    last = cnt >= counts
+    mid = ne & ~first & ~last
+    out[ne & first] = x[starts[ne & first]]
+    out[ne & last] = x[starts[ne & last] + counts[ne & last] - 1]
+    r = starts[mid] + cnt[mid]
+    left = r - 1
+    out[mid] = x[left] + (target[mid] - s[left]) * (x[r] - x[left]) / (s[r] - s[left])
+    return out
+
+
+def _percentile(seg: Segments, params: tuple) -> np.ndarray:
+    return weighted_quantile(seg, float(params[0]) / 100.0)
+
+
+def _interval_mean(seg: Segments, params: tuple) -> np.ndarray:
+    lo = weighted_quantile(seg, float(params[0]) / 100.0)
+    hi = weighted_quantile(seg, float(params[1]) / 100.0)
+    sid = seg.seg_ids
+    x = seg.values[0]
+    inside = (x >= lo[sid]) & (x <= hi[sid])
+    w = np.where(inside, seg.weight, 0.0)
+    wsum = np.bincount(sid, weights=w, minlength=seg.n_seg)
+    wx = np.bincount(sid, weights=w * np.where(inside, x, 0.0), minlength=seg.n_seg)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(wsum > 0, wx / np.where(wsum > 0, wsum, 1), np.nan)
+
+
+def _extreme_run(seg: Segments, largest: bool) -> np.ndarray:
+    """The value with the largest (smallest) total weight per segment; ties go to the smallest value."""
+    rsid, rx, rw, _ = seg.runs()
+    out = _nan(seg.n_seg)
+    if len(rx) == 0:
+        return out
+    best = np.full(seg.n_seg, -np.inf if largest else np.inf)
+    (np.maximum if largest else np.minimum).at(best, rsid, rw)
+    cand = rw == best[rsid]
+    idx = np.full(seg.n_seg, len(rx))
+    np.minimum.at(idx, rsid[cand], np.flatnonzero(cand))
+    ok = idx < len(rx)
+    out[ok] = rx[idx[ok]]
+    return out
+
+
+def _majority(seg: Segments, params: tuple) -> np.ndarray:
+    return _extreme_run(seg, True)
+
+
+def _minority(seg: Segments, params: tuple) -> np.ndarray:
+    return _extreme_run(seg, False)
+
+
+def _count_distinct(seg: Segments, params: tuple) -> np.ndarray:
+    rsid = seg.runs()[0]
+    return np.bincount(rsid, minlength=seg.n_seg).astype("f8")
+
+
+def _unique(seg: Segments, params: tuple) -> np.ndarray:
+    n = _count_distinct(seg, params)
+    return np.where(seg.counts > 0, n, np.nan)
+
+
+def _run_dicts(seg: Segments, fn: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    rsid, rx, rw, rn = seg.runs()
+    out = _objects(seg.n_seg)
+    if len(rx) == 0:
+        return out
+    vals = fn(rsid, rw, rn)
+    bounds = np.searchsorted(rsid, np.arange(seg.n_seg + 1))
+    for k in np.flatnonzero(seg.counts > 0):
+        a, b = bounds[k], bounds[k + 1]
+        out[k] = {_key(seg.label(0, x)): _num(v) for x, v in zip(rx[a:b], vals[a:b], strict=True)}
+    return out
+
+
+def _frequency_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    return _run_dicts(seg, lambda rsid, rw, rn: rw)
+
+
+def _frac(seg: Segments, params: tuple) -> np.ndarray:
+    total = np.bincount(seg.seg_ids, weights=seg.weight, minlength=seg.n_seg)
+    return _run_dicts(seg, lambda rsid, rw, rn: rw / total[rsid])
+
+
+# -- histograms ---------------------------------------------------------------------------------------
+
+
+def _pow2_at_least(n: float) -> int:
+    return 1 << max(0, math.ceil(math.log2(max(n, 1))))
+
+
+def bucket_rule(lo: float, hi: float, max_buckets: int | None, min_width: float | None) -> tuple[float, float, int]:
+    """``(bucketMin, bucketWidth, n)`` for values in ``[lo, hi]``, as reducer buckets histograms.
+
+    ``maxBuckets`` (default 256) is rounded up to a power of 2; the width is the smallest power of 2
+    (any integer exponent) that is at least ``minBucketWidth`` and fits ``[lo, hi]`` in that many
+    buckets; ``bucketMin`` is ``lo`` rounded down to a multiple of the width. The last bucket holds
+    ``hi``. A single value gets one bucket of width ``minBucketWidth`` or 1.
+
+    Examples
+    --------
+    >>> bucket_rule(1.0, 9.0, 4, None)
+    (0.0, 4.0, 3)
+    >>> bucket_rule(1.0, 9.0, None, None)
+    (1.0, 0.0625, 129)
+    """
+    max_b = _pow2_at_least(max_buckets if max_buckets else 256)
+    if hi <= lo:
+        width = float(min_width) if min_width else 1.0
+        return math.floor(lo / width) * width, width, 1
+    width = 2.0 ** math.ceil(math.log2((hi - lo) / max_b))
+    while True:
+        bmin = math.floor(lo / width) * width
+        if math.floor((hi - bmin) / width) < max_b or width > hi - lo:
+            break
+        width *= 2
+    if min_width and width < min_width:
+        width = float(min_width)
+        bmin = math.floor(lo / width) * width
+    n = int(math.floor((hi - bmin) / width)) + 1
+    return bmin, width, n
+
+
+def _per_segment(seg: Segments, fn: Callable[[np.ndarray, np.ndarray], Any]) -> np.ndarray:
+    out = _objects(seg.n_seg)
+    for k in np.flatnonzero(seg.counts > 0):
+        a, b = seg.offsets[k], seg.offsets[k + 1]
+        out[k] = fn(seg.values[:, a:b], seg.weight[a:b])
+    return out
+
+
+def _bucket_counts(x: np.ndarray, w: np.ndarray, bmin: float, width: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    idx = np.clip(np.floor((x - bmin) / width).astype("i8"), 0, n - 1)
+    return np.bincount(idx, weights=w, minlength=n), np.bincount(idx, weights=w * x, minlength=n)
+
+
+def _histogram(seg: Segments, params: tuple) -> np.ndarray:
+    max_buckets, min_width, _ = params
+
+    def one(v: np.ndarray, w: np.ndarray) -> dict:
+        x = v[0]
+        bmin, width, n = bucket_rule(float(x.min()), float(x.max()), max_buckets, min_width)
+        counts, sums = _bucket_counts(x, w, bmin, width, n)
+        centres = bmin + (np.arange(n) + 0.5) * width
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), centres)
+        return {
+            "bucketMeans": [float(m) for m in means],
+            "bucketMin": _num(bmin),
+            "bucketWidth": _num(width),
+            "histogram": [_num(c) for c in counts],
+        }
+
+    return _per_segment(seg, one)
+
+
+def _cumulate(counts: np.ndarray, cumulative: bool) -> np.ndarray:
+    return np.cumsum(counts) if cumulative else counts
+
+
+def _auto_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    max_buckets, min_width, _, cumulative = params
+
+    def one(v: np.ndarray, w: np.ndarray) -> list:
+        x = v[0]
+        bmin, width, n = bucket_rule(float(x.min()), float(x.max()), max_buckets, min_width)
+        counts = _cumulate(_bucket_counts(x, w, bmin, width, n)[0], cumulative)
+        return [[_num(bmin + i * width), _num(c)] for i, c in enumerate(counts)]
+
+    return _per_segment(seg, one)
+
+
+def _fixed_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    lo, hi, steps, cumulative = float(params[0]), float(params[1]), int(params[2]), bool(params[3])
+    width = (hi - lo) / steps
+    edges = lo + np.arange(steps) * width
+
+    def one(v: np.ndarray, w: np.ndarray) -> list:
+        x = v[0]
+        inside = (x >= lo) & (x < hi)
+        idx = np.clip(np.floor((x[inside] - lo) / width).astype("i8"), 0, steps - 1)
+        counts = _cumulate(np.bincount(idx, weights=w[inside], minlength=steps), cumulative)
+        return [[_num(e), _num(c)] for e, c in zip(edges, counts, strict=True)]
+
+    return _per_segment(seg, one)
+
+
+# -- order: first, last, lists ------------------------------------------------------------------------
+
+
+def _first(seg: Segments, params: tuple) -> np.ndarray:
+    out = _objects(seg.n_seg) if seg.labels[0] is not None else _nan(seg.n_seg)
+    ne = seg.counts > 0
+    vals = seg.values[0][seg.offsets[:-1][ne]]
+    out[ne] = [seg.label(0, v) for v in vals] if seg.labels[0] is not None else vals
+    return out
+
+
+def _last(seg: Segments, params: tuple) -> np.ndarray:
+    out = _objects(seg.n_seg) if seg.labels[0] is not None else _nan(seg.n_seg)
+    ne = seg.counts > 0
+    vals = seg.values[0][seg.offsets[1:][ne] - 1]
+    out[ne] = [seg.label(0, v) for v in vals] if seg.labels[0] is not None else vals
+    return out
+
+
+def _to_list(seg: Segments, params: tuple) -> np.ndarray:
+    tuple_size, num_optional = params
+    n_rows = seg.values.shape[0]
+    required = n_rows - int(num_optional or 0)
+    keep = ~np.isnan(seg.values[:required]).any(axis=0) if required > 0 else np.ones(seg.n, bool)
+    s = seg.take(keep) if not keep.all() else seg
+    out = _objects(seg.n_seg)
+    for k in np.flatnonzero(s.counts > 0):
+        a, b = s.offsets[k], s.offsets[k + 1]
+        cols = [[s.label(r, v) for v in s.values[r, a:b]] for r in range(n_rows)]
+        out[k] = cols[0] if tuple_size is None else [list(t) for t in zip(*cols, strict=True)]
+    return out
+
+
+# -- two inputs: fits and correlations -----------------------------------------------------------------
+
+
+def _moments2(seg: Segments) -> dict[str, np.ndarray]:
+    """Weighted means and central second moments of rows 0 (x) and 1 (y) per segment."""
+
+    def run() -> dict[str, np.ndarray]:
+        sid, w, n_seg = seg.seg_ids, seg.weight, seg.n_seg
+        x, y = seg.values[0], seg.values[1]
+        W = np.bincount(sid, weights=w, minlength=n_seg)
+        safe = np.where(W > 0, W, 1)
+        mx = np.bincount(sid, weights=w * x, minlength=n_seg) / safe
+        my = np.bincount(sid, weights=w * y, minlength=n_seg) / safe
+        dx, dy = x - mx[sid], y - my[sid]
+        return {
+            "W": W,
+            "n": seg.counts.astype("f8"),
+            "mx": mx,
+            "my": my,
+            "sxx": np.bincount(sid, weights=w * dx * dx, minlength=n_seg),
+            "syy": np.bincount(sid, weights=w * dy * dy, minlength=n_seg),
+            "sxy": np.bincount(sid, weights=w * dx * dy, minlength=n_seg),
+        }
+
+    return seg.memo("moments2", run)
+
+
+def _linear_fit_scale(seg: Segments, params: tuple) -> np.ndarray:
+    m = _moments2(seg)
+    ok = (m["W"] > 0) & (m["sxx"] > 0)
+    return np.where(ok, m["sxy"] / np.where(ok, m["sxx"], 1), np.nan)
+
+
+def _linear_fit_offset(seg: Segments, params: tuple) -> np.ndarray:
+    return _moments2(seg)["my"] - _linear_fit_scale(seg, params) * _moments2(seg)["mx"]
+
+
+def _pearson(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        from scipy import stats
+
+        m = _moments2(seg)
+        den = np.sqrt(m["sxx"] * m["syy"])
+        ok = (m["n"] >= 2) & (den > 0)
+        r = np.where(ok, m["sxy"] / np.where(ok, den, 1), np.nan)
+        r = np.clip(r, -1.0, 1.0)
+        n = m["n"]
+        p = _nan(seg.n_seg)
+        big = ok & (n > 2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = r[big] * np.sqrt((n[big] - 2) / np.maximum(1 - r[big] ** 2, 0.0))
+        p[big] = 2 * stats.t.sf(np.abs(t), n[big] - 2)
+        p[ok & (n == 2)] = 1.0
+        return r, p
+
+    return seg.memo("pearson", run)
+
+
+def _pearson_r(seg: Segments, params: tuple) -> np.ndarray:
+    return _pearson(seg)[0]
+
+
+def _pearson_p(seg: Segments, params: tuple) -> np.ndarray:
+    return _pearson(seg)[1]
+
+
+def _ranks(seg: Segments, row: int) -> np.ndarray:
+    """Average ranks (1-based) of ``row`` within each segment, in entry order."""
+
+    def run() -> np.ndarray:
+        order, x, _, sid = seg.sorted_view(row)
+        pos = np.arange(len(x)) - seg.offsets[:-1][sid]
+        new = np.ones(len(x), bool)
+        new[1:] = (sid[1:] != sid[:-1]) | (x[1:] != x[:-1])
+        rid = np.cumsum(new) - 1
+        avg = np.bincount(rid, weights=pos) / np.bincount(rid)
+        ranks = np.empty(len(x))
+        ranks[order] = avg[rid] + 1
+        return ranks
+
+    return seg.memo(("ranks", row), run)
+
+
+def _spearman(seg: Segments, params: tuple) -> np.ndarray:
+    ranked = Segments(seg.offsets, np.ones(seg.n), np.vstack([_ranks(seg, 0), _ranks(seg, 1)]))
+    return _pearson(ranked)[0]
+
+
+def _pairs(offsets: np.ndarray, max_pairs: int = 4_000_000):
+    """Batches of all pairs ``i < j`` within each segment: ``(i, j, segment)`` index arrays."""
+    counts = np.diff(offsets)
+    n_pairs = counts * (counts - 1) // 2
+    k = 0
+    n_seg = len(counts)
+    while k < n_seg:
+        total = np.cumsum(n_pairs[k:])
+        stop = k + max(1, int(np.searchsorted(total, max_pairs, side="right")))
+        segs = np.arange(k, stop)
+        c = counts[segs]
+        entries = np.arange(offsets[k], offsets[stop])
+        if len(entries) == 0:
+            k = stop
+            continue
+        eseg = np.repeat(segs, c)
+        epos = entries - offsets[eseg]
+        reps = counts[eseg] - 1 - epos
+        i = np.repeat(entries, reps)
+        grp = np.repeat(np.cumsum(reps) - reps, reps)
+        j = i + 1 + (np.arange(len(i)) - grp)
+        yield i, j, np.repeat(eseg, reps)
+        k = stop
+
+
+def _sens(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        x, y = seg.values[0], seg.values[1]
+        slopes, sids = [], []
+        for i, j, s in _pairs(seg.offsets):
+            dx = x[j] - x[i]
+            ok = dx != 0
+            slopes.append((y[j] - y[i])[ok] / dx[ok])
+            sids.append(s[ok])
+        slope = np.concatenate(slopes) if slopes else np.empty(0)
+        sid = np.concatenate(sids) if sids else np.empty(0, "i8")
+        order = np.argsort(sid, kind="stable")
+        ps = Segments.from_ids(sid[order], seg.n_seg, np.ones(len(sid)), slope[order])
+        m = weighted_quantile(ps, 0.5)
+        unit = Segments(seg.offsets, np.ones(seg.n), seg.values[:2])
+        offset = weighted_quantile(unit, 0.5, row=1) - m * weighted_quantile(unit, 0.5, row=0)
+        return m, offset
+
+    return seg.memo("sens", run)
+
+
+def _sens_slope(seg: Segments, params: tuple) -> np.ndarray:
+    return _sens(seg)[0]
+
+
+def _sens_offset(seg: Segments, params: tuple) -> np.ndarray:
+    return _sens(seg)[1]
+
+
+def _tie_sums(seg: Segments, row: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per segment: sum t(t-1)/2, sum t(t-1)(t-2), sum t(t-1)(2t+5) over groups of t tied values."""
+    rsid, _, _, rn = seg.runs(row)
+    t = rn.astype("f8")
+    n = seg.n_seg
+    return (
+        np.bincount(rsid, weights=t * (t - 1) / 2, minlength=n),
+        np.bincount(rsid, weights=t * (t - 1) * (t - 2), minlength=n),
+        np.bincount(rsid, weights=t * (t - 1) * (2 * t + 5), minlength=n),
+    )
+
+
+def _kendall(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        from scipy import stats
+
+        x, y = seg.values[0], seg.values[1]
+        s = np.zeros(seg.n_seg)
+        for i, j, k in _pairs(seg.offsets):
+            s += np.bincount(k, weights=np.sign(x[j] - x[i]) * np.sign(y[j] - y[i]), minlength=seg.n_seg)
+        n = seg.counts.astype("f8")
+        tot = n * (n - 1) / 2
+        xtie, x0, x1 = _tie_sums(seg, 0)
+        ytie, y0, y1 = _tie_sums(seg, 1)
+        ok = (n >= 2) & (xtie < tot) & (ytie < tot)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tau = np.clip(s / np.sqrt(tot - xtie) / np.sqrt(tot - ytie), -1, 1)
+            m = n * (n - 1)
+            var = (
+                (m * (2 * n + 5) - x1 - y1) / 18 + 2 * xtie * ytie / m + np.where(n > 2, x0 * y0 / (9 * m * (n - 2)), 0)
+            )
+            z = s / np.sqrt(var)
+        p = 2 * stats.norm.sf(np.abs(z))
+        return np.where(ok, tau, np.nan), np.where(ok, p, np.nan)
+
+    return seg.memo("kendall", run)
+
+
+def _with_sequence(seg: Segments, params: tuple) -> Segments:
+    if int(params[0] if params else 1) != 1:
+        return seg
+    pos = (np.arange(seg.n) - seg.offsets[:-1][seg.seg_ids]).astype("f8")
+    return seg.memo("sequence", lambda: Segments(seg.offsets, seg.weight, np.vstack([pos, seg.values[0]])))
+
+
+def _kendall_tau(seg: Segments, params: tuple) -> np.ndarray:
+    return _kendall(_with_sequence(seg, params))[0]
+
+
+def _kendall_p(seg: Segments, params: tuple) -> np.ndarray:
+    return _kendall(_with_sequence(seg, params))[1]
+
+
+def _regression(seg: Segments, params: tuple) -> tuple[np.ndarray, np.ndarray]:
+    num_x, num_y = int(params[0]), int(params[1])
+
+    def run() -> tuple[np.ndarray, np.ndarray]:
+        coef, resid = _objects(seg.n_seg), _objects(seg.n_seg)
+        for k in np.flatnonzero(seg.counts > num_x):
+            a, b = seg.offsets[k], seg.offsets[k + 1]
+            X, Y = seg.values[:num_x, a:b].T, seg.values[num_x : num_x + num_y, a:b].T
+            sw = np.sqrt(seg.weight[a:b])[:, None]
+            beta, _, rank, _ = np.linalg.lstsq(X * sw, Y * sw, rcond=None)
+            if rank < num_x:
+                continue
+            r = Y - X @ beta
+            rms = np.sqrt((seg.weight[a:b][:, None] * r * r).sum(axis=0) / seg.weight[a:b].sum())
+            coef[k] = [[float(v) for v in row] for row in beta]
+            resid[k] = [float(v) for v in rms]
+        return coef, resid
+
+    return seg.memo(("regression", num_x, num_y), run)
+
+
+def _regression_coefficients(seg: Segments, params: tuple) -> np.ndarray:
+    return _regression(seg, params)[0]
+
+
+def _regression_residuals(seg: Segments, params: tuple) -> np.ndarray:
+    return _regression(seg, params)[1]
+
+
+SEGMENT_FUNCTIONS: dict[str, Callable[[Segments, tuple], np.ndarray]] = {
+    "percentile": _percentile,
+    "intervalMean": _interval_mean,
+    "mode": _majority,
+    "majority": _majority,
+    "minority": _minority,
+    "countDistinct": _count_distinct,
+    "unique": _unique,
+    "frequencyHistogram": _frequency_histogram,
+    "frac": _frac,
+    "histogram": _histogram,
+    "autoHistogram": _auto_histogram,
+    "fixedHistogram": _fixed_histogram,
+    "first": _first,
+    "last": _last,
+    "firstNonNull": _first,
+    "lastNonNull": _last,
+    "toList": _to_list,
+    "linearFit.scale": _linear_fit_scale,
+    "linearFit.offset": _linear_fit_offset,
+    "linearRegression.coefficients": _regression_coefficients,
+    "linearRegression.residuals": _regression_residuals,
+    "sensSlope.slope": _sens_slope,
+    "sensSlope.offset": _sens_offset,
+    "pearsonsCorrelation.correlation": _pearson_r,
+    "pearsonsCorrelation.p-value": _pearson_p,
+    "spearmansCorrelation.correlation": _spearman,
+    "kendallsCorrelation.tau": _kendall_tau,
+    "kendallsCorrelation.p-value": _kendall_p,
+}
+"""Gathered statistics: ``fn(segments of the output's inputs, params) -> (n_seg,)`` values.
+
+Float results use NaN for "no value"; dict and list results are object arrays with ``None``.
+"""
+
+
+# -- evaluation ----------------------------------------------------------------------------------------
+
+
+def dense_from_segments(seg: Segments, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+    """Decomposable intermediates ``{kind: (n_seg, n_rows)}`` of each segment, via the block kernels."""
+    kinds = [k for k in kinds if k != "vals"]
+    n_rows = seg.values.shape[0]
+    ne = np.flatnonzero(seg.counts > 0)
+    if len(ne) == 0:
+        part = (np.empty(0, "i8"), {k: np.empty((0, n_rows)) for k in kinds})
+    else:
+        # drop empty segments: the kernels need each segment non-empty
+        part = chunk_stats(seg.values, np.arange(seg.n), seg.weight, seg.offsets[:-1][ne], ne, kinds, order=None)
+    return scatter(part, seg.n_seg, n_rows, kinds)
+
+
+class Context:
+    """Where statistics find their data: dense intermediates and gathered segments, per coverage mode."""
+
+    n_seg: int
+    nulls: bool = False
+
+    def dense(self, mode: str) -> dict[str, np.ndarray]:  # pragma: no cover - interface
+        """``{kind: (n_seg, n_bands)}`` decomposable intermediates."""
+        raise NotImplementedError
+
+    def segments(self, mode: str) -> Segments:  # pragma: no cover - interface
+        """The gathered entries of every band."""
+        raise NotImplementedError
+
+
+class SegmentsContext(Context):
+    """A context over given segments: their weights for weighted outputs, 1 for unweighted ones."""
+
+    def __init__(self, seg: Segments, kinds: Sequence[str]):
+        self.seg = seg
+        self.kinds = tuple(kinds)
+        self.n_seg = seg.n_seg
+        self.nulls = seg.nulls
+        self._dense: dict[str, dict[str, np.ndarray]] = {}
+        self._unit: Segments | None = None
+
+    def dense(self, mode: str) -> dict[str, np.ndarray]:  # noqa: D102
+        if mode not in self._dense:
+            self._dense[mode] = dense_from_segments(self.segments(mode), self.kinds)
+        return self._dense[mode]
+
+    def segments(self, mode: str) -> Segments:  # noqa: D102
+        if mode == "weighted" or bool(np.all(self.seg.weight == 1)):
+            return self.seg
+        if self._unit is None:
+            s = self.seg
+            self._unit = Segments(s.offsets, np.ones(s.n), s.values, nulls=s.nulls, labels=s.labels)
+        return self._unit
+
+
+def needed_kinds(outputs: Sequence[Any]) -> dict[str, set[str]]:
+    """``{mode: intermediate kinds}`` that the outputs need (``vals`` for gathered statistics)."""
+    from .aggregations import AGGREGATIONS
+
+    out: dict[str, set[str]] = {}
+    for o in outputs:
+        agg = AGGREGATIONS[o.stat]
+        if agg.compose is not None:
+            if agg.regroups:
+                for m in agg.gather_modes(o):
+                    out.setdefault(m, set()).add("vals")
+            else:
+                for m, ks in needed_kinds(agg.children(o)).items():
+                    out.setdefault(m, set()).update(ks)
+            continue
+        out.setdefault(o.mode, set()).update(agg.needs)
+    return out
+
+
+def evaluate(output: Any, bands: Sequence[int], ctx: Context) -> np.ndarray:
+    """One output's values ``(n_seg,)``: floats (NaN for none) or objects (None for none).
+
+    ``bands`` maps the reducer's inputs to rows of the context's data (image bands).
+    """
+    from .aggregations import AGGREGATIONS
+
+    agg = AGGREGATIONS[output.stat]
+    if agg.compose is not None:
+        return agg.compose(output, bands, ctx)
+    rows = [bands[i] for i in output.inputs]
+    if agg.needs == ("vals",) or (ctx.nulls and agg.keeps_nulls):
+        seg = ctx.segments(output.mode).select(rows, keep_null=agg.keeps_nulls, force=agg.select_all)
+        if ctx.nulls and agg.keeps_nulls and agg.segment_null is not None:
+            return agg.segment_null(seg, output.params)
+        return SEGMENT_FUNCTIONS[agg.name](seg, output.params)
+    return agg.finalize(ctx.dense(output.mode))[:, rows[0]]
+
+
+# -- time and columns ----------------------------------------------------------------------------------
+
+
+def _scalar_check(columns: Sequence[Any], where: str) -> None:
+    from .aggregations import AGGREGATIONS
+    from .errors import ReducerInputError
+
+    for c in columns:
+        if not AGGREGATIONS[c.output.stat].scalar:
+            raise ReducerInputError(
+                f"{where}: the output {c.name!r} ({c.output.stat}) is a list or dictionary per pixel, which an "
+                "image band cannot hold. Reduce regions instead (reduceRegion/reduceRegions), or use a reducer "
+                "with number outputs."
+            )
+
+
+def time_columns(reducer: Any, band_names: Sequence[str], dtypes: Sequence[str] | None = None) -> list[Any]:
+    """The output bands of ``ImageCollection.reduce``: Earth Engine's names, checked to be numbers."""
+    from .engine import resolve_columns
+
+    dtypes = list(dtypes) if dtypes is not None else ["float64"] * len(band_names)
+    columns = resolve_columns(reducer, list(band_names), dtypes, "collection")
+    _scalar_check(columns, "ImageCollection.reduce")
+    return columns
+
+
+def reduce_over_time(
+    values: np.ndarray, reducer: Any, band_names: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Reduce a ``(T, B, y, x)`` block over time, each pixel on its own: ``{band name: (y, x)}``.
+
+    Masked values are NaN; each image has weight 1, in collection order (``first``, ``toList``).
+    Output names follow ``ImageCollection.reduce``: a one-input reducer gives ``<band>_<output>``,
+    a reducer with several inputs its output names. A pixel with no valid value gets NaN.
+
+    Examples
+    --------
+    >>> from reducer.reducers import Reducer
+    >>> v = np.array([1.0, 5.0, 2.0, np.nan]).reshape(4, 1, 1, 1)
+    >>> out = reduce_over_time(v, Reducer.median().combine(Reducer.count(), sharedInputs=True), ["b"])
+    >>> {k: a.ravel().tolist() for k, a in out.items()}
+    {'b_median': [2.0], 'b_count': [3.0]}
+    """
+    values = np.asarray(values, dtype="f8")
+    T, B, ny, nx = values.shape
+    names = list(band_names) if band_names is not None else [f"b{i}" for i in range(B)]
+    columns = time_columns(reducer, names)
+    flat = values.reshape(T, B, ny * nx).transpose(1, 2, 0).reshape(B, ny * nx * T)
+    keep = ~np.isnan(flat).all(axis=0)
+    seg_ids = np.repeat(np.arange(ny * nx), T)[keep]
+    seg = Segments.from_ids(seg_ids, ny * nx, np.ones(int(keep.sum())), flat[:, keep])
+    kinds = set().union(*needed_kinds([c.output for c in columns]).values()) if columns else set()
+    ctx = SegmentsContext(seg, sorted(kinds))
+    out = {}
+    for c in columns:
+        v = evaluate(c.output, c.bands, ctx)
+        out[c.name] = np.asarray(v, dtype="f8").reshape(ny, nx)
+    return out
+
+
+def reduce_over_time_dask(arrays: Sequence[Sequence[Any]], reducer: Any, band_names: Sequence[str]) -> dict[str, Any]:
+    """:func:`reduce_over_time` on dask arrays: ``arrays[band][image]`` 2-D, with equal chunks.
+
+    Returns ``{output band name: 2-D dask array}``; all outputs come from one task per block.
+    """
+    import dask.array as da
+    from dask.base import tokenize
+
+    names_in = list(band_names)
+    columns = time_columns(reducer, names_in)
+    n_b, n_t = len(arrays), len(arrays[0]) if arrays else 0
+    flat = [a for band in arrays for a in band]
+    names = [c.name for c in columns]
+    if not flat or not names:
+        return {}
+
+    def block(*blocks: np.ndarray) -> np.ndarray:
+        shape = np.shape(blocks[0])
+        v = np.stack([np.asarray(b, dtype="f8") for b in blocks]).reshape(n_b, n_t, *shape).transpose(1, 0, 2, 3)
+        with np.errstate(all="ignore"):
+            out = reduce_over_time(v, reducer, names_in)
+        return np.stack([out[n] for n in names])
+
+    name = "reduce-over-time-" + tokenize([a.name for a in flat], repr(reducer), names_in)
+    stacked = da.map_blocks(
+        block,
+        *flat,
+        new_axis=0,
+        chunks=((len(names),), *flat[0].chunks),
+        dtype="f8",
+        meta=np.empty((0, 0, 0), "f8"),
+        name=name,
+    )
+    return {n: stacked[i] for i, n in enumerate(names)}
+
+
+def reduce_columns(
+    table: Any, reducer: Any, selectors: Sequence[str], weight_selectors: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """``FeatureCollection.reduceColumns``: reduce property columns (one segment) to ``{output: value}``.
+
+    Numbers reduce as numbers; other values (strings) as labels, for the statistics that do not do
+    arithmetic (``frequencyHistogram``, ``toList``, ``countDistinct``, ``first``, ``mode``, ...).
+    Nulls (missing properties) are inputs that ``countEvery``, ``first`` and ``last`` see; the others
+    skip them. ``weightSelectors`` weight each row (one column for all inputs).
+    """
+    import pandas as pd
+
+    from .aggregations import AGGREGATIONS
+    from .engine import resolve_columns
+    from .errors import ArgumentError, ReducerInputError
+    from .values import to_info
+
+    selectors = [str(s) for s in selectors]
+    n_in = reducer.numInputs()
+    if len(selectors) != n_in:
+        raise ReducerInputError(
+            f"reduceColumns: the reducer has {n_in} input(s) but {len(selectors)} selector(s) {selectors!r} were "
+            f"given. Give one property name per input."
+        )
+    n = len(table)
+    rows, labels = [], []
+    for name in selectors:
+        col = table[name] if name in table.columns else pd.Series([None] * n, index=table.index, dtype=object)
+        v, lab = _encode(col)
+        rows.append(v)
+        labels.append(lab)
+    weight = np.ones(n)
+    if weight_selectors:
+        wnames = {str(w) for w in weight_selectors if w is not None}
+        if len(wnames) > 1:
+            raise NotImplementedError(
+                f"reduceColumns: different weight columns per input {sorted(wnames)!r} are not supported; "
+                "weight every input by the same column."
+            )
+        if wnames:
+            (wname,) = wnames
+            if wname not in table.columns:
+                raise ArgumentError(f"reduceColumns: weight property {wname!r} not found.")
+            weight = pd.to_numeric(table[wname], errors="coerce").to_numpy(dtype="f8")
+    keep = ~np.isnan(weight) & (weight > 0)
+    values = np.vstack(rows)[:, keep] if rows else np.empty((0, int(keep.sum())))
+    seg = Segments(np.array([0, int(keep.sum())]), weight[keep], values, nulls=True, labels=labels)
+    columns = resolve_columns(reducer, selectors, ["float64"] * n_in, "columns")
+    kinds = set().union(*needed_kinds([c.output for c in columns]).values()) if columns else set()
+    ctx = SegmentsContext(seg, sorted(kinds))
+    out = {}
+    for c in columns:
+        _check_labels(c.output, c.bands, labels, selectors)
+        v = evaluate(c.output, c.bands, ctx)[0]
+        agg = AGGREGATIONS[c.output.stat]
+        if agg.keeps_type and isinstance(v, float) and labels[c.bands[c.output.input]] is not None:
+            v = seg.label(c.bands[c.output.input], v)
+        out[c.name] = _python(v, c.integer)
+    return to_info(out)
+
+
+def _check_labels(output: Any, bands: Sequence[int], labels: Sequence[Any], selectors: Sequence[str]) -> None:
+    """Raise when a statistic that does arithmetic reads a non-numeric property."""
+    from .aggregations import AGGREGATIONS
+    from .errors import ArgumentError
+
+    agg = AGGREGATIONS[output.stat]
+    if agg.compose is not None:
+        for c in agg.children(output):
+            _check_labels(c, bands, labels, selectors)
+        return
+    if agg.labels:
+        return
+    for i in output.inputs:
+        if labels[bands[i]] is not None:
+            raise ArgumentError(
+                f"reduceColumns: property {selectors[bands[i]]!r} is not numeric; {output.stat!r} needs numbers."
+            )
+
+
+def _encode(col: Any) -> tuple[np.ndarray, np.ndarray | None]:
+    """A property column as floats (NaN for null), or as codes with their labels when not numeric."""
+    import pandas as pd
+
+    vals = col.tolist()
+
+    def null(v: Any) -> bool:
+        return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
+
+    if all(
+        null(v) or (isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)) for v in vals
+    ):
+        return np.array([np.nan if null(v) else float(v) for v in vals], dtype="f8"), None
+    present = [v for v in vals if not null(v)]
+    try:
+        labels = sorted(set(present))
+    except TypeError:
+        labels = sorted(set(present), key=repr)
+    index = {v: i for i, v in enumerate(labels)}
+    codes = np.array([np.nan if null(v) else index[v] for v in vals], dtype="f8")
+    return codes, np.array(labels, dtype=object)
+
+
+def _python(v: Any, integer: bool) -> Any:
+    if isinstance(v, float | np.floating):
+        if not np.isfinite(v):
+            return None
+        return int(round(float(v))) if integer else float(v)
+    return v
