@@ -155,7 +155,7 @@ def check_geometries(
 
 
 def _fmt_bounds(b: Sequence[float]) -> str:
-    return "(" + ", ".join(f"{v:.6g}" for v in b) + ")"
+    return "(" + ", ".join(f"{v:.10g}" for v in b) + ")"
 
 
 def check_overlap(geoms: Sequence[Any] | np.ndarray, grid: Any, name: Any = None) -> bool:
