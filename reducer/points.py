@@ -229,8 +229,9 @@ def _query(band: Any, grid: Any, x: np.ndarray, y: np.ndarray, interpolate: str)
         return np.empty(0)
     inv = ~grid.transform
     # the same float operations as rasterstats (affine's ``~affine * (x, y)``)
-    fcol = x * inv.a + y * inv.b + inv.c
-    frow = x * inv.d + y * inv.e + inv.f
+    with np.errstate(invalid="ignore", over="ignore"):
+        fcol = x * inv.a + y * inv.b + inv.c
+        frow = x * inv.d + y * inv.e + inv.f
     finite = np.isfinite(fcol) & np.isfinite(frow)
     fcol = np.where(finite, fcol, -1e9)
     frow = np.where(finite, frow, -1e9)
