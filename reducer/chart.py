@@ -522,7 +522,7 @@ def _doy(images: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Day of year (1-366, UTC) and year of each image; -1 for an image without a date."""
     t = [img._props.get("system:time_start") for img in images]
     times = pd.to_datetime([np.nan if v is None else v for v in t], unit="ms")
-    doy = np.where(times.isna(), -1, times.dayofyear.fillna(-1)).astype("i8")
+    doy = np.where(times.isna(), -1, times.day_of_year.fillna(-1)).astype("i8")
     year = np.where(times.isna(), -1, times.year.fillna(-1)).astype("i8")
     return doy, year
 
