@@ -64,9 +64,10 @@ class Gathered(NamedTuple):
     @staticmethod
     def concat(parts: Sequence[Gathered]) -> Gathered:
         """Concatenate and sort by (feature, pixel) (stable)."""
-        parts = [p for p in parts if len(p.fid)]
-        if not parts:
-            return Gathered.empty(0)
+        nonempty = [p for p in parts if len(p.fid)]
+        if not nonempty:
+            return parts[0] if parts else Gathered.empty(0)
+        parts = nonempty
         if len(parts) == 1:
             return parts[0]
         fid = np.concatenate([p.fid for p in parts])
