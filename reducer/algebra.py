@@ -392,7 +392,45 @@ def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str
     def fn(g: Grid, resampling: str) -> da.Array:
         return _ew(op, *(b.on(g) for b in inputs), cast_to=cast_to)
 
-    return Band(name, dtype, grid, fn)
+    return Band(name, dtype, grid, memo(fn))
+
+
+def memo(fn: Callable[[Grid, str], da.Array]) -> Callable[[Grid, str], da.Array]:
+    """``fn`` remembering its last few results per (grid, resampling).
+
+    A band used by several others (a cloud mask applied to every band) then builds its dask
+    graph once per grid instead of once per use; the arrays are immutable, so sharing is safe.
+    """
+    cache: dict[tuple[Grid, str], da.Array] = {}
+
+    def wrapped(grid: Grid, resampling: str) -> da.Array:
+        key = (grid, resampling)
+        hit = cache.get(key)
+        if hit is None:
+            hit = fn(grid, resampling)
+            if len(cache) >= 4:
+                cache.clear()
+            cache[key] = hit
+        return hit
+
+    return wrapped
+
+
+def _fill_block(value: float, block_info: dict | None = None) -> np.ndarray:
+    r0, r1, c0, c1 = _block_window(block_info)
+    return np.full((r1 - r0, c1 - c0), value, dtype=F8)
+
+
+def _constant_fn(value: float) -> Callable[[Grid, str], da.Array]:
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        return _generated(grid, _fill_block, value=float(value))
+
+    return memo(fn)
+
+
+def constant_band(name: str, value: int | float) -> Band:
+    """A band of one value everywhere, with no projection of its own (cheap to build per block)."""
+    return replace(_constant_band(name, value), fn=_constant_fn(value))
 
 
 def _new(bands: Sequence[Band], props: dict | None = None) -> Image:
@@ -575,7 +613,7 @@ def _unmask_band(b: Band, vb: Band, same_footprint: bool) -> Band:
             return _ew("unmask", a, v, _footprint(native, g))
         return _ew("unmask", a, v)
 
-    return Band(b.name, dtype, native, fn)
+    return Band(b.name, dtype, native, memo(fn))
 
 
 def where(image: Image, test: Any, value: Any) -> Image:
@@ -648,7 +686,7 @@ def _clip_band(b: Band, geom: Any) -> Band:
             meta=_META,
         )
 
-    return Band(b.name, b.dtype, b.grid, fn)
+    return Band(b.name, b.dtype, b.grid, memo(fn))
 
 
 def _block_window(block_info: dict | None) -> tuple[int, int, int, int]:
@@ -750,11 +788,11 @@ def constant(value: Any) -> Image:
     if isinstance(v, bool | np.bool_):
         v = int(v)
     if _is_number(v):
-        return _new([_constant_band("constant", v)])
+        return _new([constant_band("constant", v)])
     if isinstance(v, list | tuple) and v and all(_is_number(x) for x in v):
         if len(v) == 1:
-            return _new([_constant_band("constant", v[0])])
-        return _new([_constant_band(f"constant_{i}", x) for i, x in enumerate(v)])
+            return _new([constant_band("constant", v[0])])
+        return _new([constant_band(f"constant_{i}", x) for i, x in enumerate(v)])
     raise ArgumentError(
         f"ee.Image.constant: expected a number or a non-empty list of numbers, got {value!r}. "
         "Give e.g. ee.Image.constant(0) or ee.Image.constant([1, 2])."
@@ -1079,7 +1117,7 @@ def _reprojected(b: Band, target: Grid) -> Band:
         arr = b.on(target)
         return arr if g == target else warp(arr, target, g, "nearest")
 
-    return Band(b.name, b.dtype, target, fn)
+    return Band(b.name, b.dtype, target, memo(fn))
 
 
 RESAMPLING = ("bilinear", "bicubic")

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import composites as _composites
 from .errors import ArgumentError, InputFileError
 from .filters import Filter
 from .image import Image
@@ -255,6 +256,55 @@ class ImageCollection(ComputedObject):
         from .image import _Value
 
         return _Value(self._props.get(property))
+
+    # -- composites over time (logic in reducer.composites) ----------------------------------------
+    def mean(self) -> Image:
+        """Per-pixel mean over the images; band names kept."""
+        return _composites.composite(self._images, "mean")
+
+    def median(self) -> Image:
+        """Per-pixel median over the images (mean of the middle two for an even count)."""
+        return _composites.composite(self._images, "median")
+
+    def min(self) -> Image:
+        """Per-pixel minimum over the images."""
+        return _composites.composite(self._images, "min")
+
+    def max(self) -> Image:
+        """Per-pixel maximum over the images."""
+        return _composites.composite(self._images, "max")
+
+    def sum(self) -> Image:
+        """Per-pixel sum over the images (masked where no image is valid)."""
+        return _composites.composite(self._images, "sum")
+
+    def product(self) -> Image:
+        """Per-pixel product over the images (masked where no image is valid)."""
+        return _composites.composite(self._images, "product")
+
+    def count(self) -> Image:
+        """Per-pixel number of images with a valid value (0 where none)."""
+        return _composites.composite(self._images, "count")
+
+    def mode(self) -> Image:
+        """Per-pixel most frequent value (ties go to the smallest)."""
+        return _composites.composite(self._images, "mode")
+
+    def mosaic(self) -> Image:
+        """Per pixel, the last image in which the pixel is valid (later images on top)."""
+        return _composites.mosaic(self._images)
+
+    def qualityMosaic(self, qualityBand: str) -> Image:
+        """Per pixel, all bands of the image with the highest ``qualityBand`` value."""
+        return _composites.quality_mosaic(self._images, qualityBand)
+
+    def reduce(self, reducer: Any, parallelScale: float = 1) -> Image:
+        """Apply ``reducer`` over time per pixel; bands named ``<band>_<output>``."""
+        return _composites.reduce(self._images, reducer)
+
+    def toBands(self) -> Image:
+        """Every band of every image, named ``<system:index>_<band>``."""
+        return _composites.to_bands(self._images)
 
     # -- reductions -------------------------------------------------------------------------------
     def reduceRegions(

@@ -28,9 +28,10 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
+from .algebra import align, memo
+from .algebra import constant_band as _constant
 from .errors import ArgumentError, BandError, ReducerInputError
 from .grid import Grid
-from .algebra import align
 from .image import Band, Image
 
 __all__ = ["STATS", "composite", "mosaic", "quality_mosaic", "reduce", "to_bands"]
@@ -151,7 +152,7 @@ def _dtype(stat: str, dtypes: Sequence[str]) -> str:
 
 
 def _nan_array(grid: Grid) -> da.Array:
-    return da.full(grid.shape, np.nan, dtype=F8, chunks=BLOCK)
+    return _constant("nan", np.nan).on(grid)
 
 
 def _arrays(bands: Sequence[Band | None], grid: Grid) -> list[da.Array]:
@@ -165,7 +166,7 @@ def _stat_band(name: str, bands: Sequence[Band | None], stat: str) -> Band:
     def fn(g: Grid, resampling: str) -> da.Array:
         return da.map_blocks(_stat_block, *align([b.on(g) for b in present]), stat=stat, dtype=F8, meta=_META)
 
-    return Band(name, _dtype(stat, [b.dtype for b in present]), grid, fn)
+    return Band(name, _dtype(stat, [b.dtype for b in present]), grid, memo(fn))
 
 
 def _images(images: Sequence[Any]) -> list[Image]:
@@ -214,7 +215,7 @@ def mosaic(images: Sequence[Image]) -> Image:
         def fn(g: Grid, resampling: str, present: list[Band] = present) -> da.Array:
             return da.map_blocks(_mosaic_block, *align([b.on(g) for b in present]), dtype=F8, meta=_META)
 
-        bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, fn))
+        bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, memo(fn)))
     return Image(_bands=tuple(bands))
 
 
@@ -255,7 +256,7 @@ def quality_mosaic(images: Sequence[Image], qualityBand: str) -> Image:
             arrays = [q.on(g) for q in quality] + _arrays(members, g)
             return da.map_blocks(_quality_block, *align(arrays), n=n, dtype=F8, meta=_META)
 
-        bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, fn))
+        bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, memo(fn)))
     return Image(_bands=tuple(bands))
 
 

@@ -436,6 +436,283 @@ class Image(ComputedObject):
             collection, reducer, scale, crs, crsTransform, per_image_ids=False
         )
 
+    # -- band math (logic in reducer.algebra) -------------------------------------------------------
+    def add(self, image2: Any) -> Image:
+        """Add ``image2`` (an image or a number) band by band; see :mod:`reducer.algebra` for matching."""
+        return _algebra.binary("add", self, image2)
+
+    def subtract(self, image2: Any) -> Image:
+        """Subtract ``image2`` band by band."""
+        return _algebra.binary("subtract", self, image2)
+
+    def multiply(self, image2: Any) -> Image:
+        """Multiply by ``image2`` band by band."""
+        return _algebra.binary("multiply", self, image2)
+
+    def divide(self, image2: Any) -> Image:
+        """Divide by ``image2`` band by band (0 where ``image2`` is 0, as Earth Engine)."""
+        return _algebra.binary("divide", self, image2)
+
+    def pow(self, image2: Any) -> Image:
+        """Raise to the power ``image2`` band by band."""
+        return _algebra.binary("pow", self, image2)
+
+    def mod(self, image2: Any) -> Image:
+        """The remainder of dividing by ``image2`` (the sign of the dividend; 0 where ``image2`` is 0)."""
+        return _algebra.binary("mod", self, image2)
+
+    def min(self, image2: Any) -> Image:
+        """The smaller of the two values, band by band."""
+        return _algebra.binary("min", self, image2)
+
+    def max(self, image2: Any) -> Image:
+        """The larger of the two values, band by band."""
+        return _algebra.binary("max", self, image2)
+
+    def atan2(self, image2: Any) -> Image:
+        """The angle of the vector (``image2``, this), band by band."""
+        return _algebra.binary("atan2", self, image2)
+
+    def hypot(self, image2: Any) -> Image:
+        """The length of the vector (this, ``image2``), band by band."""
+        return _algebra.binary("hypot", self, image2)
+
+    def gt(self, image2: Any) -> Image:
+        """1 where this is greater than ``image2``, else 0."""
+        return _algebra.binary("gt", self, image2)
+
+    def gte(self, image2: Any) -> Image:
+        """1 where this is greater than or equal to ``image2``, else 0."""
+        return _algebra.binary("gte", self, image2)
+
+    def lt(self, image2: Any) -> Image:
+        """1 where this is less than ``image2``, else 0."""
+        return _algebra.binary("lt", self, image2)
+
+    def lte(self, image2: Any) -> Image:
+        """1 where this is less than or equal to ``image2``, else 0."""
+        return _algebra.binary("lte", self, image2)
+
+    def eq(self, image2: Any) -> Image:
+        """1 where this equals ``image2``, else 0."""
+        return _algebra.binary("eq", self, image2)
+
+    def neq(self, image2: Any) -> Image:
+        """1 where this differs from ``image2``, else 0."""
+        return _algebra.binary("neq", self, image2)
+
+    def And(self, image2: Any) -> Image:
+        """1 where both values are non-zero, else 0."""
+        return _algebra.binary("and", self, image2)
+
+    def Or(self, image2: Any) -> Image:
+        """1 where either value is non-zero, else 0."""
+        return _algebra.binary("or", self, image2)
+
+    def Not(self) -> Image:
+        """1 where the value is 0, else 0."""
+        return _algebra.unary("not", self)
+
+    def bitwiseAnd(self, image2: Any) -> Image:
+        """The bitwise AND of the integer values (e.g. ``qa.bitwiseAnd(1 << 10)``)."""
+        return _algebra.binary("bitwiseAnd", self, image2)
+
+    def bitwiseOr(self, image2: Any) -> Image:
+        """The bitwise OR of the integer values."""
+        return _algebra.binary("bitwiseOr", self, image2)
+
+    def bitwiseXor(self, image2: Any) -> Image:
+        """The bitwise XOR of the integer values."""
+        return _algebra.binary("bitwiseXor", self, image2)
+
+    def bitwiseNot(self) -> Image:
+        """The bitwise NOT of the integer values."""
+        return _algebra.unary("bitwiseNot", self)
+
+    def leftShift(self, image2: Any) -> Image:
+        """The integer values shifted left by ``image2`` bits."""
+        return _algebra.binary("leftShift", self, image2)
+
+    def rightShift(self, image2: Any) -> Image:
+        """The integer values shifted right (signed) by ``image2`` bits."""
+        return _algebra.binary("rightShift", self, image2)
+
+    def abs(self) -> Image:
+        """The absolute value."""
+        return _algebra.unary("abs", self)
+
+    def sqrt(self) -> Image:
+        """The square root (masked where negative)."""
+        return _algebra.unary("sqrt", self)
+
+    def exp(self) -> Image:
+        """Euler's number to the power of the value."""
+        return _algebra.unary("exp", self)
+
+    def log(self) -> Image:
+        """The natural logarithm (masked where negative)."""
+        return _algebra.unary("log", self)
+
+    def log10(self) -> Image:
+        """The base-10 logarithm (masked where negative)."""
+        return _algebra.unary("log10", self)
+
+    def round(self) -> Image:
+        """The nearest integer (halves round up, as Earth Engine's Java ``Math.round``)."""
+        return _algebra.unary("round", self)
+
+    def floor(self) -> Image:
+        """The largest integer not greater than the value."""
+        return _algebra.unary("floor", self)
+
+    def ceil(self) -> Image:
+        """The smallest integer not less than the value."""
+        return _algebra.unary("ceil", self)
+
+    def sin(self) -> Image:
+        """The sine (radians)."""
+        return _algebra.unary("sin", self)
+
+    def cos(self) -> Image:
+        """The cosine (radians)."""
+        return _algebra.unary("cos", self)
+
+    def tan(self) -> Image:
+        """The tangent (radians)."""
+        return _algebra.unary("tan", self)
+
+    def asin(self) -> Image:
+        """The arc sine, in radians."""
+        return _algebra.unary("asin", self)
+
+    def acos(self) -> Image:
+        """The arc cosine, in radians."""
+        return _algebra.unary("acos", self)
+
+    def atan(self) -> Image:
+        """The arc tangent, in radians."""
+        return _algebra.unary("atan", self)
+
+    def normalizedDifference(self, bandNames: list[str] | None = None) -> Image:
+        """``(first − second) / (first + second)`` as band ``nd`` (masked where an input is negative)."""
+        return _algebra.normalized_difference(self, bandNames)
+
+    def expression(self, expression: str, map: dict | None = None, **kwargs: Any) -> Image:
+        """Evaluate an Earth Engine expression such as ``'(NIR - RED) / (NIR + RED)'`` (parsed, never eval'd).
+
+        See :mod:`reducer.expression` for the language and the output band names.
+        """
+        from .expression import expression as _expression
+
+        return _expression(self, expression, kwargs.pop("opt_map", map), **kwargs)
+
+    # -- masks (logic in reducer.algebra) -----------------------------------------------------------
+    def updateMask(self, mask: Any) -> Image:
+        """Mask the pixels where ``mask`` is 0 or masked (one mask band for all, or one per band)."""
+        return _algebra.update_mask(self, mask)
+
+    def mask(self, mask: Any = None) -> Image:
+        """Without ``mask``: 1 where valid and 0 where masked, per band. With it: replace the mask."""
+        return _algebra.get_mask(self) if mask is None else _algebra.set_mask(self, mask)
+
+    def selfMask(self) -> Image:
+        """Mask the pixels whose value is 0."""
+        return _algebra.self_mask(self)
+
+    def unmask(self, value: Any = None, sameFootprint: bool = True) -> Image:
+        """Fill masked pixels with ``value`` (0 by default; a number or an image)."""
+        return _algebra.unmask(self, value, sameFootprint)
+
+    def where(self, test: Any, value: Any) -> Image:
+        """Replace the pixels where ``test`` is non-zero with ``value``."""
+        return _algebra.where(self, test, value)
+
+    def clip(self, geometry: Any) -> Image:
+        """Mask the pixels whose centre is outside ``geometry``."""
+        return _algebra.clip(self, geometry)
+
+    # -- generated images (logic in reducer.algebra) ------------------------------------------------
+    @staticmethod
+    def constant(value: Any) -> Image:
+        """A constant image (``constant``, or ``constant_0``, ``constant_1``, ... for a list)."""
+        return _algebra.constant(value)
+
+    @staticmethod
+    def pixelArea() -> Image:
+        """One band ``area``: each pixel's area in square metres."""
+        return _algebra.pixel_area()
+
+    @staticmethod
+    def pixelLonLat() -> Image:
+        """Bands ``longitude`` and ``latitude`` of each pixel's centre, in degrees."""
+        return _algebra.pixel_lon_lat()
+
+    # -- casts (logic in reducer.algebra) -----------------------------------------------------------
+    def cast(self, bandTypes: dict, bandOrder: list[str] | None = None) -> Image:
+        """Cast the named bands (``{'B4': 'float'}``), optionally reordering them."""
+        return _algebra.cast_bands(self, bandTypes, bandOrder)
+
+    def toFloat(self) -> Image:
+        """Cast to 32-bit floats."""
+        return _algebra.cast(self, "float")
+
+    def toDouble(self) -> Image:
+        """Cast to 64-bit floats."""
+        return _algebra.cast(self, "double")
+
+    def toInt(self) -> Image:
+        """Cast to signed 32-bit integers (truncating, saturating)."""
+        return _algebra.cast(self, "int32")
+
+    def toInt8(self) -> Image:
+        """Cast to signed 8-bit integers."""
+        return _algebra.cast(self, "int8")
+
+    def toInt16(self) -> Image:
+        """Cast to signed 16-bit integers."""
+        return _algebra.cast(self, "int16")
+
+    def toInt32(self) -> Image:
+        """Cast to signed 32-bit integers."""
+        return _algebra.cast(self, "int32")
+
+    def toInt64(self) -> Image:
+        """Cast to signed 64-bit integers."""
+        return _algebra.cast(self, "int64")
+
+    def toLong(self) -> Image:
+        """Cast to signed 64-bit integers."""
+        return _algebra.cast(self, "int64")
+
+    def toUint8(self) -> Image:
+        """Cast to unsigned 8-bit integers."""
+        return _algebra.cast(self, "uint8")
+
+    def toByte(self) -> Image:
+        """Cast to unsigned 8-bit integers."""
+        return _algebra.cast(self, "uint8")
+
+    def toUint16(self) -> Image:
+        """Cast to unsigned 16-bit integers."""
+        return _algebra.cast(self, "uint16")
+
+    def toUint32(self) -> Image:
+        """Cast to unsigned 32-bit integers."""
+        return _algebra.cast(self, "uint32")
+
+    # -- projection (logic in reducer.algebra) ------------------------------------------------------
+    def projection(self) -> Any:
+        """The default projection (an ``ee.Projection``: ``crs()``, ``nominalScale()``, ``transform()``)."""
+        return _algebra.projection(self)
+
+    def reproject(self, crs: Any, crsTransform: list[float] | None = None, scale: float | None = None) -> Image:
+        """Compute the image on the grid of ``crs`` with ``scale`` metres or ``crsTransform``."""
+        return _algebra.reproject(self, crs, crsTransform, scale)
+
+    def resample(self, mode: str = "bilinear") -> Image:
+        """Read the file bands with ``'bilinear'`` or ``'bicubic'`` interpolation off their own grid."""
+        return _algebra.resample(self, mode)
+
     # -- evaluation -------------------------------------------------------------------------------
     def _evaluate(self) -> dict:
         bands = []
@@ -458,6 +735,20 @@ class Image(ComputedObject):
         if self._props:
             out["properties"] = dict(self._props)
         return out
+
+    # Earth Engine's short cast names (assigned last: they shadow builtins inside the class body)
+    float = toFloat
+    double = toDouble
+    int = toInt
+    int8 = toInt8
+    int16 = toInt16
+    int32 = toInt32
+    int64 = toInt64
+    long = toLong
+    uint8 = toUint8
+    byte = toByte
+    uint16 = toUint16
+    uint32 = toUint32
 
 
 class _Value(ComputedObject):
@@ -547,3 +838,6 @@ def _from_dataarray(arr: Any) -> tuple[tuple[Band, ...], dict]:
     if "time" in arr.coords and arr["time"].ndim == 0:
         props["system:time_start"] = to_millis(arr["time"].values)
     return tuple(bands), props
+
+
+from . import algebra as _algebra  # noqa: E402  (algebra builds on Band and Image above)
