@@ -52,6 +52,7 @@ __all__ = [
     "where",
     "clip",
     "constant",
+    "metadata",
     "pixel_area",
     "pixel_lon_lat",
     "cast",
@@ -797,6 +798,32 @@ def constant(value: Any) -> Image:
         f"ee.Image.constant: expected a number or a non-empty list of numbers, got {value!r}. "
         "Give e.g. ee.Image.constant(0) or ee.Image.constant([1, 2])."
     )
+
+
+def metadata(image: Image, property: str, name: str | None = None) -> Image:
+    """A constant ``float64`` image holding a numeric property (Earth Engine's ``Image.metadata``).
+
+    The band is named ``name``, or after the property.
+
+    Examples
+    --------
+    >>> img = constant(1).set("system:time_start", 86400000)
+    >>> metadata(img, "system:time_start").bandNames().getInfo()
+    ['system:time_start']
+    >>> metadata(img, "cloud")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.metadata: the image has no numeric property 'cloud' ...
+    """
+    key = str(unwrap(property))
+    value = unwrap(image._props.get(key))
+    if isinstance(value, bool | np.bool_) or not _is_number(value):
+        raise ArgumentError(
+            f"Image.metadata: the image has no numeric property {key!r} (it is {value!r}). "
+            f"Numeric properties: {sorted(k for k, v in image._props.items() if _is_number(v))!r}."
+        )
+    band = constant_band(str(unwrap(name)) if name is not None else key, float(value))
+    return _new([replace(band, dtype="float64")])
 
 
 def _authalic_q(phi: np.ndarray, e: float) -> np.ndarray:

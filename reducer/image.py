@@ -637,6 +637,10 @@ class Image(ComputedObject):
         """A constant image (``constant``, or ``constant_0``, ``constant_1``, ... for a list)."""
         return _algebra.constant(value)
 
+    def metadata(self, property: str, name: str | None = None) -> Image:
+        """A constant image of a numeric property (band named ``name``, or after the property)."""
+        return _algebra.metadata(self, property, name)
+
     @staticmethod
     def pixelArea() -> Image:
         """One band ``area``: each pixel's area in square metres."""

@@ -361,6 +361,20 @@ def test_constant_names():
         ee.Image.constant("x")
 
 
+def test_metadata_image(img):
+    t = img.metadata("system:time_start")
+    assert t.bandNames().getInfo() == ["system:time_start"]
+    assert t.bandTypes().getInfo() == {"system:time_start": "float64"}
+    grid = img._grid
+    assert px(t, grid)[0, 0, 0] == img.date().millis().getInfo()
+    assert img.metadata("system:time_start", "t").bandNames().getInfo() == ["t"]
+    # the Earth Engine pattern: a time band for every image
+    both = img.select("a").addBands(img.metadata("system:time_start"))
+    assert both.bandNames().getInfo() == ["a", "system:time_start"]
+    with pytest.raises(ArgumentError, match="no numeric property 'system:id'"):
+        img.metadata("system:id")
+
+
 def test_pixel_area_projected_and_geographic():
     utm = Grid(CRS, Affine(10, 0, 500000, 0, -10, 4000000), 4, 3)
     same(px(ee.Image.pixelArea(), utm)[0], np.full((3, 4), 100.0))
