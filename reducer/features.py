@@ -1015,6 +1015,8 @@ class FeatureCollection(ComputedObject):
             data = np.full((len(gdf), len(images)), np.nan)
             for k, (_, values) in enumerate(per_image):
                 if name in values:
+                    if np.asarray(values[name]).dtype == object and data.dtype != object:
+                        data = data.astype(object)  # dict- or list-valued outputs (histograms, lists)
                     data[:, k] = values[name]
             frames[name] = pd.DataFrame(data, index=index, columns=labels)
         if len(frames) == 1:

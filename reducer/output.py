@@ -32,6 +32,8 @@ def reduction_to_xarray(reduction: Any) -> Any:
     data = {name: np.full((n, len(per_image)), np.nan) for name in names}
     for k, (_, values) in enumerate(per_image):
         for name, v in values.items():
+            if np.asarray(v).dtype == object and data[name].dtype != object:
+                data[name] = data[name].astype(object)  # dict- or list-valued outputs (histograms, lists)
             data[name][:, k] = v
     times = [img._props.get("system:time_start") for img in reduction.images]
     time = pd.to_datetime([np.nan if t is None else t for t in times], unit="ms")

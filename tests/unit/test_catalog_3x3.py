@@ -460,3 +460,13 @@ def test_reduce_columns_and_aggregates():
     with pytest.raises(ee.errors.ArgumentError, match="not numeric"):
         fc.reduceColumns(ee.Reducer.mean(), ["lc"]).getInfo()
     assert isinstance(pd.DataFrame(), pd.DataFrame)
+
+
+def test_dict_outputs_over_time_in_every_result_shape(tmp_path, fc):
+    paths = [write_tif(tmp_path / f"img_2024-0{m}-01.tif", VALUES_3x3 * m) for m in (1, 2)]
+    red = ee.Reducer.median().combine(ee.Reducer.frequencyHistogram().unweighted(), sharedInputs=True)
+    res = ee.ImageCollection([str(p) for p in paths]).reduceRegions(fc, red)
+    ds = res.to_xarray()
+    assert ds["histogram"].dtype == object and ds["histogram"].values[1, 1] == {"2": 1, "4": 1, "8": 1, "10": 1}
+    wide = res.to_pandas(wide=True)
+    assert wide["median"].shape == (2, 2) and wide["histogram"].iloc[1, 0] == {"1": 1, "2": 1, "4": 1, "5": 1}
