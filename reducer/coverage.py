@@ -848,12 +848,11 @@ def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _P
     if geoms.size == 0:
         return _empty_piece()
     ee = _exactextract()
-    wkbs = shapely.to_wkb(geoms, output_dimension=2)
-    writer = ee.ArrayWriter(bits, grid.width * grid.height, feats)
+    writer = ee.ArrayWriter()
     try:
         ee.exact_extract(
             ee.ZeroRasterSource(grid),
-            ee.WkbFeatureSource(wkbs, np.arange(geoms.size)),
+            ee.WkbFeatureSource(shapely.to_wkb(geoms, output_dimension=2)),
             ["cell_id", "coverage"],
             include_cols=["fid"],
             output=writer,
@@ -863,25 +862,39 @@ def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _P
             f"exactextract could not compute the coverage of these geometries: {exc}. "
             "Check them with shapely.is_valid and repair them with shapely.make_valid."
         ) from exc
+    if not writer.cells:
+        return _empty_piece()
+    # exactextract numbers cells row * width + col from the top-left corner of the raster it was
+    # given, which is the grid itself: the grid's flat pixel index
+    cells = np.concatenate(writer.cells).astype(np.int64, copy=False)
+    # overlapping parts of an invalid multipolygon add up: a pixel is covered at most once
+    cov = np.minimum(np.concatenate(writer.cov), 1.0)
+    local = np.repeat(np.asarray(writer.local), [c.size for c in writer.cells])
+    del writer
+    if cells.size and (cells.min() < 0 or cells.max() >= grid.width * grid.height):
+        raise RuntimeError("exactextract returned cell ids outside the grid; this is a bug.")
     # exactextract can lose whole cells on vertices a hair (~1e-16) off a pixel edge: check each valid
     # feature's total against its area in the grid and redo a feature that disagrees with shapely
     xres, yres = grid.res
     area = shapely.area(shapely.clip_by_rect(geoms, xmin, ymin, xmax, ymax)) / (xres * yres)
-    tol = 1e-7 * writer.partial + 1e-9 * area + 1e-6
-    wrong = np.abs(writer.sums - area) > tol
+    total = np.bincount(local, weights=cov, minlength=geoms.size)
+    partial = np.bincount(local[cov < 1], minlength=geoms.size)
+    wrong = np.abs(total - area) > 1e-7 * partial + 1e-9 * area + 1e-6
     if wrong.any():
         wrong &= shapely.is_valid(geoms)
-    keys = [k for i, k in zip(writer.local, writer.keys, strict=True) if not wrong[i]]
-    cov = [c for i, c in zip(writer.local, writer.cov, strict=True) if not wrong[i]]
+    keep = (cov > 0) & ~wrong[local]
+    if not keep.all():
+        cells, cov, local = cells[keep], cov[keep], local[keep]
+    cells <<= bits
+    cells |= feats[local]
+    keys, weights = [cells], [cov]
     for i in np.flatnonzero(wrong):
         k, c = _exact_fractions(geoms[i], grid)
         k <<= bits
         k |= feats[i]
         keys.append(k)
-        cov.append(c)
-    if not keys:
-        return _empty_piece()
-    return np.concatenate(keys), np.concatenate(cov)
+        weights.append(c)
+    return np.concatenate(keys), np.concatenate(weights)
 
 
 def _exact_fractions(geom: shapely.Geometry, grid: Grid, rows_per_batch: int = 256):
@@ -921,13 +934,14 @@ def _exactextract() -> SimpleNamespace:
     from exactextract.writer import Writer
 
     class ZeroRasterSource(RasterSource):
-        """A nodata-free raster of zeros on ``grid``, without a full-size array."""
+        """A nodata-free raster of zeros on ``grid``; windows are views of one shared zero buffer."""
 
         def __init__(self, grid: Grid):
             super().__init__()
             t = grid.transform
             self._res = (t.a, -t.e)
             self._ext = grid.bounds
+            self._zeros = np.zeros(0, dtype=np.uint8)
 
         def res(self):
             return self._res
@@ -942,7 +956,9 @@ def _exactextract() -> SimpleNamespace:
             return None
 
         def read_window(self, x0, y0, nx, ny):
-            return np.zeros((ny, nx), dtype=np.uint8)
+            if self._zeros.size < nx * ny:
+                self._zeros = np.zeros(max(nx * ny, 2 * self._zeros.size), dtype=np.uint8)
+            return self._zeros[: nx * ny].reshape(ny, nx)
 
     class WkbFeature(Feature):
         __slots__ = ("props", "wkb")
@@ -971,32 +987,29 @@ def _exactextract() -> SimpleNamespace:
             return list(self.props)
 
     class WkbFeatureSource(FeatureSource):
-        """Features from WKB, with our feature index as the column ``fid``."""
+        """Features from WKB, with their position as the column ``fid``."""
 
-        def __init__(self, wkbs, fids):
+        def __init__(self, wkbs):
             super().__init__()
             self._wkbs = wkbs
-            self._fids = fids
 
         def count(self):
             return len(self._wkbs)
 
         def __iter__(self):
-            for wkb, fid in zip(self._wkbs, self._fids.tolist(), strict=True):
-                yield WkbFeature(wkb, {"fid": fid})
+            for i, wkb in enumerate(self._wkbs):
+                yield WkbFeature(wkb, {"fid": i})
 
         def srs_wkt(self):
             return None
 
     class ArrayWriter(Writer):
-        """Collects ``cell_id`` and ``coverage`` as packed keys and weights, without pandas."""
+        """Collects each feature's ``cell_id`` and ``coverage`` arrays, without pandas."""
 
-        def __init__(self, bits: int, n_pixels: int, feats: np.ndarray):
+        def __init__(self):
             super().__init__()
-            self._bits, self._n_pixels, self._feats = bits, n_pixels, feats
-            self.local, self.keys, self.cov = [], [], []
-            self.sums = np.zeros(feats.size)  # sum of the fractions, per feature
-            self.partial = np.zeros(feats.size)  # number of fractions below 1, per feature
+            self.local, self.cells, self.cov = [], [], []
+            self._f = WkbFeature()
 
         def add_operation(self, op):
             pass
@@ -1005,28 +1018,13 @@ def _exactextract() -> SimpleNamespace:
             pass
 
         def write(self, feature):
-            f = WkbFeature()
+            f = self._f
             feature.copy_to(f)
-            # exactextract numbers cells row * width + col from the top-left corner of the raster it
-            # was given, which is the grid itself: the grid's flat pixel index.
-            cells = np.asarray(f.props["cell_id"], dtype=np.int64)
-            # overlapping parts of an invalid multipolygon add up: a pixel is covered at most once
-            cov = np.minimum(np.asarray(f.props["coverage"], dtype=np.float64), 1.0)
-            if not cells.size:
-                return
-            positive = cov > 0
-            if not positive.all():
-                cells, cov = cells[positive], cov[positive]
-            if cells.size and (cells[0] < 0 or cells.max() >= self._n_pixels):
-                raise RuntimeError(f"exactextract returned cell ids outside the grid: {cells!r}")
-            i = int(f.props["fid"])
-            cells <<= self._bits
-            cells |= int(self._feats[i])
-            self.local.append(i)
-            self.keys.append(cells)
-            self.cov.append(cov)
-            self.sums[i] = cov.sum()
-            self.partial[i] = np.count_nonzero(cov < 1)
+            cells = f.props["cell_id"]
+            if len(cells):
+                self.local.append(f.props["fid"])
+                self.cells.append(cells)
+                self.cov.append(f.props["coverage"])
 
         def features(self):
             return None
