@@ -36,6 +36,7 @@ import numpy as np
 from .errors import ArgumentError, BandError, CRSError
 from .grid import Grid, norm_crs, resolve_grid
 from .image import Band, Image, _constant_band, _crs_string
+from .image import reproject as warp
 from .values import ComputedObject, List, Number, String, unwrap
 
 __all__ = [
@@ -1122,21 +1123,6 @@ def reproject(image: Image, crs: Any, crsTransform: Sequence[float] | None = Non
         None if crsTransform is None else [float(v) for v in unwrap(crsTransform)],
     )
     return image._with([_reprojected(b, target) for b in image._bands])
-
-
-def warp(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest") -> da.Array:
-    """Resample a lazy 2-D array from grid ``src`` to grid ``dst`` (odc-geo, GDAL warp per block).
-
-    Geographic grids are fine: the array takes the dimension names of ``src``'s GeoBox.
-    """
-    import xarray as xr
-    from odc.geo.geobox import GeoBox
-    from odc.geo.xr import xr_coords, xr_reproject
-
-    src_box = GeoBox(src.shape, src.transform, src.crs_wkt)
-    dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
-    x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
-    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
 
 
 def _reprojected(b: Band, target: Grid) -> Band:

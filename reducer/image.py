@@ -66,9 +66,9 @@ def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest"
 
     src_box = GeoBox(src.shape, src.transform, src.crs_wkt)
     dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
-    x = xr.DataArray(array, coords=xr_coords(src_box), dims=("y", "x"))
-    out = xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan)
-    return out.data
+    # geographic grids name their dims (latitude, longitude): take the GeoBox's own names
+    x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
+    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
 
 
 def _constant_band(name: str, value: float) -> Band:

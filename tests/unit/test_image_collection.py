@@ -162,3 +162,14 @@ def test_collection_from_xarray_and_to_xarray():
     assert list(ds["time"].values) == list(times)
     df = res.to_pandas()
     assert len(df) == 6 and set(df.columns) >= {"name", "mean", "count", "system:time_start", "image_id"}
+
+
+def test_geographic_raster_evaluated_on_another_grid(tmp_path):
+    # a lon/lat raster of 4x4 pixels of 0.01 degrees; at scale 2226 m (0.02 degrees) nearest takes every other pixel
+    t = Affine(0.01, 0, 10.0, 0, -0.01, 50.0)
+    data = np.arange(16, dtype="float32").reshape(4, 4)
+    img = ee.Image(str(write_tif(tmp_path / "geo.tif", data, transform=t, crs="EPSG:4326")))
+    native = img.reduceRegion(ee.Reducer.sum()).getInfo()
+    assert native == {"B1": float(data.sum())}
+    coarse = img.reduceRegion(ee.Reducer.count(), scale=0.02 * 111319.49079327357).getInfo()
+    assert coarse == {"B1": 4}
