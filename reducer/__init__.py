@@ -4,13 +4,17 @@ Port a script by changing ``import ee`` to ``import reducer as ee`` and pointing
 local files. Nothing is computed until ``getInfo()``.
 
 Dependencies point one way:
-sources, geometry, features, filters, dates -> image, collection -> reducers, aggregations, kernels,
-coverage -> engine -> output.
+sources, stac, cube, catalog, geometry, features, filters, dates, values
+-> image, algebra, expression, collection, composites
+-> reducers, aggregations, kernels, segments, coverage
+-> engine (plan, graph; the only dask.compute)
+-> output, sampling, points, chart, ui, export, batch, cli.
 """
 
 from __future__ import annotations
 
 from . import batch, errors, ui
+from .algebra import Projection
 from .catalog import set_catalog
 from .collection import ImageCollection
 from .dates import Date
@@ -42,6 +46,7 @@ __all__ = [
     "Authenticate",
     "List",
     "Number",
+    "Projection",
     "Reducer",
     "ReducerError",
     "String",
