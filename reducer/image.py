@@ -75,7 +75,12 @@ def _constant_band(name: str, value: float) -> Band:
     dtype = "int64" if float(value).is_integer() and not isinstance(value, float) else "float64"
 
     def fn(grid: Grid, resampling: str) -> da.Array:
-        return da.full(grid.shape, float(value), dtype="f8", chunks=1024)
+        from dask.base import tokenize
+
+        # a name of our own: tokenizing da.full's arguments would pickle a function on every call
+        return da.full(
+            grid.shape, float(value), dtype="f8", chunks=1024, name=f"constant-{tokenize(float(value), grid.token())}"
+        )
 
     return Band(name, dtype, None, fn)
 
