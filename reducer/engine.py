@@ -377,10 +377,13 @@ class ReductionPlan:
         peak = 0
         entries = 0
         seen: set[str] = set()
+        estimates: dict[str, int] = {}  # per (features, grid, blocks): the same for every image on it
         for ip in self.images:
             chunks = ip.stack.chunks
             item = ip.stack.dtype.itemsize * ip.stack.shape[0]
-            n_entries = estimate_pixels(ip.geoms, ip.grid) * len(ip.kinds)
+            if ip.key not in estimates:
+                estimates[ip.key] = estimate_pixels(ip.geoms, ip.grid)
+            n_entries = estimates[ip.key] * len(ip.kinds)
             per_block = n_entries / max(1, len(ip.blocks))
             for i, j in ip.touched:
                 nbytes = chunks[1][i] * chunks[2][j] * item
