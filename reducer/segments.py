@@ -157,8 +157,20 @@ class Segments:
         """``(order, x, w, seg)`` sorted by (segment, value of ``row``), stable within ties."""
 
         def run() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-            order = np.lexsort((self.values[row], self.seg_ids))
-            return order, self.values[row][order], self.weight[order], self.seg_ids[order]
+            x = self.values[row]
+            counts = self.counts
+            longest = int(counts.max()) if self.n_seg else 0
+            if 0 < longest <= 256 and self.n_seg * longest <= 4 * self.n + 4096:
+                # many short segments (pixels over time): sort each row of a padded table
+                pos = np.arange(self.n) - self.offsets[:-1][self.seg_ids]
+                table = np.full((self.n_seg, longest), np.inf)
+                table[self.seg_ids, pos] = x
+                idx = np.argsort(table, axis=1, kind="stable")  # padding sorts last, after real +inf
+                keep = np.arange(longest)[None, :] < counts[:, None]
+                order = (self.offsets[:-1, None] + idx)[keep]
+            else:
+                order = np.lexsort((x, self.seg_ids))
+            return order, x[order], self.weight[order], self.seg_ids[order]
 
         return self.memo(("sorted", row), run)
 
