@@ -20,6 +20,7 @@ from . import composites as _composites
 from .errors import ArgumentError, InputFileError
 from .filters import Filter
 from .image import Image
+from .validate import known_arguments
 from .values import ComputedObject, List, Number, unwrap
 
 __all__ = ["ImageCollection", "Reduction"]
@@ -307,6 +308,7 @@ class ImageCollection(ComputedObject):
         return _composites.to_bands(self._images)
 
     # -- reductions -------------------------------------------------------------------------------
+    @known_arguments("ImageCollection.reduceRegions")
     def reduceRegions(
         self,
         collection: Any,

@@ -22,6 +22,7 @@ from .dates import Date, date_from_name, to_millis
 from .errors import ArgumentError, BandError, CRSError
 from .grid import Grid, norm_crs
 from .sources import RasterioFileSource, pixel_dtype
+from .validate import known_arguments
 from .values import ComputedObject, Dictionary, List, Number, String, unwrap
 
 __all__ = ["Image", "Band"]
@@ -401,6 +402,7 @@ class Image(ComputedObject):
         return sample(self, region, scale, projection, factor, numPixels, seed, dropNulls, geometries)
 
     # -- reductions -------------------------------------------------------------------------------
+    @known_arguments("Image.reduceRegion")
     def reduceRegion(
         self,
         reducer: Any,
@@ -424,6 +426,7 @@ class Image(ComputedObject):
             lambda: reduce_region(self, reducer, geometry, scale, crs, crsTransform, bestEffort, maxPixels)
         )
 
+    @known_arguments("Image.reduceRegions")
     def reduceRegions(
         self,
         collection: Any,

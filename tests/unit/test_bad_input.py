@@ -204,15 +204,13 @@ def test_unknown_argument_name(tif: Path) -> None:
     assert isinstance(info.value, TypeError)
 
 
-@pytest.mark.xfail(
-    reason="needs reducer.validate.known_arguments applied to Image.reduceRegion/reduceRegions (image.py, "
-    "owned by another engineer); Python's TypeError is raised meanwhile",
-    raises=TypeError,
-    strict=False,
-)
 def test_unknown_argument_name_in_reduce_region(tif: Path) -> None:
     with pytest.raises(ArgumentError, match=r"Unrecognized arguments \['scael'\] to function: Image\.reduceRegion"):
         ee.Image(str(tif)).reduceRegion(ee.Reducer.mean(), scael=30)
+    with pytest.raises(ArgumentError, match=r"to function: Image\.reduceRegions\."):
+        ee.Image(str(tif)).reduceRegions(_fc(SQUARE), ee.Reducer.mean(), scael=30)
+    with pytest.raises(ArgumentError, match=r"to function: ImageCollection\.reduceRegions\."):
+        ee.ImageCollection([str(tif)]).reduceRegions(_fc(SQUARE), ee.Reducer.mean(), sharedInputs=True)
 
 
 def test_known_arguments_wording(tif: Path) -> None:
