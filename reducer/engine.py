@@ -130,6 +130,7 @@ _WEIGHTS: OrderedDict[str, BlockWeights] = OrderedDict()
 _WEIGHTS_LOCK = threading.Lock()
 _WEIGHTS_MAX_BYTES = 512 * 2**20
 _weights_bytes = 0
+_COVERAGE_LOCK = threading.Lock()
 
 
 def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -219,7 +220,8 @@ def _weights_task(
             _WEIGHTS.move_to_end(token)
             return hit
     r0, c0, bh, bw = window
-    cov = coverage(geoms, grid, mode)
+    with _COVERAGE_LOCK:  # exactextract holds the GIL: two at once only slow each other and the reads down
+        cov = coverage(geoms, grid, mode)
     row, col = np.divmod(cov.pixel, grid.width)
     keep = (row >= r0) & (row < r0 + bh) & (col >= c0) & (col < c0 + bw)
     local = (row[keep] - r0) * bw + (col[keep] - c0)
