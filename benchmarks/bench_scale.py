@@ -7,6 +7,9 @@ Usage (from the repository root, with the project's Python)::
     python benchmarks/bench_scale.py              # 100,000 features x 120 images; sweeps 1k-100k, 12-120 images
     python benchmarks/bench_scale.py --no-sweep   # the main workload only (threads, 1 worker, 2 workers)
 
+Sweeps (features at the main number of images, images at the main number of features) run on threads
+and on 2 workers.
+
 The job is ``ImageCollection.reduceRegions(features, ee.Reducer.mean(), scale=10).to_xarray()``: every
 (feature, image) mean, as a feature x time cube. Images are synthetic 1024² uint16 GeoTIFFs (deflate, 256²
 tiles, read in 512² blocks, so 4 blocks per image); features are small squares (25 m, about 9 to 16
@@ -45,7 +48,6 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE / "data"
-RESULTS = DATA / "scale_results.json"
 GEN_VERSION = 1
 
 CRS = "EPSG:32633"
@@ -298,8 +300,9 @@ def main() -> None:
 
     jobs = [job(0, n_main, t_main), job(1, n_main, t_main), job(2, n_main, t_main)]
     if not args.no_sweep:
-        jobs += [job(2, n, t_main) for n in n_sweep if n != n_main]
-        jobs += [job(2, n_main, t) for t in t_sweep if t != t_main]
+        for workers in (0, 2):
+            jobs += [job(workers, n, t_main) for n in n_sweep if n != n_main]
+            jobs += [job(workers, n_main, t) for t in t_sweep if t != t_main]
     records = []
     print(HEADER, flush=True)
     for j in jobs:
@@ -307,8 +310,9 @@ def main() -> None:
         rec = spawn(j, args.timeout)
         records.append(rec)
         print(describe(rec), flush=True)
-    RESULTS.write_text(json.dumps(records, indent=1))
-    log(f"wrote {RESULTS}")
+    results = DATA / f"scale_results_{n_main}x{t_main}.json"
+    results.write_text(json.dumps(records, indent=1))
+    log(f"wrote {results}")
 
     main_runs = [r for r in records if (r["job"]["features"], r["job"]["images"]) == (n_main, t_main)]
     sums = {r["checksum"] for r in main_runs}
