@@ -206,9 +206,9 @@ def assign_blocks(
 
 
 def _weights_task(
-    geoms: np.ndarray, fids: np.ndarray, grid: Grid, window: tuple[int, int, int, int], mode: str, token: str
+    wkb: np.ndarray, fids: np.ndarray, grid: Grid, window: tuple[int, int, int, int], mode: str, token: str
 ) -> BlockWeights:
-    """Coverage of ``geoms`` (features ``fids``) on the block ``window = (row0, col0, height, width)``.
+    """Coverage of the features ``fids`` (as WKB, which pickles fast) on the block ``window = (row0, col0, h, w)``.
 
     Coverage is computed on the whole grid (so ties and clipping are decided exactly as for the
     whole raster) and the entries in the block kept, sorted by feature then pixel. Cached by token.
@@ -221,7 +221,7 @@ def _weights_task(
             return hit
     r0, c0, bh, bw = window
     with _COVERAGE_LOCK:  # exactextract holds the GIL: two at once only slow each other and the reads down
-        cov = coverage(geoms, grid, mode)
+        cov = coverage(shapely.from_wkb(wkb), grid, mode)
     row, col = np.divmod(cov.pixel, grid.width)
     keep = (row >= r0) & (row < r0 + bh) & (col >= c0) & (col < c0 + bw)
     local = (row[keep] - r0) * bw + (col[keep] - c0)
@@ -347,7 +347,13 @@ class ReductionPlan:
             if token not in weight_keys:
                 fids = ip.blocks[(i, j)]
                 weight_keys[token] = dask.delayed(_weights_task, pure=True)(
-                    ip.geoms[fids], fids, ip.grid, window, mode, token, dask_key_name=f"weights-{tokenize(token)}"
+                    shapely.to_wkb(ip.geoms[fids]),
+                    fids,
+                    ip.grid,
+                    window,
+                    mode,
+                    token,
+                    dask_key_name=f"weights-{tokenize(token)}",
                 )
             return weight_keys[token]
 

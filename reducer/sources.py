@@ -137,7 +137,8 @@ def read_window(
             raw = src.read(band, window=win)
             mask = src.read_masks(band, window=win) if use_mask else None
     except rasterio.errors.RasterioIOError as exc:
-        raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from exc
+        # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster
+        raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from None
     READ_COUNTER.add(h * w)
     out = raw.astype(out_dtype, copy=False)
     bad = None
