@@ -126,17 +126,19 @@ def chunk_stats(
         return empty_partial(kinds, values.shape[0])
     v = values[:, pixel].astype("f8", copy=False)
     valid = ~np.isnan(v)
+    # most blocks have no masked pixel among the entries: then skip the masking copies
+    all_valid = bool(valid.all())
     out: dict[str, np.ndarray] = {}
     counts = np.diff(np.append(starts, len(pixel)))
     need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
     if need_sums:
-        w = np.where(valid, weight, 0.0)
+        w = np.broadcast_to(np.asarray(weight, "f8"), v.shape) if all_valid else np.where(valid, weight, 0.0)
         wsum = np.add.reduceat(w, starts, axis=1)
         out["w"] = wsum.T
         if "w2" in kinds:
             out["w2"] = np.add.reduceat(w * w, starts, axis=1).T
         if "wx" in kinds or set(_MOMENTS) & set(kinds):
-            x0 = np.where(valid, v, 0.0)
+            x0 = v if all_valid else np.where(valid, v, 0.0)
             wx = np.add.reduceat(w * x0, starts, axis=1)
             out["wx"] = wx.T
             if set(_MOMENTS) & set(kinds):
@@ -148,9 +150,9 @@ def chunk_stats(
                     if k in kinds:
                         out[k] = np.add.reduceat(wdev * dev ** (p - 1), starts, axis=1).T
     if "min" in kinds:
-        out["min"] = np.minimum.reduceat(np.where(valid, v, np.inf), starts, axis=1).T
+        out["min"] = np.minimum.reduceat(v if all_valid else np.where(valid, v, np.inf), starts, axis=1).T
     if "max" in kinds:
-        out["max"] = np.maximum.reduceat(np.where(valid, v, -np.inf), starts, axis=1).T
+        out["max"] = np.maximum.reduceat(v if all_valid else np.where(valid, v, -np.inf), starts, axis=1).T
     if "prod" in kinds:
         out["prod"] = np.multiply.reduceat(np.where(valid, v, 1.0), starts, axis=1).T
     if "anynz" in kinds:
