@@ -250,7 +250,13 @@ def _add_zonal(subparsers: argparse._SubParsersAction, common: argparse.Argument
         const="unweighted",
         help="use the pixels whose centre is inside the feature, each with weight 1",
     )
-    mode.add_argument("--all-touched", dest="weighting", action="store_const", const="touched", help=argparse.SUPPRESS)
+    mode.add_argument(
+        "--all-touched",
+        dest="weighting",
+        action="store_const",
+        const="touched",
+        help="use every pixel the feature touches, each with weight 1 (rasterstats' all_touched=True)",
+    )
     p.set_defaults(weighting="weighted")
     _add_selection(p)
     _add_output(p)
@@ -501,11 +507,6 @@ def _run_zonal(args: argparse.Namespace) -> int:
 
     import reducer as ee
 
-    if args.weighting == "touched":
-        raise UsageError(
-            "--all-touched is not supported yet. Use the default (pixels weighted by the covered fraction) "
-            "or --unweighted (pixels whose centre is inside)."
-        )
     _check_output(args)
     fc, small, id_name = _features(args.features, args.id_field)
     ic, images, bands = _images(args)
@@ -515,6 +516,8 @@ def _run_zonal(args: argparse.Namespace) -> int:
         reducer = reducer.combine(getattr(ee.Reducer, s)(), sharedInputs=True)
     if args.weighting == "unweighted":
         reducer = reducer.unweighted()
+    elif args.weighting == "touched":
+        reducer = reducer.all_touched()
     result = ic.reduceRegions(fc, reducer, scale=args.scale, crs=args.crs).to_pandas()
     n = len(small)
     values = np.full((len(images), len(bands), len(stats), n), np.nan)

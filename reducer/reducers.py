@@ -33,6 +33,8 @@ class Output:
         The reducer inputs it reads, in order (``(0,)``; ``(0, 1)`` for x and y of ``linearFit``).
     weighted
         False after ``unweighted()``: centre-in pixels, each with weight 1.
+    touched
+        True after ``all_touched()``: every pixel the region touches, each with weight 1.
     params
         The statistic's parameters (``(90.0,)`` for ``p90``); child outputs for composites.
     """
@@ -42,6 +44,7 @@ class Output:
     inputs: tuple[int, ...] = (0,)
     weighted: bool = True
     params: tuple = ()
+    touched: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.inputs, int | np.integer):
@@ -56,7 +59,9 @@ class Output:
 
     @property
     def mode(self) -> str:
-        """The coverage mode the output needs: ``"weighted"`` or ``"centre"``."""
+        """The coverage mode the output needs: ``"weighted"``, ``"centre"`` or ``"touched"``."""
+        if self.touched:
+            return "touched"
         agg = AGGREGATIONS[self.stat]
         return "weighted" if self.weighted and not agg.centre_only else "centre"
 
@@ -76,10 +81,11 @@ def _map(o: Output, fn: Any) -> Output:
     return replace(o, inputs=tuple(fn(i) for i in o.inputs))
 
 
-def _unweight(o: Output) -> Output:
+def _unweight(o: Output, touched: bool = False) -> Output:
     if AGGREGATIONS[o.stat].compose is not None and o.stat != "splitWeights":
-        return replace(o, weighted=False, params=(tuple(_unweight(c) for c in o.params[0]), *o.params[1:]))
-    return replace(o, weighted=False)
+        kids = tuple(_unweight(c, touched) for c in o.params[0])
+        return replace(o, weighted=False, touched=touched, params=(kids, *o.params[1:]))
+    return replace(o, weighted=False, touched=touched)
 
 
 def _pname(p: float) -> str:
@@ -689,6 +695,19 @@ class Reducer:
     def unweighted(self) -> Reducer:
         """The same reducer on centre-in pixels, each counted once."""
         return Reducer(tuple(_unweight(o) for o in self._outputs), self._n_inputs)
+
+    def all_touched(self) -> Reducer:
+        """The same reducer on every pixel the region touches, each counted once (an extension).
+
+        This is rasterstats' ``all_touched=True`` (GDAL's rule), for every output, ``count`` included.
+        Earth Engine has no such mode.
+
+        Examples
+        --------
+        >>> Reducer.mean().combine(Reducer.count(), sharedInputs=True).all_touched()._outputs[1].mode
+        'touched'
+        """
+        return Reducer(tuple(_unweight(o, touched=True) for o in self._outputs), self._n_inputs)
 
     def getOutputs(self) -> List:
         """The output names, as an ``ee.List``."""

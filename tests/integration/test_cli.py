@@ -145,22 +145,23 @@ def test_zonal_wide_parquet_with_module_entry_point(data: Path, tmp_path: Path) 
     _assert_matches(long, expected)
 
 
-def test_zonal_unweighted_matches_rasterstats(data: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("flag", ["--unweighted", "--all-touched"])
+def test_zonal_unweighted_and_all_touched_match_rasterstats(data: Path, tmp_path: Path, flag: str) -> None:
     import rasterstats
 
     out = tmp_path / "u.csv"
     raster = data / "rasters" / f"s_{DATES[0]}.tif"
-    assert (
-        main(["zonal", str(data / "fields.gpkg"), str(raster), "--unweighted", "--stats", "mean,max", "-o", str(out)])
-        == 0
-    )
+    args = ["zonal", str(data / "fields.gpkg"), str(raster), flag, "--stats", "mean,max,count", "-o", str(out)]
+    assert main(args) == 0
     got = pd.read_csv(out)
     assert got["feature"].tolist()[:4] == [0, 0, 0, 0]  # no --id-field: positions
     fields = gpd.read_file(data / "fields.gpkg").to_crs(CRS)
     for b, band in enumerate(BANDS, 1):
-        zs = rasterstats.zonal_stats(fields, str(raster), stats=["mean", "max"], band=b)
+        zs = rasterstats.zonal_stats(
+            fields, str(raster), stats=["mean", "max", "count"], band=b, all_touched=flag == "--all-touched"
+        )
         for i, z in enumerate(zs):
-            for stat in ("mean", "max"):
+            for stat in ("mean", "max", "count"):
                 v = got.loc[(got.feature == i) & (got.band == band) & (got.statistic == stat), "value"].item()
                 if z[stat] is None:
                     assert math.isnan(v)
@@ -260,12 +261,9 @@ def test_help_for_every_option(capsys: pytest.CaptureFixture[str]) -> None:
     subparsers = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, sub in subparsers.choices.items():
         for action in sub._actions:
-            if action.dest == "weighting" and action.const == "touched":
-                assert action.help == "==SUPPRESS==", "--all-touched is not advertised"
-                continue
             assert action.help, f"{name}: {action.option_strings or action.dest} has no help"
     assert main(["zonal", "--help"]) == 0
-    assert "--all-touched" not in capsys.readouterr().out
+    assert "--all-touched" in capsys.readouterr().out
 
 
 def test_usage_errors_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -273,9 +271,6 @@ def test_usage_errors_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert main(["zonal", fields, rasters, "--stats", "mean,p90", "-o", out]) == 2
     err = capsys.readouterr().err
     assert "unknown statistic 'p90'; available: mean, max, min, count, sum, stdDev, variance" in err
-    assert main(["zonal", fields, rasters, "--all-touched", "-o", out]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("reducer: error: --all-touched is not supported yet") and err.count("\n") == 1
     assert main(["zonal", fields, rasters, "-o", str(data / "out.txt")]) == 2
     assert "cannot tell the format of" in capsys.readouterr().err
     assert main(["zonal", fields, rasters, "--start", "soon", "-o", out]) == 2

@@ -120,3 +120,17 @@ def test_peer_fixture_slope(tmp_path):
     assert list(got["count"]) == [r["count"] for r in ref_rs]
     ref_ee = exactextract.exact_extract(str(root / "slope.tif"), polys, ["mean"], output="pandas")
     np.testing.assert_allclose(got["mean"].astype(float), ref_ee["mean"], rtol=1e-9)
+
+
+def test_all_touched_equals_rasterstats_all_touched(data):
+    tif, fields = data
+    red = (
+        ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True).combine(ee.Reducer.minMax(), sharedInputs=True)
+    )
+    got = _ee_frame(tif, fields, red.all_touched())
+    ref = rasterstats.zonal_stats(list(fields.geometry), str(tif), stats="mean min max count", all_touched=True)
+    assert list(got["count"]) == [r["count"] for r in ref]
+    for k in ["mean", "min", "max"]:
+        np.testing.assert_allclose(
+            got[k].astype(float), np.array([np.nan if r[k] is None else r[k] for r in ref], float), rtol=1e-6, err_msg=k
+        )
