@@ -53,6 +53,7 @@ ZONAL = [
     "exactextract-list-fs",
     "exactextract-list-rs",
     "exactextract-2proc",
+    "exactextract-list-2proc",
     "flox",
     "floor",
     "floor-gdal",
@@ -471,6 +472,41 @@ def run_exactextract_2proc(job: dict) -> tuple[dict, dict]:
     return {op: np.stack([p[op] for p in parts]) for op in OPS}, {"strategy": EE_2PROC_STRATEGY, "processes": 2}
 
 
+def _ee_list_worker(args):
+    import pickle
+
+    from exactextract import exact_extract
+
+    c0 = time.process_time()
+    tifs, fields_pickle = args
+    fields = pickle.loads(fields_pickle)
+    df = exact_extract(tifs, fields, list(OPS), strategy="feature-sequential", output="pandas")
+    names = [Path(t).stem for t in tifs]
+    out = {op: np.stack([df[f"{nm}_{op}"].to_numpy(dtype="f8") for nm in names]) for op in OPS}
+    out["_cpu"] = time.process_time() - c0
+    return out
+
+
+def run_exactextract_list_2proc(job: dict) -> tuple[dict, dict]:
+    """exactextract with the list of rasters (coverage once per feature), the fields split west/east
+    between two processes (so each decodes about half of the tiles)."""
+    import pickle
+
+    pool = job["_pool"]
+    fields = _fields_utm(job)
+    x = fields.geometry.bounds["minx"].to_numpy()
+    order = np.argsort(x, kind="stable")
+    halves = [np.sort(order[: len(order) // 2]), np.sort(order[len(order) // 2 :])]
+    parts = list(pool.map(_ee_list_worker, [(job["tifs"], pickle.dumps(fields.iloc[h])) for h in halves]))
+    _done(job)
+    job["_cpu_workers"] = sum(p["_cpu"] for p in parts)
+    ans = {op: np.full((len(job["tifs"]), len(fields)), np.nan) for op in OPS}
+    for h, part in zip(halves, parts, strict=True):
+        for op in OPS:
+            ans[op][:, h] = part[op]
+    return ans, {"strategy": "feature-sequential, list of rasters, fields split west/east", "processes": 2}
+
+
 def _windows(height: int, width: int, step: int):
     from rasterio.windows import Window
 
@@ -603,6 +639,7 @@ RUNNERS = {
     "exactextract-list-fs": run_exactextract_list_fs,
     "exactextract-list-rs": run_exactextract_list_rs,
     "exactextract-2proc": run_exactextract_2proc,
+    "exactextract-list-2proc": run_exactextract_list_2proc,
     "flox": run_flox,
     "floor": run_floor,
     "floor-gdal": run_floor_gdal,
@@ -640,7 +677,7 @@ def run_one(name: str, job: dict) -> None:
 
     _preimport(name)
     pool = None
-    if name == "exactextract-2proc":
+    if name.startswith("exactextract") and name.endswith("2proc"):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
@@ -1252,7 +1289,7 @@ def profile(name: str, ds: Dataset, args) -> None:
 
 
 # Phases of a run, by the frames on the stack (the innermost frame that names one decides).
-IDLE, STARTUP = "idle (waiting for work or the GIL)", "startup: imports before the clock"
+IDLE, STARTUP = "idle (waiting for work or the GIL)", "start-up and exit (imports before the clock)"
 _STARTUP = ("_preimport (", "<module> (bench_zonal.py", "<module> (benchmarks/bench_zonal.py")
 PHASES = [
     ("decode: rasterio.open per block", ("open (rasterio/__init__.py", "wrapper (rasterio/env.py")),
@@ -1303,8 +1340,14 @@ def summarise_pyspy(raw: Path, name: str) -> str:
         py = [f for f in frames if ".py:" in f]
         inner = py[-1] if py else frames[-1]
         in_main = any(f.startswith("main (") and "bench_zonal.py" in f for f in frames)
-        if any(k in f for f in frames for k in _STARTUP[:1]) or (
-            not in_main and any(k in f for f in frames for k in _STARTUP[1:])
+        run_one_import = any(
+            f.startswith("run_one (") and frames[i + 1].startswith("_find_and_load") for i, f in enumerate(frames[:-1])
+        )
+        if (
+            len(frames) == 1  # no Python frame: interpreter start-up or exit
+            or run_one_import
+            or any(k in f for f in frames for k in _STARTUP[:1])
+            or (not in_main and any(k in f for f in frames for k in _STARTUP[1:]))
         ):
             phase[STARTUP] += n
             continue
@@ -1356,8 +1399,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--idle-wait",
         type=float,
-        default=60,
-        help="before each run, wait up to this many seconds for the machine to be idle (0: never)",
+        default=None,
+        help="before each run, wait up to this many seconds for the machine to be idle (0: never; "
+        "default 60, or 0 with --small)",
     )
     ap.add_argument("--floor-step", type=int, default=1024, help="window size of the floor's decode")
     ap.add_argument("--no-second-call", action="store_true", help="do not time reducer's second call")
@@ -1399,6 +1443,8 @@ def main(argv: list[str] | None = None) -> int:
         n_points=args.n_points or small.n_points,
         cover=args.cover,
     )
+    if args.idle_wait is None:
+        args.idle_wait = 0.0 if args.small else 60.0
     log(f"data: {asdict(p)}")
     ds = ensure_data(p)
     warm_page_cache(ds.tifs)
@@ -1416,12 +1462,16 @@ def main(argv: list[str] | None = None) -> int:
             if n not in names and not (args.skip_slow and n in SLOW):
                 names.append(n)
 
+    at_start = versions()
     res, answers, extrapolated = run_contenders(names, ds, args)
     checks = check_answers(res, answers, ds)
+    at_end = versions()
+    if at_end.get("reducer_git") != at_start.get("reducer_git"):
+        at_start["reducer_git"] += f" at the start; {at_end.get('reducer_git')} at the end"
     report = {
         "params": asdict(p),
         "machine": machine(),
-        "versions": versions(),
+        "versions": at_start,
         "results": res,
         "checks": [asdict(c) for c in checks],
     }
@@ -1447,7 +1497,8 @@ def main(argv: list[str] | None = None) -> int:
     print(fmt_table(res, extrapolated))
     if unchecked:
         print(f"\n(answers not cross-checked in this run: {', '.join(unchecked)})")
-    print("\ntargets:")
+    default = p == Params()
+    print("\ntargets:" if default else "\ntargets (stated for the default size; here for orientation only):")
     for ln in targets(res):
         print(ln)
     if args.scaling:
