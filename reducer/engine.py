@@ -578,6 +578,8 @@ def to_python(v: Any, integer: bool = False) -> Any:
 
 def _active_client(scheduler: Any) -> Any:
     """The distributed client to run on: the one given, else the default one when no scheduler is set."""
+    if "distributed" not in sys.modules:
+        return None  # no client can exist, and importing distributed costs a quarter of a second
     try:
         from distributed import Client, default_client
     except ImportError:  # pragma: no cover - distributed is a dependency

@@ -147,9 +147,7 @@ def read_window(
     if mask is not None:
         bad = (mask == 0) if bad is None else (bad | (mask == 0))
     if bad is not None and bad.any():
-        if out is raw:
-            out = out.copy()
-        out[bad] = np.nan
+        out[bad] = np.nan  # ``raw`` is this call's own fresh array: no copy needed
     return out
 
 
