@@ -1,9 +1,9 @@
 """Features × grid → sparse pixel weights: exact fraction, centre-in or all-touched.
 
-The engine reduces every image and band of a ``reduceRegions`` call with the same weights, so they
-are computed once per (feature set, grid, mode) here and kept in a small cache
-(:func:`cached_coverage`). A :class:`Coverage` is three aligned arrays, one entry per (feature,
-pixel) pair with a non-zero weight, sorted by pixel, then feature.
+The engine reduces every image and band of a ``reduceRegions`` call with the same weights: it calls
+:func:`coverage` once per (feature set, grid, block, mode) in a dask task and caches the result (see
+``reducer.engine._weights_task``). A :class:`Coverage` is three aligned arrays, one entry per
+(feature, pixel) pair with a non-zero weight, sorted by pixel, then feature.
 
 Modes, for polygonal features:
 
@@ -24,9 +24,7 @@ applies each image's mask when it reduces.
 from __future__ import annotations
 
 import functools
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any, Literal, get_args
@@ -44,8 +42,6 @@ __all__ = [
     "MODES",
     "Coverage",
     "Mode",
-    "cached_coverage",
-    "clear_coverage_cache",
     "coverage",
     "estimate_pixels",
 ]
@@ -317,84 +313,6 @@ def estimate_pixels(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid:
         inside = (xy[:, 0] >= xmin) & (xy[:, 0] < xmax) & (xy[:, 1] > ymin) & (xy[:, 1] <= ymax)
         total += float(inside.sum())
     return int(np.ceil(total))
-
-
-_CACHE_SIZE = 8
-_cache: OrderedDict[tuple, Coverage] = OrderedDict()
-_cache_lock = threading.Lock()
-
-
-def cached_coverage(
-    key: Hashable,
-    geoms: np.ndarray | Sequence[shapely.Geometry | None],
-    grid: Grid,
-    mode: Mode = "weighted",
-) -> Coverage:
-    """:func:`coverage`, remembered for the last 8 ``(key, grid, mode)`` combinations.
-
-    Parameters
-    ----------
-    key
-        A hashable token of the feature set, chosen by the caller: equal keys must mean equal
-        geometries (in the grid's CRS).
-    geoms, grid, mode
-        As for :func:`coverage`.
-
-    Returns
-    -------
-    Coverage
-        The cached coverage, shared between callers (its arrays are read-only).
-
-    Raises
-    ------
-    ArgumentError
-        When ``key`` is not hashable.
-
-    Notes
-    -----
-    Thread-safe. Two threads asking for the same missing entry at once may both compute it.
-
-    Examples
-    --------
-    >>> from affine import Affine
-    >>> from shapely import box
-    >>> grid = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 3), 3, 3)
-    >>> a = cached_coverage("squares-v1", [box(0.5, 0.5, 2.5, 2.5)], grid)
-    >>> cached_coverage("squares-v1", [box(0.5, 0.5, 2.5, 2.5)], grid) is a
-    True
-    >>> cached_coverage("squares-v1", [box(0.5, 0.5, 2.5, 2.5)], grid, "centre") is a
-    False
-    """
-    _check_mode(mode)
-    try:
-        cache_key = (key, grid.token(), mode)
-        hash(cache_key)
-    except TypeError as exc:
-        raise ArgumentError(
-            f"cached_coverage: key {key!r} is not hashable. Give a token of the feature set, such as a "
-            "string or a tuple of ids."
-        ) from exc
-    with _cache_lock:
-        hit = _cache.get(cache_key)
-        if hit is not None:
-            _cache.move_to_end(cache_key)
-            return hit
-    result = coverage(geoms, grid, mode)
-    with _cache_lock:
-        hit = _cache.get(cache_key)
-        if hit is not None:  # another thread got there first: keep one copy
-            _cache.move_to_end(cache_key)
-            return hit
-        _cache[cache_key] = result
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return result
-
-
-def clear_coverage_cache() -> None:
-    """Empty the cache of :func:`cached_coverage`."""
-    with _cache_lock:
-        _cache.clear()
 
 
 # --------------------------------------------------------------------------------------------------

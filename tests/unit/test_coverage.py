@@ -14,11 +14,8 @@ from affine import Affine
 from rasterio.features import geometry_mask, rasterize
 from shapely import GeometryCollection, LineString, MultiPoint, MultiPolygon, Point, Polygon, box
 
-from reducer import coverage as cov_mod
 from reducer.coverage import (
     Coverage,
-    cached_coverage,
-    clear_coverage_cache,
     coverage,
     estimate_pixels,
 )
@@ -257,51 +254,6 @@ def test_bad_arguments():
         coverage([SQUARE], UTM, "area")  # type: ignore[arg-type]
     with pytest.raises(GeometryError, match="geometry 1 is 'POINT"):
         coverage([SQUARE, "POINT (0 0)"], UTM)
-    with pytest.raises(ArgumentError, match="not hashable"):
-        cached_coverage(["a", "list"], [SQUARE], UTM)
-    with pytest.raises(ArgumentError):
-        cached_coverage("k", [SQUARE], UTM, "nope")  # type: ignore[arg-type]
-
-
-# --------------------------------------------------------------------------------------------------
-# the cache
-
-
-def test_cache_hits_misses_and_eviction():
-    clear_coverage_cache()
-    a = cached_coverage("fc", [SQUARE], UTM)
-    assert cached_coverage("fc", [SQUARE], UTM) is a
-    assert cached_coverage("fc", [SQUARE], UTM, "centre") is not a
-    other = Grid(CRS, Affine(0.5, 0, TRANSFORM_3x3.c, 0, -0.5, TRANSFORM_3x3.f), 6, 6)
-    b = cached_coverage("fc", [SQUARE], other)
-    assert b is not a and len(b) == 16  # the square on half-size pixels: 4 x 4 whole pixels
-    for i in range(cov_mod._CACHE_SIZE):
-        cached_coverage(("other", i), [SQUARE], UTM)
-    assert cached_coverage("fc", [SQUARE], UTM) is not a  # evicted, recomputed
-    clear_coverage_cache()
-
-
-def test_cache_is_thread_safe():
-    clear_coverage_cache()
-    results: list[Coverage] = []
-    errors: list[BaseException] = []
-
-    def work(i):
-        try:
-            for j in range(20):
-                results.append(cached_coverage(("t", (i + j) % 3), [SQUARE, TOP_LEFT], UTM))
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
-    assert len(results) == 80
-    assert {id(r) for r in results} <= {id(cached_coverage(("t", k), [], UTM)) for k in range(3)}
-    clear_coverage_cache()
 
 
 def test_coverage_in_threads_equals_serial():
