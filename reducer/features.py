@@ -641,16 +641,31 @@ def _geojson_list(geoms: Any) -> list[dict | None]:
     return [None if t is None else json.loads(t) for t in texts]
 
 
-def _fc_info(gdf: Any, props: Mapping[str, Any]) -> dict:
-    geoms = gdf.geometry
+def _geojson_4326(gdf: Any) -> list[dict | None]:
+    """Each row's geometry as GeoJSON in EPSG:4326, converting each distinct geometry object once.
+
+    A reduction over T images repeats every feature's geometry T times (the same object), so this
+    reprojects and converts ``n_features`` geometries, not ``n_features × T``.
+    """
+    import geopandas as gpd
+
+    objs = np.asarray(gdf.geometry.values, dtype=object)
+    ids = np.fromiter((id(g) for g in objs), dtype=np.int64, count=len(objs))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    distinct = gpd.GeoSeries(objs[first], crs=gdf.crs)
     if gdf.crs is not None and gdf.crs != WGS84:
-        geoms = geoms.to_crs(WGS84)
+        distinct = distinct.to_crs(WGS84)
+    converted = _geojson_list(distinct.values)
+    return [converted[k] for k in inverse]
+
+
+def _fc_info(gdf: Any, props: Mapping[str, Any]) -> dict:
     prop_cols = [c for c in gdf.columns if c != "geometry"]
     columns = {c: _column_type(gdf[c]) for c in prop_cols}
     columns[INDEX] = "String"
     records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
     features = []
-    for fid, rec, geom in zip(gdf.index, records, _geojson_list(geoms.values), strict=True):
+    for fid, rec, geom in zip(gdf.index, records, _geojson_4326(gdf), strict=True):
         features.append(
             {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
         )
