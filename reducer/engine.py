@@ -359,22 +359,33 @@ class ReductionPlan:
 
         results = []
         for ip in self.images:
+            # keys named once per image from what determines the result, not tokenized per task
+            tok = tokenize(ip.stack.name, ip.key, ip.kinds, ip.columns, self.n_features)
             blocks = ip.stack.to_delayed(optimize_graph=False)
             partials = [
                 dask.delayed(_chunk_task, pure=True)(
-                    blocks[0, i, j], {m: shared(ip, i, j, m) for m in ip.kinds}, ip.kinds
+                    blocks[0, i, j],
+                    {m: shared(ip, i, j, m) for m in ip.kinds},
+                    ip.kinds,
+                    dask_key_name=f"chunk-{tok}-{i}-{j}",
                 )
                 for i, j in ip.touched
             ]
+            level = 0
             while len(partials) > 1:
                 partials = [
-                    dask.delayed(_combine_task, pure=True)(*partials[k : k + FAN_IN])
+                    dask.delayed(_combine_task, pure=True)(
+                        *partials[k : k + FAN_IN], dask_key_name=f"combine-{tok}-{level}-{k}"
+                    )
                     for k in range(0, len(partials), FAN_IN)
                 ]
+                level += 1
             part = partials[0] if partials else {}
             n_bands = ip.stack.shape[0]
             results.append(
-                dask.delayed(_finalize_task, pure=True)(part, ip.columns, self.n_features, n_bands, ip.kinds)
+                dask.delayed(_finalize_task, pure=True)(
+                    part, ip.columns, self.n_features, n_bands, ip.kinds, dask_key_name=f"finalize-{tok}"
+                )
             )
         return results
 
