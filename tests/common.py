@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -63,3 +65,18 @@ SQUARE = local_box(0.5, 0.5, 2.5, 2.5)
 TOP_LEFT = local_box(0, 1.2, 2, 3)
 OUTSIDE = local_box(10, 10, 11, 11)
 EMPTY = shapely.Polygon()
+
+
+@contextlib.contextmanager
+def no_python_evaluation():
+    """Replace eval, exec and compile so that any use of them fails the test."""
+
+    def boom(*args, **kwargs):
+        raise AssertionError("Image.expression reached Python evaluation")
+
+    saved = builtins.eval, builtins.exec, builtins.compile
+    builtins.eval = builtins.exec = builtins.compile = boom
+    try:
+        yield
+    finally:
+        builtins.eval, builtins.exec, builtins.compile = saved

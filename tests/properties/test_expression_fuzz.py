@@ -6,9 +6,6 @@ that fails the test while the expression is parsed and compiled.
 
 from __future__ import annotations
 
-import builtins
-import contextlib
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -17,7 +14,7 @@ from hypothesis import strategies as st
 import reducer as ee
 import reducer.expression  # noqa: F401  (imported before eval, exec and compile are replaced)
 from reducer.errors import ExpressionError
-from tests.common import write_tif
+from tests.common import no_python_evaluation, write_tif
 
 X = np.array([[1.5, -2.0, 0.0], [4.0, np.nan, 0.25], [-7.0, 8.0, 3.0]])
 Y = np.array([[2.0, 0.0, -1.0], [0.5, 1.0, np.nan], [3.0, -4.0, 3.0]])
@@ -32,19 +29,6 @@ def images(tmp_path_factory):
     )
     img = ee.Image(str(path))
     return img, {"x": img.select("p"), "y": img.select("r"), "z": img.select(["q"])}
-
-
-@contextlib.contextmanager
-def no_python_evaluation():
-    def boom(*args, **kwargs):
-        raise AssertionError("Image.expression reached Python evaluation")
-
-    saved = builtins.eval, builtins.exec, builtins.compile
-    builtins.eval = builtins.exec = builtins.compile = boom
-    try:
-        yield
-    finally:
-        builtins.eval, builtins.exec, builtins.compile = saved
 
 
 def build_only(img, variables, text):

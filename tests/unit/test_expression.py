@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
-import contextlib
-
 import numpy as np
 import pytest
 
@@ -13,7 +10,7 @@ from reducer.errors import ExpressionError
 from reducer.expression import MAX_DEPTH, parse, tokenize
 from reducer.grid import Grid
 from reducer.sources import READ_COUNTER
-from tests.common import CRS, TRANSFORM_3x3, write_tif
+from tests.common import CRS, TRANSFORM_3x3, no_python_evaluation, write_tif
 
 GRID = Grid(CRS, TRANSFORM_3x3, 3, 3)
 NODATA = 0
@@ -44,19 +41,6 @@ def px(image, grid=None):
 def value(expr, mapping=None):
     """The value of an expression over constants (every pixel is the same)."""
     return float(px(ee.Image().expression(expr, mapping), GRID)[0, 0, 0])
-
-
-@contextlib.contextmanager
-def no_python_evaluation():
-    def boom(*args, **kwargs):
-        raise AssertionError("Image.expression reached Python evaluation")
-
-    saved = builtins.eval, builtins.exec, builtins.compile
-    builtins.eval = builtins.exec = builtins.compile = boom
-    try:
-        yield
-    finally:
-        builtins.eval, builtins.exec, builtins.compile = saved
 
 
 # -- the language ------------------------------------------------------------------------------------
