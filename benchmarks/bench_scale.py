@@ -163,8 +163,8 @@ def run_one(job: dict) -> dict:
     from dask.base import collections_to_expr
 
     import reducer as ee
-    import reducer.sources as sources
-    from reducer.engine import plan_reduction
+    import reducer.sources.files as sources
+    from reducer.engine import ReductionRequest, plan_reduction
 
     sources.TARGET_BLOCK = job["block"]
     workers = job["workers"]
@@ -217,7 +217,7 @@ def run_one(job: dict) -> dict:
     # the graph, as shipped (outside the timing)
     gdf = fc._gdf()
     rplan = plan_reduction(
-        list(ic._images), np.asarray(gdf.geometry.values, dtype=object), gdf.crs, ee.Reducer.mean(), PIXEL
+        ReductionRequest(ic.rasters, ee.Reducer.mean(), PIXEL), np.asarray(gdf.geometry.values, dtype=object), gdf.crs
     )
     graph = dict(collections_to_expr(rplan.graph(), optimize_graph=False).__dask_graph__())
     out["graph_tasks"] = len(graph)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from . import batch, errors, ui
 from .algebra import Projection
-from .catalog import set_catalog
 from .collection import ImageCollection
 from .dates import Date
 from .errors import ReducerError
@@ -28,6 +27,7 @@ from .options import set_options
 from .points import point_query
 from .reducers import Reducer
 from .sampling import region_to_dataframe
+from .sources import set_catalog
 from .values import ComputedObject, Dictionary, List, Number, String
 
 __version__ = "0.1.0"

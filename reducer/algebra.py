@@ -1,6 +1,6 @@
 """Band-wise image algebra: Earth Engine's operators, masks, casts, generated images and projections.
 
-Every function here returns a new :class:`~reducer.image.Image` whose bands are lazy: a band's
+Every function here takes and returns :class:`~reducer.raster.Raster` objects whose bands are lazy: a band's
 ``fn(grid, resampling)`` evaluates its operands on the requested grid (Earth Engine computes in the
 output projection) and combines them block by block with :func:`dask.array.map_blocks`. Nothing
 reads a pixel until the engine computes.
@@ -34,14 +34,14 @@ import dask.array as da
 import numpy as np
 
 from .errors import ArgumentError, BandError, CRSError
-from .grid import Grid, norm_crs, resolve_grid
-from .image import Band, Image, _constant_band, _crs_string
-from .image import reproject as warp
+from .grid import Grid, crs_string, norm_crs, resolve_grid
+from .raster import Band, Raster, align, block_window, constant_band, generated, memo, select_bands
+from .raster import reproject as warp
 from .values import ComputedObject, List, Number, String, unwrap
 
 __all__ = [
     "Projection",
-    "as_image",
+    "as_raster",
     "binary",
     "unary",
     "normalized_difference",
@@ -242,16 +242,6 @@ def _apply(*blocks: np.ndarray, op: str, cast_to: str | None = None) -> np.ndarr
         return np.asarray(out, dtype=F8)
 
 
-def align(arrays: Sequence[da.Array]) -> list[da.Array]:
-    """Rechunk 2-D arrays of one shape to the finest chunking among them, so blocks pair up.
-
-    (``map_blocks`` would broadcast a one-block array against a many-block one instead.)
-    """
-    arrays = list(arrays)
-    chunks = max((a.chunks for a in arrays), key=lambda c: len(c[0]) * len(c[1]))
-    return [a if a.chunks == chunks else a.rechunk(chunks) for a in arrays]
-
-
 def _ew(op: str, *arrays: da.Array, cast_to: str | None = None) -> da.Array:
     """The lazy element-wise result of ``op`` on 2-D arrays of the same shape."""
     kwargs: dict[str, Any] = {"op": op}
@@ -323,23 +313,23 @@ def _is_number(x: Any) -> bool:
     return isinstance(x, int | float | np.integer | np.floating) and not isinstance(x, bool | np.bool_)
 
 
-def as_image(x: Any, where: str = "ee.Image") -> Image:
+def as_raster(x: Any, where: str = "ee.Image") -> Raster:
     """``x`` as an image: an image as it is, a number (or ``ee.Number``) as a constant image.
 
     A list of numbers is a constant image with one band per number, as ``ee.Image.constant``.
 
     Examples
     --------
-    >>> as_image(2).bandNames().getInfo()
+    >>> as_raster(2).names
     ['constant']
-    >>> as_image([1, 2]).bandNames().getInfo()
+    >>> as_raster([1, 2]).names
     ['constant_0', 'constant_1']
-    >>> as_image("B4", "Image.add")
+    >>> as_raster("B4", "Image.add")
     Traceback (most recent call last):
     ...
     reducer.errors.ArgumentError: Image.add: expected an ee.Image or a number, got 'B4'. ...
     """
-    if isinstance(x, Image):
+    if isinstance(x, Raster):
         return x
     value = unwrap(x) if isinstance(x, Number | List) else x
     if isinstance(value, bool | np.bool_):
@@ -352,35 +342,35 @@ def as_image(x: Any, where: str = "ee.Image") -> Image:
     )
 
 
-def _names(img: Image) -> list[str]:
-    return [b.name for b in img._bands]
+def _names(img: Raster) -> list[str]:
+    return [b.name for b in img.bands]
 
 
-def _match(a: Image, b: Image, where: str) -> tuple[list[str], list[tuple[Band, Band]]]:
+def _match(a: Raster, b: Raster, where: str) -> tuple[list[str], list[tuple[Band, Band]]]:
     """Earth Engine's band matching: names and operand pairs."""
-    na, nb = len(a._bands), len(b._bands)
+    na, nb = len(a.bands), len(b.bands)
     if na == 0 or nb == 0:
         which = "first" if na == 0 else "second"
         raise BandError(f"{where}: the {which} image has no bands. Select or add bands before combining images.")
     if na == nb:
-        return _names(a), list(zip(a._bands, b._bands, strict=True))
+        return _names(a), list(zip(a.bands, b.bands, strict=True))
     if nb == 1:
-        return _names(a), [(x, b._bands[0]) for x in a._bands]
+        return _names(a), [(x, b.bands[0]) for x in a.bands]
     if na == 1:
-        return _names(b), [(a._bands[0], y) for y in b._bands]
+        return _names(b), [(a.bands[0], y) for y in b.bands]
     raise BandError(
         f"{where}: cannot match {na} bands {_names(a)!r} with {nb} bands {_names(b)!r}. "
         "Give images with the same number of bands, or one with a single band; select matching bands first."
     )
 
 
-def _broadcast(img: Image, other: Image, where: str, what: str) -> list[Band]:
+def _broadcast(img: Raster, other: Raster, where: str, what: str) -> list[Band]:
     """The bands of ``other`` lined up with ``img``'s: one band for all, or one per band."""
-    n, m = len(img._bands), len(other._bands)
+    n, m = len(img.bands), len(other.bands)
     if m == 1:
-        return [other._bands[0]] * n
+        return [other.bands[0]] * n
     if m == n:
-        return list(other._bands)
+        return list(other.bands)
     raise BandError(
         f"{where}: the {what} has {m} bands {_names(other)!r} but the image has {n} {_names(img)!r}. "
         f"Give a {what} with one band, or with one band per image band."
@@ -397,52 +387,19 @@ def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str
     return Band(name, dtype, grid, memo(fn))
 
 
-def memo(fn: Callable[[Grid, str], da.Array]) -> Callable[[Grid, str], da.Array]:
-    """``fn`` remembering its last few results per (grid, resampling).
-
-    A band used by several others (a cloud mask applied to every band) then builds its dask
-    graph once per grid instead of once per use; the arrays are immutable, so sharing is safe.
-    """
-    cache: dict[tuple[Grid, str], da.Array] = {}
-
-    def wrapped(grid: Grid, resampling: str) -> da.Array:
-        key = (grid, resampling)
-        hit = cache.get(key)
-        if hit is None:
-            hit = fn(grid, resampling)
-            if len(cache) >= 4:
-                cache.clear()
-            cache[key] = hit
-        return hit
-
-    return wrapped
+def _types(raster: Raster) -> dict[str, str]:
+    """Each band's type, by name (as ``Image.bandTypes``)."""
+    return {b.name: b.dtype for b in raster.bands}
 
 
-def _fill_block(value: float, block_info: dict | None = None) -> np.ndarray:
-    r0, r1, c0, c1 = _block_window(block_info)
-    return np.full((r1 - r0, c1 - c0), value, dtype=F8)
-
-
-def _constant_fn(value: float) -> Callable[[Grid, str], da.Array]:
-    def fn(grid: Grid, resampling: str) -> da.Array:
-        return _generated(grid, _fill_block, value=float(value))
-
-    return memo(fn)
-
-
-def constant_band(name: str, value: int | float) -> Band:
-    """A band of one value everywhere, with no projection of its own (cheap to build per block)."""
-    return replace(_constant_band(name, value), fn=_constant_fn(value))
-
-
-def _new(bands: Sequence[Band], props: dict | None = None) -> Image:
-    return Image(_bands=tuple(bands), properties=props or {})
+def _raster(bands: Sequence[Band], props: dict | None = None) -> Raster:
+    return Raster(tuple(bands), props or {})
 
 
 # -- operators --------------------------------------------------------------------------------------
 
 
-def binary(op: str, image1: Any, image2: Any) -> Image:
+def binary(op: str, image1: Any, image2: Any) -> Raster:
     """Apply a binary operator band by band with Earth Engine's band matching.
 
     Parameters
@@ -454,16 +411,17 @@ def binary(op: str, image1: Any, image2: Any) -> Image:
 
     Returns
     -------
-    Image
+    Raster
         Bands named after the longer input, or ``image1``'s when both have as many bands;
         no properties. Comparisons and logical operators give 0/1 (``uint8``).
 
     Examples
     --------
-    >>> two = constant([1, 2]).rename(["a", "b"])
-    >>> binary("add", two, 10).bandNames().getInfo()
+    >>> from reducer.raster import rename_bands
+    >>> two = rename_bands(constant([1, 2]), ["a", "b"])
+    >>> binary("add", two, 10).names
     ['a', 'b']
-    >>> binary("gt", constant(5), two).bandNames().getInfo()
+    >>> binary("gt", constant(5), two).names
     ['a', 'b']
     >>> binary("add", two, constant([1, 2, 3]))
     Traceback (most recent call last):
@@ -473,31 +431,31 @@ def binary(op: str, image1: Any, image2: Any) -> Image:
     if op not in BINARY_OPS:
         raise ArgumentError(f"unknown binary operator {op!r}; expected one of {BINARY_OPS!r}.")
     where = f"Image.{op}"
-    a, b = as_image(image1, where), as_image(image2, where)
+    a, b = as_raster(image1, where), as_raster(image2, where)
     names, pairs = _match(a, b, where)
     bands = [
         _derive(n, _result_dtype(op, x.dtype, y.dtype), (x, y), op) for n, (x, y) in zip(names, pairs, strict=True)
     ]
-    return _new(bands)
+    return _raster(bands)
 
 
-def unary(op: str, image: Any) -> Image:
+def unary(op: str, image: Any) -> Raster:
     """Apply a one-input operation to every band, keeping band names; no properties.
 
     Examples
     --------
-    >>> unary("sqrt", constant(4)).bandTypes().getInfo()
+    >>> _types(unary("sqrt", constant(4)))
     {'constant': 'float64'}
-    >>> unary("not", constant(0)).bandTypes().getInfo()
+    >>> _types(unary("not", constant(0)))
     {'constant': 'uint8'}
     """
     if op not in UNARY_OPS:
         raise ArgumentError(f"unknown operation {op!r}; expected one of {UNARY_OPS!r}.")
-    img = as_image(image, f"Image.{op}")
-    return _new([_derive(b.name, _result_dtype(op, b.dtype), (b,), op) for b in img._bands])
+    img = as_raster(image, f"Image.{op}")
+    return _raster([_derive(b.name, _result_dtype(op, b.dtype), (b,), op) for b in img.bands])
 
 
-def normalized_difference(image: Image, bandNames: Sequence[str] | None = None) -> Image:
+def normalized_difference(image: Raster, bandNames: Sequence[str] | None = None) -> Raster:
     """``(first − second) / (first + second)`` as one band named ``nd``.
 
     As Earth Engine documents, the pixel is masked where either input is negative, and here also
@@ -505,8 +463,9 @@ def normalized_difference(image: Image, bandNames: Sequence[str] | None = None) 
 
     Examples
     --------
-    >>> img = constant([3, 1]).rename(["nir", "red"])
-    >>> normalized_difference(img, ["nir", "red"]).bandNames().getInfo()
+    >>> from reducer.raster import rename_bands
+    >>> img = rename_bands(constant([3, 1]), ["nir", "red"])
+    >>> normalized_difference(img, ["nir", "red"]).names
     ['nd']
     >>> normalized_difference(constant(1))
     Traceback (most recent call last):
@@ -515,77 +474,78 @@ def normalized_difference(image: Image, bandNames: Sequence[str] | None = None) 
     """
     names = unwrap(bandNames)
     if names is None:
-        if len(image._bands) < 2:
+        if len(image.bands) < 2:
             raise BandError(
                 f"Image.normalizedDifference: needs two bands, the image has {_names(image)!r}. "
                 "Give bandNames=[first, second] or add a band."
             )
-        first, second = image._bands[0], image._bands[1]
+        first, second = image.bands[0], image.bands[1]
     else:
         names = list(names)
         if len(names) != 2:
             raise BandError(
                 f"Image.normalizedDifference: bandNames={names!r} must name exactly two bands, e.g. ['B8', 'B4']."
             )
-        first, second = image.select(names[0])._bands[0], image.select(names[1])._bands[0]
-    return _new([_derive("nd", "float32", (first, second), "nd")])
+        first, second = select_bands(image, [names[0]]).bands[0], select_bands(image, [names[1]]).bands[0]
+    return _raster([_derive("nd", "float32", (first, second), "nd")])
 
 
 # -- masks ----------------------------------------------------------------------------------------
 
 
-def update_mask(image: Image, mask: Any) -> Image:
+def update_mask(image: Raster, mask: Any) -> Raster:
     """Mask the pixels where ``mask`` is zero or masked; keeps names and properties.
 
     A one-band mask applies to every band; otherwise it needs one band per band.
 
     Examples
     --------
-    >>> img = constant([1, 2]).rename(["a", "b"])
-    >>> update_mask(img, 0).bandNames().getInfo()
+    >>> from reducer.raster import rename_bands
+    >>> img = rename_bands(constant([1, 2]), ["a", "b"])
+    >>> update_mask(img, 0).names
     ['a', 'b']
     """
-    m = as_image(mask, "Image.updateMask")
+    m = as_raster(mask, "Image.updateMask")
     masks = _broadcast(image, m, "Image.updateMask", "mask")
-    bands = [_derive(b.name, b.dtype, (b, mb), "update_mask") for b, mb in zip(image._bands, masks, strict=True)]
-    return image._with(bands)
+    bands = [_derive(b.name, b.dtype, (b, mb), "update_mask") for b, mb in zip(image.bands, masks, strict=True)]
+    return image.with_bands(bands)
 
 
-def get_mask(image: Image) -> Image:
+def get_mask(image: Raster) -> Raster:
     """One band per band, 1 where the pixel is valid and 0 where it is masked (same names).
 
     Examples
     --------
-    >>> get_mask(constant(5)).bandNames().getInfo()
+    >>> get_mask(constant(5)).names
     ['constant']
     """
-    return image._with([_derive(b.name, "float32", (b,), "get_mask") for b in image._bands])
+    return image.with_bands([_derive(b.name, "float32", (b,), "get_mask") for b in image.bands])
 
 
-def set_mask(image: Image, mask: Any) -> Image:
+def set_mask(image: Raster, mask: Any) -> Raster:
     """Replace the mask (Earth Engine's deprecated ``mask(mask)``): valid where ``mask`` is non-zero.
 
     Pixels that become valid and had no value are filled with 0, as Earth Engine does.
     """
-    m = as_image(mask, "Image.mask")
+    m = as_raster(mask, "Image.mask")
     masks = _broadcast(image, m, "Image.mask", "mask")
-    return image._with(
-        [_derive(b.name, b.dtype, (b, mb), "set_mask") for b, mb in zip(image._bands, masks, strict=True)]
+    return image.with_bands(
+        [_derive(b.name, b.dtype, (b, mb), "set_mask") for b, mb in zip(image.bands, masks, strict=True)]
     )
 
 
-def self_mask(image: Image) -> Image:
+def self_mask(image: Raster) -> Raster:
     """Mask the pixels whose value is 0 (and keep the existing mask).
 
     Examples
     --------
-    >>> self_mask(constant(0)).bandNames().getInfo()
+    >>> self_mask(constant(0)).names
     ['constant']
     """
-    return image._with([_derive(b.name, b.dtype, (b,), "self_mask") for b in image._bands])
+    return image.with_bands([_derive(b.name, b.dtype, (b,), "self_mask") for b in image.bands])
 
 
-def unmask(image: Image, value: Any = None, sameFootprint: bool = True) -> Image:
+def unmask(image: Raster, value: Any = None, sameFootprint: bool = True) -> Raster:
     """Fill masked pixels with ``value`` (a number or an image; 0 by default).
 
     With ``sameFootprint=True`` (the default, as in Earth Engine) pixels outside the band's own
@@ -594,15 +554,15 @@ def unmask(image: Image, value: Any = None, sameFootprint: bool = True) -> Image
 
     Examples
     --------
-    >>> unmask(constant(1), 5).bandNames().getInfo()
+    >>> unmask(constant(1), 5).names
     ['constant']
     """
-    v = as_image(0 if value is None else value, "Image.unmask")
+    v = as_raster(0 if value is None else value, "Image.unmask")
     values = _broadcast(image, v, "Image.unmask", "value")
     bands = []
-    for b, vb in zip(image._bands, values, strict=True):
+    for b, vb in zip(image.bands, values, strict=True):
         bands.append(_unmask_band(b, vb, bool(unwrap(sameFootprint))))
-    return image._with(bands)
+    return image.with_bands(bands)
 
 
 def _unmask_band(b: Band, vb: Band, same_footprint: bool) -> Band:
@@ -618,7 +578,7 @@ def _unmask_band(b: Band, vb: Band, same_footprint: bool) -> Band:
     return Band(b.name, dtype, native, memo(fn))
 
 
-def where(image: Image, test: Any, value: Any) -> Image:
+def where(image: Raster, test: Any, value: Any) -> Raster:
     """Replace pixels by ``value`` where ``test`` is non-zero (Earth Engine's ``Image.where``).
 
     Where ``test`` or ``value`` is masked the input is kept; a masked input stays masked.
@@ -626,36 +586,36 @@ def where(image: Image, test: Any, value: Any) -> Image:
 
     Examples
     --------
-    >>> where(constant(1), constant(1), 7).bandNames().getInfo()
+    >>> where(constant(1), constant(1), 7).names
     ['constant']
     """
-    t = as_image(test, "Image.where")
-    v = as_image(value, "Image.where")
+    t = as_raster(test, "Image.where")
+    v = as_raster(value, "Image.where")
     tests = _broadcast(image, t, "Image.where", "test")
     values = _broadcast(image, v, "Image.where", "value")
     bands = [
         _derive(b.name, _union(b.dtype, vb.dtype), (b, tb, vb), "where")
-        for b, tb, vb in zip(image._bands, tests, values, strict=True)
+        for b, tb, vb in zip(image.bands, tests, values, strict=True)
     ]
-    return image._with(bands)
+    return image.with_bands(bands)
 
 
-def select_value(cond: Image, x: Image, y: Image, where: str = "?:") -> Image:
+def select_value(cond: Raster, x: Raster, y: Raster, where: str = "?:") -> Raster:
     """Per pixel ``x`` where ``cond`` is non-zero, else ``y`` (the ternary operator).
 
     Masked where ``cond`` or the chosen value is masked. Bands are matched as the binary operators
     match them; names are those of the longer branch, or ``x``'s when both have as many bands.
     """
     names, pairs = _match(x, y, where)
-    conds = _broadcast(_new([p[0] for p in pairs]), cond, where, "condition")
+    conds = _broadcast(_raster([p[0] for p in pairs]), cond, where, "condition")
     bands = [
         _derive(n, _union(xb.dtype, yb.dtype), (cb, xb, yb), "select")
         for n, (xb, yb), cb in zip(names, pairs, conds, strict=True)
     ]
-    return _new(bands)
+    return _raster(bands)
 
 
-def clip(image: Image, geometry: Any) -> Image:
+def clip(image: Raster, geometry: Any) -> Raster:
     """Mask the pixels whose centre is outside ``geometry`` (a Geometry, Feature or shapely shape).
 
     The geometry is reprojected to the grid each band is evaluated on and rasterized per block
@@ -664,13 +624,13 @@ def clip(image: Image, geometry: Any) -> Image:
     Examples
     --------
     >>> from reducer.geometry import Geometry
-    >>> clip(constant(1), Geometry.Rectangle([0, 0, 1, 1])).bandNames().getInfo()
+    >>> clip(constant(1), Geometry.Rectangle([0, 0, 1, 1])).names
     ['constant']
     """
     from .geometry import as_geometry
 
     geom = as_geometry(geometry)
-    return image._with([_clip_band(b, geom) for b in image._bands])
+    return image.with_bands([_clip_band(b, geom) for b in image.bands])
 
 
 def _clip_band(b: Band, geom: Any) -> Band:
@@ -691,11 +651,6 @@ def _clip_band(b: Band, geom: Any) -> Band:
     return Band(b.name, b.dtype, b.grid, memo(fn))
 
 
-def _block_window(block_info: dict | None) -> tuple[int, int, int, int]:
-    (r0, r1), (c0, c1) = block_info[None]["array-location"]  # type: ignore[index]
-    return r0, r1, c0, c1
-
-
 def _clip_block(x: np.ndarray, wkb: bytes, transform: tuple, block_info: dict | None = None) -> np.ndarray:
     import shapely
     from affine import Affine
@@ -704,7 +659,7 @@ def _clip_block(x: np.ndarray, wkb: bytes, transform: tuple, block_info: dict | 
     x = np.asarray(x, dtype=F8)
     if not wkb:
         return np.full(x.shape, np.nan)
-    r0, r1, c0, c1 = _block_window(block_info)
+    r0, r1, c0, c1 = block_window(block_info)
     t = Affine(*transform) * Affine.translation(c0, r0)
     shape = shapely.from_wkb(wkb)
     h, w = x.shape
@@ -734,17 +689,12 @@ def _centres(transform: tuple, r0: int, r1: int, c0: int, c1: int) -> tuple[np.n
     return x, y
 
 
-def _generated(grid: Grid, func: Callable[..., np.ndarray], **kwargs: Any) -> da.Array:
-    chunks = da.core.normalize_chunks(BLOCK, grid.shape)
-    return da.map_blocks(func, chunks=chunks, dtype=F8, meta=_META, **kwargs)
-
-
 def _footprint_block(
     grid_wkt: str, grid_t: tuple, native_wkt: str, native_t: tuple, native_shape: tuple, block_info: dict | None = None
 ) -> np.ndarray:
     from affine import Affine
 
-    r0, r1, c0, c1 = _block_window(block_info)
+    r0, r1, c0, c1 = block_window(block_info)
     x, y = _centres(grid_t, r0, r1, c0, c1)
     if grid_wkt != native_wkt:
         x, y = _transformer(grid_wkt, native_wkt).transform(x, y)
@@ -758,7 +708,7 @@ def _footprint_block(
 
 def _footprint(native: Grid, grid: Grid) -> da.Array:
     """1 where a pixel centre of ``grid`` falls in ``native``'s extent, else 0 (lazy, per block)."""
-    return _generated(
+    return generated(
         grid,
         _footprint_block,
         grid_wkt=grid.crs_wkt,
@@ -772,14 +722,14 @@ def _footprint(native: Grid, grid: Grid) -> da.Array:
 # -- generated images -----------------------------------------------------------------------------
 
 
-def constant(value: Any) -> Image:
+def constant(value: Any) -> Raster:
     """A constant image: one band ``constant``, or ``constant_0``, ``constant_1``, ... for a list.
 
     Examples
     --------
-    >>> constant(3).bandNames().getInfo()
+    >>> constant(3).names
     ['constant']
-    >>> constant([1, 2.5]).bandTypes().getInfo()
+    >>> _types(constant([1, 2.5]))
     {'constant_0': 'int64', 'constant_1': 'float64'}
     >>> constant([])
     Traceback (most recent call last):
@@ -790,26 +740,26 @@ def constant(value: Any) -> Image:
     if isinstance(v, bool | np.bool_):
         v = int(v)
     if _is_number(v):
-        return _new([constant_band("constant", v)])
+        return _raster([constant_band("constant", v)])
     if isinstance(v, list | tuple) and v and all(_is_number(x) for x in v):
         if len(v) == 1:
-            return _new([constant_band("constant", v[0])])
-        return _new([constant_band(f"constant_{i}", x) for i, x in enumerate(v)])
+            return _raster([constant_band("constant", v[0])])
+        return _raster([constant_band(f"constant_{i}", x) for i, x in enumerate(v)])
     raise ArgumentError(
         f"ee.Image.constant: expected a number or a non-empty list of numbers, got {value!r}. "
         "Give e.g. ee.Image.constant(0) or ee.Image.constant([1, 2])."
     )
 
 
-def metadata(image: Image, property: str, name: str | None = None) -> Image:
+def metadata(image: Raster, property: str, name: str | None = None) -> Raster:
     """A constant ``float64`` image holding a numeric property (Earth Engine's ``Image.metadata``).
 
     The band is named ``name``, or after the property.
 
     Examples
     --------
-    >>> img = constant(1).set("system:time_start", 86400000)
-    >>> metadata(img, "system:time_start").bandNames().getInfo()
+    >>> img = constant(1).updated({"system:time_start": 86400000})
+    >>> metadata(img, "system:time_start").names
     ['system:time_start']
     >>> metadata(img, "cloud")
     Traceback (most recent call last):
@@ -817,14 +767,14 @@ def metadata(image: Image, property: str, name: str | None = None) -> Image:
     reducer.errors.ArgumentError: Image.metadata: the image has no numeric property 'cloud' ...
     """
     key = str(unwrap(property))
-    value = unwrap(image._props.get(key))
+    value = unwrap(image.properties.get(key))
     if isinstance(value, bool | np.bool_) or not _is_number(value):
         raise ArgumentError(
             f"Image.metadata: the image has no numeric property {key!r} (it is {value!r}). "
-            f"Numeric properties: {sorted(k for k, v in image._props.items() if _is_number(v))!r}."
+            f"Numeric properties: {sorted(k for k, v in image.properties.items() if _is_number(v))!r}."
         )
     band = constant_band(str(unwrap(name)) if name is not None else key, float(value))
-    return _new([replace(band, dtype="float64")])
+    return _raster([replace(band, dtype="float64")])
 
 
 def _authalic_q(phi: np.ndarray, e: float) -> np.ndarray:
@@ -835,7 +785,7 @@ def _authalic_q(phi: np.ndarray, e: float) -> np.ndarray:
 
 
 def _area_rows_block(transform: tuple, a_m: float, e: float, block_info: dict | None = None) -> np.ndarray:
-    r0, r1, c0, c1 = _block_window(block_info)
+    r0, r1, c0, c1 = block_window(block_info)
     dx, _, _, _, dy, y0 = transform
     rows = np.arange(r0, r1, dtype=F8)
     lat0 = np.radians(np.clip(y0 + dy * rows, -90, 90))
@@ -862,10 +812,10 @@ def _pixel_area(grid: Grid, resampling: str) -> da.Array:
     a_m = ell.semi_major_metre
     b_m = ell.semi_minor_metre
     e = math.sqrt(max(0.0, 1 - (b_m / a_m) ** 2))
-    return _generated(grid, _area_rows_block, transform=tuple(t)[:6], a_m=a_m, e=e)
+    return generated(grid, _area_rows_block, transform=tuple(t)[:6], a_m=a_m, e=e)
 
 
-def pixel_area() -> Image:
+def pixel_area() -> Raster:
     """One band ``area``: each pixel's area in square metres on the grid it is evaluated on.
 
     In a projected CRS the area is the pixel's area in the projection's plane, exact from the
@@ -875,18 +825,18 @@ def pixel_area() -> Image:
     Examples
     --------
     >>> import reducer as ee
-    >>> r = pixel_area().reduceRegion(ee.Reducer.mean(), ee.Geometry.Point([500005, 4000005], "EPSG:32633"),
+    >>> r = ee.Image.pixelArea().reduceRegion(ee.Reducer.mean(), ee.Geometry.Point([500005, 4000005], "EPSG:32633"),
     ...                               scale=10, crs="EPSG:32633")
     >>> r.getInfo()
     {'area': 100.0}
     """
-    return _new([Band("area", "float64", None, _pixel_area)])
+    return _raster([Band("area", "float64", None, _pixel_area)])
 
 
 def _lonlat_block(crs_wkt: str, transform: tuple, which: int, block_info: dict | None = None) -> np.ndarray:
     from pyproj import CRS
 
-    r0, r1, c0, c1 = _block_window(block_info)
+    r0, r1, c0, c1 = block_window(block_info)
     x, y = _centres(transform, r0, r1, c0, c1)
     if CRS.from_wkt(crs_wkt).to_epsg() != 4326:
         x, y = _transformer(crs_wkt, CRS.from_epsg(4326).to_wkt()).transform(x, y)
@@ -895,23 +845,25 @@ def _lonlat_block(crs_wkt: str, transform: tuple, which: int, block_info: dict |
 
 def _lonlat_fn(which: int) -> Callable[[Grid, str], da.Array]:
     def fn(grid: Grid, resampling: str) -> da.Array:
-        return _generated(grid, _lonlat_block, crs_wkt=grid.crs_wkt, transform=tuple(grid.transform)[:6], which=which)
+        return generated(grid, _lonlat_block, crs_wkt=grid.crs_wkt, transform=tuple(grid.transform)[:6], which=which)
 
     return fn
 
 
-def pixel_lon_lat() -> Image:
+def pixel_lon_lat() -> Raster:
     """Two bands, ``longitude`` and ``latitude``: the WGS84 coordinates of each pixel's centre, in degrees.
 
     Examples
     --------
     >>> import reducer as ee
     >>> pt = ee.Geometry.Point([500005, 4000005], "EPSG:32633")
-    >>> r = pixel_lon_lat().reduceRegion(ee.Reducer.mean(), pt, scale=10, crs="EPSG:32633").getInfo()
+    >>> r = ee.Image.pixelLonLat().reduceRegion(ee.Reducer.mean(), pt, scale=10, crs="EPSG:32633").getInfo()
     >>> round(r["longitude"], 4), round(r["latitude"], 4)
     (15.0001, 36.1448)
     """
-    return _new([Band("longitude", "float64", None, _lonlat_fn(0)), Band("latitude", "float64", None, _lonlat_fn(1))])
+    return _raster(
+        [Band("longitude", "float64", None, _lonlat_fn(0)), Band("latitude", "float64", None, _lonlat_fn(1))]
+    )
 
 
 # -- casts ----------------------------------------------------------------------------------------
@@ -926,7 +878,7 @@ def _pixel_type(name: Any, where: str) -> str:
     return PIXEL_TYPES[key]
 
 
-def cast(image: Image, pixel_type: str) -> Image:
+def cast(image: Raster, pixel_type: str) -> Raster:
     """Every band cast to ``pixel_type`` (an Earth Engine name: 'int16', 'uint8', 'float', 'double', ...).
 
     Integer casts truncate toward zero and saturate at the type's range; masked pixels stay masked.
@@ -934,22 +886,23 @@ def cast(image: Image, pixel_type: str) -> Image:
 
     Examples
     --------
-    >>> cast(constant(2.7), "int16").bandTypes().getInfo()
+    >>> _types(cast(constant(2.7), "int16"))
     {'constant': 'int16'}
     """
     dtype = _pixel_type(pixel_type, "Image.cast")
-    return _new([_derive(b.name, dtype, (b,), "cast", cast_to=dtype) for b in image._bands])
+    return _raster([_derive(b.name, dtype, (b,), "cast", cast_to=dtype) for b in image.bands])
 
 
-def cast_bands(image: Image, bandTypes: dict, bandOrder: Sequence[str] | None = None) -> Image:
+def cast_bands(image: Raster, bandTypes: dict, bandOrder: Sequence[str] | None = None) -> Raster:
     """Earth Engine's ``Image.cast(bandTypes, bandOrder)``: cast the named bands, optionally reorder.
 
     Examples
     --------
-    >>> img = constant([1, 2]).rename(["a", "b"])
+    >>> from reducer.raster import rename_bands
+    >>> img = rename_bands(constant([1, 2]), ["a", "b"])
     >>> out = cast_bands(img, {"b": "double"}, ["b", "a"])
-    >>> out.bandNames().getInfo(), out.bandTypes().getInfo()
-    (['b', 'a'], {'a': 'int64', 'b': 'float64'})
+    >>> out.names, _types(out)
+    (['b', 'a'], {'b': 'float64', 'a': 'int64'})
     """
     types = {str(k): _pixel_type(v, "Image.cast") for k, v in dict(unwrap(bandTypes)).items()}
     names = _names(image)
@@ -958,7 +911,7 @@ def cast_bands(image: Image, bandTypes: dict, bandOrder: Sequence[str] | None = 
         raise BandError(f"Image.cast: bandTypes names {unknown!r}, which are not bands of the image {names!r}.")
     bands = [
         _derive(b.name, types[b.name], (b,), "cast", cast_to=types[b.name]) if b.name in types else b
-        for b in image._bands
+        for b in image.bands
     ]
     if bandOrder is not None:
         order = [str(n) for n in unwrap(bandOrder)]
@@ -967,7 +920,7 @@ def cast_bands(image: Image, bandTypes: dict, bandOrder: Sequence[str] | None = 
         if missing:
             raise BandError(f"Image.cast: bandOrder names {missing!r}, which are not bands of the image {names!r}.")
         bands = [by_name[n] for n in order]
-    return _new(bands)
+    return _raster(bands)
 
 
 # -- projections ----------------------------------------------------------------------------------
@@ -1067,7 +1020,7 @@ class Projection(ComputedObject):
         }
 
 
-def projection(image: Image) -> Projection:
+def projection(image: Raster) -> Projection:
     """The image's default projection: that of its bands, which must all share one.
 
     An image without a projection of its own (a constant) has Earth Engine's default, EPSG:4326
@@ -1078,21 +1031,23 @@ def projection(image: Image) -> Projection:
     >>> projection(constant(1)).getInfo()
     {'type': 'Projection', 'crs': 'EPSG:4326', 'transform': [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]}
     """
-    grids = [b.grid for b in image._bands if b.grid is not None]
+    grids = [b.grid for b in image.bands if b.grid is not None]
     if not grids:
         return Projection("EPSG:4326")
     first = grids[0]
     for g in grids[1:]:
         if g.crs_wkt != first.crs_wkt or tuple(g.transform)[:6] != tuple(first.transform)[:6]:
             raise CRSError(
-                f"Image.projection: the bands of the image have different projections ({_crs_string(first)} "
-                f"{tuple(first.transform)[:6]} and {_crs_string(g)} {tuple(g.transform)[:6]}). "
+                f"Image.projection: the bands of the image have different projections ({crs_string(first)} "
+                f"{tuple(first.transform)[:6]} and {crs_string(g)} {tuple(g.transform)[:6]}). "
                 "Use Image.select to pick bands with one projection."
             )
     return Projection(first.crs_wkt, tuple(first.transform)[:6])
 
 
-def reproject(image: Image, crs: Any, crsTransform: Sequence[float] | None = None, scale: float | None = None) -> Image:
+def reproject(
+    image: Raster, crs: Any, crsTransform: Sequence[float] | None = None, scale: float | None = None
+) -> Raster:
     """Force the image to be computed on the grid of ``crs`` with ``scale`` metres or ``crsTransform``.
 
     Every band is evaluated on that grid (its pixels read with the band's resampling), then, when the
@@ -1102,11 +1057,11 @@ def reproject(image: Image, crs: Any, crsTransform: Sequence[float] | None = Non
 
     Examples
     --------
-    >>> from reducer.image import Image
+    >>> from reducer.sources import raster_from_dataarray
     >>> import numpy as np, xarray as xr, rioxarray
     >>> arr = xr.DataArray(np.ones((4, 4)), dims=("y", "x"), coords={"y": [35, 25, 15, 5], "x": [5, 15, 25, 35]})
-    >>> img = Image(arr.rio.write_crs("EPSG:32633"))
-    >>> reproject(img, "EPSG:32633", scale=20).projection().getInfo()["transform"]
+    >>> img = raster_from_dataarray(arr.rio.write_crs("EPSG:32633"))
+    >>> projection(reproject(img, "EPSG:32633", scale=20)).getInfo()["transform"]
     [20.0, 0.0, 0.0, 0.0, -20.0, 40.0]
     """
     if isinstance(crs, Projection) and crsTransform is None and scale is None:
@@ -1117,12 +1072,12 @@ def reproject(image: Image, crs: Any, crsTransform: Sequence[float] | None = Non
             "e.g. reproject('EPSG:32633', scale=10), or pass an image's projection()."
         )
     target = resolve_grid(
-        image._grid,
+        image.grid,
         None if scale is None else float(unwrap(scale)),
         norm_crs(crs),
         None if crsTransform is None else [float(v) for v in unwrap(crsTransform)],
     )
-    return image._with([_reprojected(b, target) for b in image._bands])
+    return image.with_bands([_reprojected(b, target) for b in image.bands])
 
 
 def _reprojected(b: Band, target: Grid) -> Band:
@@ -1136,7 +1091,7 @@ def _reprojected(b: Band, target: Grid) -> Band:
 RESAMPLING = ("bilinear", "bicubic")
 
 
-def resample(image: Image, mode: Literal["bilinear", "bicubic"] = "bilinear") -> Image:
+def resample(image: Raster, mode: Literal["bilinear", "bicubic"] = "bilinear") -> Raster:
     """Read the image's file bands with bilinear or bicubic interpolation on grids other than their own.
 
     Derived bands (band math, composites) compute from their inputs, so resampling them has no
@@ -1144,7 +1099,7 @@ def resample(image: Image, mode: Literal["bilinear", "bicubic"] = "bilinear") ->
 
     Examples
     --------
-    >>> resample(constant(1), "bicubic")._bands[0].resampling
+    >>> resample(constant(1), "bicubic").bands[0].resampling
     'bicubic'
     >>> resample(constant(1), "cubic")
     Traceback (most recent call last):
@@ -1157,4 +1112,4 @@ def resample(image: Image, mode: Literal["bilinear", "bicubic"] = "bilinear") ->
             f"Image.resample: mode {mode!r} is not one of {RESAMPLING!r}. Nearest neighbour is the default; "
             "call resample() only for bilinear or bicubic."
         )
-    return image._with([replace(b, resampling=m) for b in image._bands])
+    return image.with_bands([replace(b, resampling=m) for b in image.bands])

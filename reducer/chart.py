@@ -33,7 +33,12 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .collection import ImageCollection
 from .errors import ArgumentError
+from .features import Feature, FeatureCollection
+from .geometry import as_geometry
+from .output import band_output_values
+from .reducers import Reducer
 from .values import Thunk, unwrap
 
 __all__ = ["Chart", "ImageCharts", "FeatureCharts", "CHART_TYPES", "trend_slope"]
@@ -453,8 +458,6 @@ def _table_frame(dataTable: Any) -> pd.DataFrame:
 
 
 def _single_output(reducer: Any, where: str) -> Any:
-    from .reducers import Reducer
-
     if reducer is None:
         return Reducer.mean()
     if not isinstance(reducer, Reducer):
@@ -469,8 +472,6 @@ def _single_output(reducer: Any, where: str) -> Any:
 
 
 def _collection(imageCollection: Any, where: str) -> Any:
-    from .collection import ImageCollection
-
     if not isinstance(imageCollection, ImageCollection):
         raise ArgumentError(f"{where}: expected an ee.ImageCollection, got {imageCollection!r}.")
     return imageCollection
@@ -478,9 +479,6 @@ def _collection(imageCollection: Any, where: str) -> Any:
 
 def _one_region(region: Any) -> Any:
     """``region`` (Geometry, Feature, FeatureCollection, shapely) as a one-feature collection."""
-    from .features import Feature, FeatureCollection
-    from .geometry import as_geometry
-
     return FeatureCollection([Feature(as_geometry(region))])
 
 
@@ -489,16 +487,11 @@ def _reduce(ic: Any, fc: Any, reducer: Any, scale: Any) -> tuple[Any, list[tuple
 
     Returns the features and, per image, ``(image, {(band, output): values per feature})``.
     """
-    result = ic.reduceRegions(fc, reducer, scale=scale)
-    gdf, per_image = result._meta.result()
-    out = []
-    for img, (columns, values) in zip(ic._images, per_image, strict=True):
-        out.append((img, {(img._bands[c.band].name, c.output.name): values[c.name] for c in columns}))
-    return gdf, out
+    return band_output_values(ic.reduceRegions(fc, reducer, scale=scale).reduction)
 
 
 def _x_values(images: Sequence[Any], xProperty: str) -> pd.Index:
-    values = [img._props.get(xProperty) for img in images]
+    values = [img.properties.get(xProperty) for img in images]
     if xProperty == "system:time_start":
         return pd.DatetimeIndex(pd.to_datetime([np.nan if v is None else v for v in values], unit="ms"), name="time")
     if xProperty == "system:index":
@@ -520,7 +513,7 @@ def _sorted(df: pd.DataFrame) -> pd.DataFrame:
 
 def _doy(images: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
     """Day of year (1-366, UTC) and year of each image; -1 for an image without a date."""
-    t = [img._props.get("system:time_start") for img in images]
+    t = [img.properties.get("system:time_start") for img in images]
     times = pd.to_datetime([np.nan if v is None else v for v in t], unit="ms")
     doy = np.where(times.isna(), -1, times.day_of_year.fillna(-1)).astype("i8")
     year = np.where(times.isna(), -1, times.year.fillna(-1)).astype("i8")
@@ -602,16 +595,16 @@ class ImageCharts:
         def run() -> pd.DataFrame:
             _, per_image = _reduce(ic, fc, red, scale)
             bands: list[str] = []
-            for img in ic._images:
-                bands.extend(b.name for b in img._bands if b.name not in bands)
+            for img in ic.rasters:
+                bands.extend(b.name for b in img.bands if b.name not in bands)
             data = np.full((len(per_image), len(bands)), np.nan)
             for k, (_, vals) in enumerate(per_image):
                 for (band, _), v in vals.items():
                     data[k, bands.index(band)] = v[0]
-            df = pd.DataFrame(data, index=_x_values(ic._images, xProperty), columns=pd.Index(bands, name="band"))
+            df = pd.DataFrame(data, index=_x_values(ic.rasters, xProperty), columns=pd.Index(bands, name="band"))
             return _sorted(df)
 
-        bands0 = [b.name for b in ic._images[0]._bands] if ic._images else []
+        bands0 = [b.name for b in ic.rasters[0].bands] if ic.rasters else []
         labels = {
             "x": _x_label(xProperty),
             "y": f"{output} of {bands0[0]}" if len(bands0) == 1 else output,
@@ -635,17 +628,15 @@ class ImageCharts:
         The series are named by each feature's ``seriesProperty`` (its id by default), in the order of
         the features; the legend's title is ``seriesProperty``.
         """
-        from .features import FeatureCollection
-
         ic = _collection(imageCollection, "ui.Chart.image.seriesByRegion")
         red = _single_output(reducer, "ui.Chart.image.seriesByRegion")
         fc = regions if isinstance(regions, FeatureCollection) else FeatureCollection(regions)
         if band is None:
-            if not ic._images or not ic._images[0]._bands:
+            if not ic.rasters or not ic.rasters[0].bands:
                 raise ArgumentError("ui.Chart.image.seriesByRegion: the collection is empty; nothing to chart.")
-            band = ic._images[0]._bands[0].name
+            band = ic.rasters[0].bands[0].name
         selected = ic.select(band)
-        band_name = str(band) if isinstance(band, str) else selected._images[0]._bands[0].name
+        band_name = str(band) if isinstance(band, str) else selected.rasters[0].bands[0].name
         output = red._outputs[0].name
 
         def run() -> pd.DataFrame:
@@ -663,7 +654,7 @@ class ImageCharts:
             for k, (_, vals) in enumerate(per_image):
                 for v in vals.values():
                     data[k] = v
-            df = pd.DataFrame(data, index=_x_values(selected._images, xProperty), columns=pd.Index(names))
+            df = pd.DataFrame(data, index=_x_values(selected.rasters, xProperty), columns=pd.Index(names))
             df.columns.name = seriesProperty
             return _sorted(df)
 
@@ -698,13 +689,13 @@ class ImageCharts:
         output = red._outputs[0].name
 
         def run() -> pd.DataFrame:
-            doy, _ = _doy(ic._images)
-            keep = [k for k in range(len(ic._images)) if startDay <= doy[k] <= endDay]
-            sub = ic._with([ic._images[k] for k in keep])
+            doy, _ = _doy(ic.rasters)
+            keep = [k for k in range(len(ic.rasters)) if startDay <= doy[k] <= endDay]
+            sub = ImageCollection([ic.rasters[k] for k in keep])
             _, per_image = _reduce(sub, fc, red, scale)
             bands: list[str] = []
-            for img in sub._images:
-                bands.extend(b.name for b in img._bands if b.name not in bands)
+            for img in sub.rasters:
+                bands.extend(b.name for b in img.bands if b.name not in bands)
             days = sorted({int(doy[k]) for k in keep})
             data = np.full((len(days), len(bands)), np.nan)
             for j, band in enumerate(bands):
@@ -745,9 +736,9 @@ class ImageCharts:
         output = red._outputs[0].name
 
         def run() -> pd.DataFrame:
-            doy, year = _doy(selected._images)
-            keep = [k for k in range(len(selected._images)) if startDay <= doy[k] <= endDay]
-            sub = selected._with([selected._images[k] for k in keep])
+            doy, year = _doy(selected.rasters)
+            keep = [k for k in range(len(selected.rasters)) if startDay <= doy[k] <= endDay]
+            sub = ImageCollection([selected.rasters[k] for k in keep])
             _, per_image = _reduce(sub, fc, red, scale)
             values = {k: next(iter(v.values()))[0] for k, (_, v) in zip(keep, per_image, strict=True)}
             days = sorted({int(doy[k]) for k in keep})
@@ -790,8 +781,6 @@ class FeatureCharts:
         x     1  2
         y     3  6
         """
-        from .features import FeatureCollection
-
         fc = features if isinstance(features, FeatureCollection) else FeatureCollection(features)
         xprop = "system:index" if xProperty is None else str(xProperty)
         yprops = unwrap(yProperties)
@@ -799,7 +788,7 @@ class FeatureCharts:
             yprops = [yprops]
 
         def run() -> pd.DataFrame:
-            gdf = fc._gdf()
+            gdf = fc.to_geopandas()
             table = pd.DataFrame(gdf.drop(columns="geometry"))
             if xprop == "system:index":
                 x = pd.Index([str(i) for i in gdf.index], name=xprop)

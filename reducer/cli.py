@@ -37,6 +37,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from . import options
+from .dates import date_from_name, to_millis
+from .demo import make_demo_data, run_demo
+from .errors import ArgumentError, BandError, DateError, GeometryError, ReducerError
+from .export import exists_error, export_table
+from .output import band_stat_table, iso_date, raster_label
+from .raster import Raster
+from .sources import RasterioFileSource, raster_paths
+
 __all__ = ["build_parser", "main", "STATS"]
 
 PROG = "reducer"
@@ -96,9 +105,6 @@ def _stats(text: str) -> list[str]:
 
 
 def _date(text: str) -> int:
-    from .dates import to_millis
-    from .errors import DateError
-
     try:
         return to_millis(text)
     except DateError as exc:
@@ -202,8 +208,6 @@ def _add_demo(subparsers: argparse._SubParsersAction, common: argparse.ArgumentP
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from .demo import make_demo_data, run_demo
-
     folder = Path(args.dir)
     data = make_demo_data(folder)
     print(
@@ -317,8 +321,6 @@ def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
 
     import reducer as ee
 
-    from .errors import ArgumentError
-
     gdf = ee.FeatureCollection(path).to_geopandas()
     if id_field is not None:
         if id_field not in gdf.columns or id_field == "geometry":
@@ -340,22 +342,20 @@ def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
     return ee.FeatureCollection(small), small, name
 
 
-def _images(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
-    """The collection (dated, filtered, sorted, bands selected), its images, and their common bands."""
+def _images(args: argparse.Namespace) -> tuple[Any, list[Raster], list[str]]:
+    """The collection (dated, filtered, sorted, bands selected), its rasters, and their common bands."""
     import reducer as ee
 
-    from .errors import BandError, DateError
-
     ic = ee.ImageCollection(list(args.rasters))
-    images = list(ic._images)
+    images = list(ic.rasters)
     if args.start is not None or args.end is not None:
         start = args.start if args.start is not None else -8_640_000_000_000_000
         end = args.end if args.end is not None else 8_640_000_000_000_000
         ic = ic.filterDate(start, end)
-        if not ic._images:
-            dates = [img._props.get("system:time_start") for img in images]
+        if not ic.rasters:
+            dates = [img.properties.get("system:time_start") for img in images]
             known = sorted(d for d in dates if d is not None)
-            span = f"from {_iso(known[0])} to {_iso(known[-1])}" if known else "none has a date"
+            span = f"from {iso_date(known[0])} to {iso_date(known[-1])}" if known else "none has a date"
             undated = sum(d is None for d in dates)
             note = f"; {undated} have no date (no TIFF datetime tag or date in the name)" if known and undated else ""
             raise DateError(
@@ -363,25 +363,24 @@ def _images(args: argparse.Namespace) -> tuple[Any, list[Any], list[str]]:
                 "Widen the range."
             )
     ic = ic.sort("system:time_start")
-    images = list(ic._images)
+    images = list(ic.rasters)
     if args.band:
         for img in images:
-            names = img.bandNames().getInfo()
+            names = img.names
             for b in args.band:
                 if not any(n == b for n in names) and not _matches(b, names):
                     raise BandError(
-                        f"--band {b!r}: raster {img._props.get('system:id', img._props.get('system:index'))!r} has "
-                        f"no such band. Its bands: {names!r}."
+                        f"--band {b!r}: raster {raster_label(img)!r} has no such band. Its bands: {names!r}."
                     )
         ic = ic.select(list(args.band))
-        images = list(ic._images)
-    bands = images[0].bandNames().getInfo()
+        images = list(ic.rasters)
+    bands = images[0].names
     for img in images[1:]:
-        other = img.bandNames().getInfo()
+        other = img.names
         if other != bands:
             raise BandError(
-                f"the rasters have different bands: {_label(images[0])!r} has {bands!r} and {_label(img)!r} has "
-                f"{other!r}. Pick the bands they share with --band."
+                f"the rasters have different bands: {raster_label(images[0])!r} has {bands!r} and "
+                f"{raster_label(img)!r} has {other!r}. Pick the bands they share with --band."
             )
     return ic, images, bands
 
@@ -395,87 +394,8 @@ def _matches(pattern: str, names: list[str]) -> bool:
         return False
 
 
-def _label(img: Any) -> str:
-    return str(img._props.get("system:id", img._props.get("system:index", "")))
-
-
-def _iso(ms: Any) -> str | None:
-    import pandas as pd
-
-    if ms is None or (isinstance(ms, float) and math.isnan(ms)):
-        return None
-    return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%d")
-
-
-def _date_labels(images: list[Any]) -> list[str | None]:
-    """ISO dates (``YYYY-MM-DD``, or full UTC times when any image is not at midnight)."""
-    import pandas as pd
-
-    times = [img._props.get("system:time_start") for img in images]
-    stamps = [None if t is None else pd.Timestamp(int(t), unit="ms", tz="UTC") for t in times]
-    midnight = all(s is None or s == s.normalize() for s in stamps)
-    fmt = "%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%SZ"
-    return [None if s is None else s.strftime(fmt) for s in stamps]
-
-
-def _image_labels(images: list[Any]) -> list[str]:
-    """Image ids (file name stems), or the paths when two stems are the same."""
-    idx = [str(img._props.get("system:index", k)) for k, img in enumerate(images)]
-    if len(set(idx)) == len(idx):
-        return idx
-    return [_label(img) for img in images]
-
-
-def _table(
-    values: Any,
-    ids: Any,
-    id_name: str,
-    images: list[Any],
-    bands: list[str],
-    stats: list[str] | None,
-    wide: bool,
-) -> Any:
-    """Long or wide table from ``values`` of shape (image, band, stat, feature)."""
-    import numpy as np
-    import pandas as pd
-
-    n_img, n_band, n_stat, n_feat = values.shape
-    dates = _date_labels(images)
-    labels = _image_labels(images)
-    stat_names = stats if stats is not None else ["value"]
-    if not wide:
-        cube = values.transpose(3, 0, 1, 2)  # feature, image, band, stat
-        index = pd.MultiIndex.from_product([range(n_feat), range(n_img), range(n_band), range(n_stat)])
-        f, i, b, s = (index.codes[k] for k in range(4))
-        cols: dict[str, Any] = {
-            id_name: np.asarray(ids, dtype=object)[f] if len(ids) else np.empty(0, object),
-            "date": np.asarray(dates, dtype=object)[i],
-            "image": np.asarray(labels, dtype=object)[i],
-            "band": np.asarray(bands, dtype=object)[b],
-        }
-        if stats is not None:
-            cols["statistic"] = np.asarray(stat_names, dtype=object)[s]
-        cols["value"] = cube.reshape(-1)
-        return pd.DataFrame(cols), f
-    unique_dates = all(d is not None for d in dates) and len(set(dates)) == len(dates)
-    columns = dates if unique_dates else labels
-    cube = values.transpose(3, 1, 2, 0)  # feature, band, stat, image
-    index = pd.MultiIndex.from_product([range(n_feat), range(n_band), range(n_stat)])
-    f, b, s = (index.codes[k] for k in range(3))
-    head: dict[str, Any] = {
-        id_name: np.asarray(ids, dtype=object)[f] if len(ids) else np.empty(0, object),
-        "band": np.asarray(bands, dtype=object)[b],
-    }
-    if stats is not None:
-        head["statistic"] = np.asarray(stat_names, dtype=object)[s]
-    body = pd.DataFrame(cube.reshape(n_feat * n_band * n_stat, n_img), columns=[str(c) for c in columns])
-    return pd.concat([pd.DataFrame(head), body], axis=1), f
-
-
 def _write(table: Any, rows: Any, small: Any, args: argparse.Namespace) -> None:
     import geopandas as gpd
-
-    from .export import export_table
 
     out = args.output
     if out.suffix.lower() != ".csv":
@@ -486,10 +406,8 @@ def _write(table: Any, rows: Any, small: Any, args: argparse.Namespace) -> None:
 
 
 def _check_output(args: argparse.Namespace) -> None:
-    from .export import _exists
-
     if args.output.exists() and not args.overwrite:
-        raise _exists(args.output)
+        raise exists_error(args.output)
 
 
 def _column(name: str, stat: str, bands: list[str], stats: list[str]) -> str:
@@ -526,7 +444,7 @@ def _run_zonal(args: argparse.Namespace) -> int:
         for b, name in enumerate(bands):
             for s, stat in enumerate(stats):
                 values[k, b, s] = block[_column(name, stat, bands, stats)].to_numpy(dtype=float)
-    table, rows = _table(values, small[_FID].to_numpy(), id_name, images, bands, stats, args.wide)
+    table, rows = band_stat_table(values, small[_FID].to_numpy(), id_name, images, bands, stats, args.wide)
     _write(table, rows, small, args)
     return 0
 
@@ -537,8 +455,6 @@ def _run_points(args: argparse.Namespace) -> int:
     import shapely
 
     import reducer as ee
-
-    from .errors import GeometryError
 
     _check_output(args)
     fc, small, id_name = _features(args.features, args.id_field)
@@ -563,7 +479,7 @@ def _run_points(args: argparse.Namespace) -> int:
         gdf = small[[_FID, "geometry"]]
         for k, img in enumerate(images):
             for b, name in enumerate(bands):
-                got = point_query(gdf, img, band=name, interpolate="bilinear")
+                got = point_query(gdf, ee.Image(img), band=name, interpolate="bilinear")
                 values[k, b, 0] = [np.nan if v is None else float(v) for v in got]
     else:
         reducer = ee.Reducer.mean()
@@ -572,16 +488,13 @@ def _run_points(args: argparse.Namespace) -> int:
             block = result.iloc[k * n : (k + 1) * n]
             for b, name in enumerate(bands):
                 values[k, b, 0] = block[_column(name, "mean", bands, ["mean"])].to_numpy(dtype=float)
-    table, rows = _table(values, small[_FID].to_numpy(), id_name, images, bands, None, args.wide)
+    table, rows = band_stat_table(values, small[_FID].to_numpy(), id_name, images, bands, None, args.wide)
     _write(table, rows, small, args)
     return 0
 
 
 # -- info --------------------------------------------------------------------------------------------
 def _describe(path: str) -> dict[str, Any]:
-    from .dates import date_from_name
-    from .sources import RasterioFileSource
-
     src = RasterioFileSource(path)
     grid = src.grid
     t = grid.transform
@@ -601,7 +514,7 @@ def _describe(path: str) -> dict[str, Any]:
         "height": grid.height,
         "resolution": [abs(t.a), abs(t.e)],
         "bounds": [float(v) for v in grid.bounds],
-        "date": _iso(millis) if millis is not None else None,
+        "date": iso_date(millis) if millis is not None else None,
         "date_from": source,
     }
 
@@ -616,9 +529,7 @@ def _nodata(v: Any) -> Any:
 
 
 def _run_info(args: argparse.Namespace) -> int:
-    from .collection import _paths_from
-
-    paths = [p for item in args.rasters for p in _paths_from(item)]
+    paths = [p for item in args.rasters for p in raster_paths(item)]
     records = [_describe(p) for p in paths]
     if args.json:
         print(json.dumps(records, indent=2))
@@ -696,9 +607,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help, --version, or bad usage (argparse printed why)
         return exc.code if isinstance(exc.code, int) else 2
-
-    from . import options
-    from .errors import ReducerError
 
     progress = getattr(args, "progress", None)
     old = options.set_options(progress=progress) if progress is not None else {}

@@ -28,11 +28,10 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from .algebra import align, memo
-from .algebra import constant_band as _constant
 from .errors import ArgumentError, BandError, ReducerInputError
 from .grid import Grid
-from .image import Band, Image
+from .raster import Band, Raster, align, memo
+from .raster import constant_band as _constant
 
 __all__ = ["STATS", "composite", "mosaic", "quality_mosaic", "reduce", "to_bands"]
 
@@ -120,16 +119,16 @@ def _quality_block(*blocks: np.ndarray, n: int) -> np.ndarray:
 # -- bands ----------------------------------------------------------------------------------------
 
 
-def _table(images: Sequence[Image]) -> dict[str, list[Band | None]]:
+def _table(images: Sequence[Raster]) -> dict[str, list[Band | None]]:
     """Band name -> that band in each image (None where an image lacks it), in first-seen order."""
     names: list[str] = []
     for img in images:
-        for b in img._bands:
+        for b in img.bands:
             if b.name not in names:
                 names.append(b.name)
     table: dict[str, list[Band | None]] = {}
     for name in names:
-        table[name] = [next((b for b in img._bands if b.name == name), None) for img in images]
+        table[name] = [next((b for b in img.bands if b.name == name), None) for img in images]
     return table
 
 
@@ -169,11 +168,7 @@ def _stat_band(name: str, bands: Sequence[Band | None], stat: str) -> Band:
     return Band(name, _dtype(stat, [b.dtype for b in present]), grid, memo(fn))
 
 
-def _images(images: Sequence[Any]) -> list[Image]:
-    return [img if isinstance(img, Image) else Image(img) for img in images]
-
-
-def composite(images: Sequence[Image], stat: str) -> Image:
+def composite(images: Sequence[Raster], stat: str) -> Raster:
     """One band per band name: ``stat`` of each pixel over the images (band names kept).
 
     Parameters
@@ -185,30 +180,30 @@ def composite(images: Sequence[Image], stat: str) -> Image:
 
     Examples
     --------
-    >>> imgs = [Image(1), Image(3), Image(8)]
-    >>> composite(imgs, "median").bandNames().getInfo()
+    >>> imgs = [Raster((_constant("constant", v),)) for v in (1, 3, 8)]
+    >>> composite(imgs, "median").names
     ['constant']
-    >>> composite(imgs, "count").bandTypes().getInfo()
-    {'constant': 'int64'}
-    >>> composite([], "mean").bandNames().getInfo()
+    >>> [b.dtype for b in composite(imgs, "count").bands]
+    ['int64']
+    >>> composite([], "mean").names
     []
     """
     if stat not in STATS:
         raise ArgumentError(f"unknown composite statistic {stat!r}; expected one of {STATS!r}.")
-    table = _table(_images(images))
-    return Image(_bands=tuple(_stat_band(name, bands, stat) for name, bands in table.items()))
+    table = _table(list(images))
+    return Raster(tuple(_stat_band(name, bands, stat) for name, bands in table.items()))
 
 
-def mosaic(images: Sequence[Image]) -> Image:
+def mosaic(images: Sequence[Raster]) -> Raster:
     """Per pixel, the value of the last image in which it is valid (later images on top).
 
     Examples
     --------
-    >>> mosaic([Image(1), Image(2)]).bandNames().getInfo()
+    >>> mosaic([Raster((_constant("constant", v),)) for v in (1, 2)]).names
     ['constant']
     """
     bands = []
-    for name, members in _table(_images(images)).items():
+    for name, members in _table(list(images)).items():
         present = [b for b in members if b is not None]
         grid = next((b.grid for b in present if b.grid is not None), None)
 
@@ -216,10 +211,10 @@ def mosaic(images: Sequence[Image]) -> Image:
             return da.map_blocks(_mosaic_block, *align([b.on(g) for b in present]), dtype=F8, meta=_META)
 
         bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, memo(fn)))
-    return Image(_bands=tuple(bands))
+    return Raster(tuple(bands))
 
 
-def quality_mosaic(images: Sequence[Image], qualityBand: str) -> Image:
+def quality_mosaic(images: Sequence[Raster], qualityBand: str) -> Raster:
     """Per pixel, every band of the image with the highest ``qualityBand`` value.
 
     Images where the quality band is masked are not candidates; ties go to the later image; a pixel
@@ -227,23 +222,23 @@ def quality_mosaic(images: Sequence[Image], qualityBand: str) -> Image:
 
     Examples
     --------
-    >>> a = Image(1).addBands(Image(5).rename("q"))
-    >>> b = Image(2).addBands(Image(7).rename("q"))
-    >>> quality_mosaic([a, b], "q").bandNames().getInfo()
+    >>> a = Raster((_constant("constant", 1), _constant("q", 5)))
+    >>> b = Raster((_constant("constant", 2), _constant("q", 7)))
+    >>> quality_mosaic([a, b], "q").names
     ['constant', 'q']
     >>> quality_mosaic([a, b], "nope")
     Traceback (most recent call last):
     ...
     reducer.errors.BandError: ImageCollection.qualityMosaic: image 0 has no band 'nope' (bands ['constant', 'q']). ...
     """
-    imgs = _images(images)
+    imgs = list(images)
     quality: list[Band] = []
     for i, img in enumerate(imgs):
-        q = next((b for b in img._bands if b.name == qualityBand), None)
+        q = next((b for b in img.bands if b.name == qualityBand), None)
         if q is None:
             raise BandError(
                 f"ImageCollection.qualityMosaic: image {i} has no band {qualityBand!r} "
-                f"(bands {[b.name for b in img._bands]!r}). Add the quality band to every image first."
+                f"(bands {[b.name for b in img.bands]!r}). Add the quality band to every image first."
             )
         quality.append(q)
     n = len(imgs)
@@ -257,10 +252,10 @@ def quality_mosaic(images: Sequence[Image], qualityBand: str) -> Image:
             return da.map_blocks(_quality_block, *align(arrays), n=n, dtype=F8, meta=_META)
 
         bands.append(Band(name, _dtype("mosaic", [b.dtype for b in present]), grid, memo(fn)))
-    return Image(_bands=tuple(bands))
+    return Raster(tuple(bands))
 
 
-def reduce(images: Sequence[Image], reducer: Any) -> Image:
+def reduce(images: Sequence[Raster], reducer: Any) -> Raster:
     """Earth Engine's ``ImageCollection.reduce``: apply ``reducer`` over time, pixel by pixel.
 
     A one-input reducer is applied to each band, and each output band is named
@@ -273,8 +268,8 @@ def reduce(images: Sequence[Image], reducer: Any) -> Image:
     Examples
     --------
     >>> from reducer.reducers import Reducer
-    >>> imgs = [Image(1).rename("B4"), Image(3).rename("B4")]
-    >>> reduce(imgs, Reducer.mean().combine(Reducer.stdDev(), sharedInputs=True)).bandNames().getInfo()
+    >>> imgs = [Raster((_constant("B4", 1),)), Raster((_constant("B4", 3),))]
+    >>> reduce(imgs, Reducer.mean().combine(Reducer.stdDev(), sharedInputs=True)).names
     ['B4_mean', 'B4_stdDev']
     >>> reduce(imgs, Reducer.mean().combine(Reducer.max()))
     Traceback (most recent call last):
@@ -287,12 +282,12 @@ def reduce(images: Sequence[Image], reducer: Any) -> Image:
         raise ArgumentError(
             f"ImageCollection.reduce: expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}."
         )
-    table = _table(_images(images))
+    table = _table(list(images))
     if reducer._n_inputs == 1:
         bands = []
         for name, members in table.items():
             bands.extend(_reduced_bands([name], [members], reducer))
-        return Image(_bands=tuple(bands))
+        return Raster(tuple(bands))
     names = list(table)
     if len(names) != reducer._n_inputs:
         raise ReducerInputError(
@@ -300,7 +295,7 @@ def reduce(images: Sequence[Image], reducer: Any) -> Image:
             f"{len(names)} band(s) {names!r}. Select {reducer._n_inputs} bands, or combine reducers with "
             "sharedInputs=True to apply them to each band."
         )
-    return Image(_bands=tuple(_reduced_bands(names, [table[n] for n in names], reducer)))
+    return Raster(tuple(_reduced_bands(names, [table[n] for n in names], reducer)))
 
 
 def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: Any) -> list[Band]:
@@ -327,7 +322,7 @@ def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: 
     return out
 
 
-def to_bands(images: Sequence[Image]) -> Image:
+def to_bands(images: Sequence[Raster]) -> Raster:
     """All bands of all images in one image, named ``<image id>_<band>``.
 
     The id is the image's ``system:index``, or its position in the collection when it has none.
@@ -335,13 +330,13 @@ def to_bands(images: Sequence[Image]) -> Image:
 
     Examples
     --------
-    >>> imgs = [Image(1).set("system:index", "a"), Image(2)]
-    >>> to_bands(imgs).bandNames().getInfo()
+    >>> imgs = [Raster((_constant("constant", 1),), {"system:index": "a"}), Raster((_constant("constant", 2),))]
+    >>> to_bands(imgs).names
     ['a_constant', '1_constant']
     """
     bands = []
-    for i, img in enumerate(_images(images)):
-        prefix = img._props.get("system:index")
+    for i, img in enumerate(list(images)):
+        prefix = img.properties.get("system:index")
         prefix = str(i) if prefix in (None, "") else str(prefix)
-        bands.extend(replace(b, name=f"{prefix}_{b.name}") for b in img._bands)
-    return Image(_bands=tuple(bands))
+        bands.extend(replace(b, name=f"{prefix}_{b.name}") for b in img.bands)
+    return Raster(tuple(bands))

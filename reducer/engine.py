@@ -8,8 +8,6 @@ run in one dask graph, and only blocks that features touch are read.
 
 from __future__ import annotations
 
-import math
-import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -17,20 +15,31 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
+import geopandas as gpd
 import numpy as np
 import shapely
 from dask.base import tokenize
 
 from .aggregations import AGGREGATIONS
+from .compute import compute
 from .coverage import coverage, estimate_pixels
-from .errors import ArgumentError, MaxPixelsError, ReducerInputError
-from .grid import Grid, resolve_grid
+from .errors import ArgumentError, CRSError, MaxPixelsError, ReducerInputError
+from .grid import Grid, norm_crs, resolve_grid
 from .kernels import KINDS, Gathered, chunk_stats, combine_partials, scatter
+from .raster import Raster
 from .reducers import Output, Reducer
 from .segments import Context, Segments, evaluate, needed_kinds
 from .validate import check_geometries, check_overlap
 
-__all__ = ["Column", "resolve_columns", "reduce_images", "reduce_region", "compute"]
+__all__ = [
+    "Column",
+    "resolve_columns",
+    "ReductionRequest",
+    "plan_reduction",
+    "reduce_images",
+    "ReductionPlan",
+    "max_pixels_message",
+]
 
 FAN_IN = 8
 
@@ -313,7 +322,7 @@ class _GridPlan:
 class ImagePlan:
     """One image's share of a reduction: its grid, columns, blocks and their weights."""
 
-    image: Any
+    image: Raster
     grid: Grid
     columns: list[Column]
     kinds: dict[str, tuple[str, ...]]
@@ -435,21 +444,58 @@ def _n_combines(n: int) -> int:
     return total
 
 
-def plan_reduction(
-    images: Sequence[Any],
-    geoms: np.ndarray,
-    geoms_crs: Any,
-    reducer: Reducer,
-    scale: float | None = None,
-    crs: Any = None,
-    crsTransform: Sequence[float] | None = None,
-    rule: str = "regions",
-    max_pixels: float | None = None,
-) -> ReductionPlan:
-    """Plan a reduction: grids, coverage weights (cached) and the blocks to read. Reads no pixel."""
-    from .errors import CRSError
-    from .grid import norm_crs
+@dataclass(frozen=True, eq=False)
+class ReductionRequest:
+    """What to reduce, with which reducer, on which grid: everything but the features.
 
+    Frozen and tokenizable (``dask.base.tokenize``), so that a request names its tasks and caches.
+
+    Attributes
+    ----------
+    images
+        The rasters to reduce, in order.
+    reducer
+        The ``ee.Reducer``.
+    scale, crs, crs_transform
+        The grid, as ``reduceRegion(s)`` takes it (``None``: each image's own).
+    rule
+        The output naming rule of :func:`resolve_columns` (``"regions"``, ``"region"``, ...).
+    max_pixels
+        Refuse the plan when a grid holds more pixels under the features than this.
+
+    Examples
+    --------
+    >>> from reducer.raster import constant_band
+    >>> req = ReductionRequest((Raster((constant_band("a", 1),)),), Reducer.mean(), scale=10)
+    >>> req.scale, req.rule, tokenize(req) == tokenize(req)
+    (10, 'regions', True)
+    """
+
+    images: tuple[Raster, ...]
+    reducer: Reducer
+    scale: float | None = None
+    crs: Any = None
+    crs_transform: tuple[float, ...] | None = None
+    rule: str = "regions"
+    max_pixels: float | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "images", tuple(self.images))
+        if self.crs_transform is not None:
+            object.__setattr__(self, "crs_transform", tuple(float(v) for v in self.crs_transform))
+
+    def __dask_tokenize__(self) -> str:
+        bands = [(id(b.fn), b.name, b.dtype, b.resampling) for r in self.images for b in r.bands]
+        crs = self.crs if isinstance(self.crs, str | int | None) else repr(self.crs)
+        return tokenize(bands, self.reducer, self.scale, crs, self.crs_transform, self.rule, self.max_pixels)
+
+
+def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any) -> ReductionPlan:
+    """Plan a reduction of ``geoms`` (in ``geoms_crs``): grids, coverage weights and the blocks to read.
+
+    Reads no pixel.
+    """
+    scale, crs, crs_transform = request.scale, request.crs, request.crs_transform
     geoms = np.asarray(geoms, dtype=object)
     geoms = check_geometries(geoms)  # repairs or rejects invalid ones (option invalid_geometry)
     src_crs = norm_crs(geoms_crs, "the features' crs")
@@ -458,13 +504,13 @@ def plan_reduction(
     reprojected: dict[str, np.ndarray] = {}
     bounds = _total_bounds(geoms)
     out = []
-    for image in images:
-        names = [b.name for b in image._bands]
-        dtypes = [b.dtype for b in image._bands]
-        columns = resolve_columns(reducer, names, dtypes, rule)
+    for image in request.images:
+        names = image.names
+        dtypes = [b.dtype for b in image.bands]
+        columns = resolve_columns(request.reducer, names, dtypes, request.rule)
         needed = needed_kinds([c.output for c in columns])
         kinds: dict[str, tuple[str, ...]] = {m: tuple(k for k in KINDS if k in ks) for m, ks in sorted(needed.items())}
-        grid = resolve_grid(image._grid, scale, crs, crsTransform, bounds=bounds, bounds_crs=src_crs)
+        grid = resolve_grid(image.grid, scale, crs, crs_transform, bounds=bounds, bounds_crs=src_crs)
         gp = grid_plans.get(grid)
         if gp is None:
             wkt = grid.crs_wkt
@@ -472,8 +518,6 @@ def plan_reduction(
                 if src_crs == grid.crs:
                     reprojected[wkt] = geoms
                 else:
-                    import geopandas as gpd
-
                     try:
                         moved = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
                     except Exception as exc:  # pragma: no cover - pyproj failures
@@ -481,12 +525,12 @@ def plan_reduction(
                     reprojected[wkt] = np.asarray(moved, dtype=object)
             gp = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
             grid_plans[grid] = gp
-            check_overlap(gp.geoms, grid, image._props.get("system:id"))  # warns: no feature on the raster
-        if max_pixels is not None:
+            check_overlap(gp.geoms, grid, image.properties.get("system:id"))  # warns: no feature on the raster
+        if request.max_pixels is not None:
             found = estimate_pixels(gp.geoms, grid)
-            if found > max_pixels:
-                raise MaxPixelsError(_max_pixels_message(found, max_pixels))
-        stack = image._stack(grid)
+            if found > request.max_pixels:
+                raise MaxPixelsError(max_pixels_message(found, request.max_pixels))
+        stack = image.stack(grid)
         if stack.chunks[0] != (stack.shape[0],):
             stack = stack.rechunk({0: -1})
         spatial = (stack.chunks[1], stack.chunks[2])
@@ -498,22 +542,14 @@ def plan_reduction(
 
 
 def reduce_images(
-    images: Sequence[Any],
-    geoms: np.ndarray,
-    geoms_crs: Any,
-    reducer: Reducer,
-    scale: float | None = None,
-    crs: Any = None,
-    crsTransform: Sequence[float] | None = None,
-    rule: str = "regions",
-    max_pixels: float | None = None,
+    request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any
 ) -> list[tuple[list[Column], dict[str, np.ndarray]]]:
-    """Reduce every image over every geometry, in one dask graph.
+    """Reduce every image of ``request`` over every geometry, in one dask graph.
 
     Returns, per image, its columns and ``{column: values (n_features,)}`` with NaN where a
     feature has no valid pixel.
     """
-    plan = plan_reduction(images, geoms, geoms_crs, reducer, scale, crs, crsTransform, rule, max_pixels)
+    plan = plan_reduction(request, geoms, geoms_crs)
     results = compute(*plan.graph())
     return [(ip.columns, r) for ip, r in zip(plan.images, results, strict=True)]
 
@@ -525,7 +561,8 @@ def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None
     return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
 
 
-def _max_pixels_message(found: float, max_pixels: float) -> str:
+def max_pixels_message(found: float, max_pixels: float) -> str:
+    """Earth Engine's words for a region over ``maxPixels``."""
     return (
         f"Too many pixels in the region. Found {int(found)}, but maxPixels allows only {int(max_pixels)}. "
         "Ensure that you are not aggregating at a higher resolution than you intended; that is a frequent cause "
@@ -533,151 +570,3 @@ def _max_pixels_message(found: float, max_pixels: float) -> str:
         "computation; set 'bestEffort' to true to aggregate at whatever scale results in maxPixels total "
         "pixels; or both."
     )
-
-
-def reduce_region(
-    image: Any,
-    reducer: Reducer,
-    geometry: Any,
-    scale: float | None,
-    crs: Any,
-    crsTransform: Sequence[float] | None,
-    bestEffort: bool,
-    maxPixels: float | None,
-) -> dict:
-    """``Image.reduceRegion``: a dict of outputs (``None`` where no valid pixel), keys sorted."""
-    from .geometry import as_geometry
-
-    if geometry is None:
-        grid0 = resolve_grid(image._grid, scale, crs, crsTransform)
-        geom = shapely.box(*grid0.bounds)
-        geom_crs = grid0.crs
-    else:
-        g = as_geometry(geometry)
-        geom, geom_crs = g.to_shapely(), g.crs
-    geoms = np.array([geom], dtype=object)
-    max_pixels = None if maxPixels is None else float(maxPixels)
-    if bestEffort and max_pixels is not None:
-        grid = resolve_grid(image._grid, scale, crs, crsTransform)
-        import geopandas as gpd
-
-        in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
-        current = scale if scale is not None else grid.nominal_scale
-        found = estimate_pixels(np.asarray(in_grid, dtype=object), grid)
-        if found > max_pixels:
-            current = current * math.sqrt(found / max_pixels) * 1.0001
-            scale = current
-        max_pixels = None
-    [(columns, values)] = reduce_images(
-        [image], geoms, geom_crs, reducer, scale, crs, crsTransform, "region", max_pixels
-    )
-    return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
-
-
-def to_python(v: Any, integer: bool = False) -> Any:
-    """A finite float as a Python number (int for integer outputs), NaN as ``None``; lists and dicts as JSON."""
-    if v is None:
-        return None
-    if not isinstance(v, float | int | np.number):
-        from .values import to_info
-
-        return to_info(v, sort_keys=True)
-    if not np.isfinite(v):
-        return None
-    return int(round(float(v))) if integer else float(v)
-
-
-def _active_client(scheduler: Any) -> Any:
-    """The distributed client to run on: the one given, else the default one when no scheduler is set."""
-    if "distributed" not in sys.modules:
-        return None  # no client can exist, and importing distributed costs a quarter of a second
-    try:
-        from distributed import Client, default_client
-    except ImportError:  # pragma: no cover - distributed is a dependency
-        return None
-    if isinstance(scheduler, Client):
-        return scheduler
-    if scheduler is None:
-        try:
-            return default_client()
-        except ValueError:
-            return None
-    return None
-
-
-def _show_progress() -> bool:
-    from . import options
-
-    flag = options.get("progress")
-    return bool(flag) if flag is not None else sys.stderr.isatty()
-
-
-def _restore_error(exc: BaseException) -> BaseException:
-    """A ``ReducerError`` that lost its type crossing the cluster, as its own type again.
-
-    distributed sends a task's exception back pickled, and when that fails (a GDAL error in its
-    cause chain does not unpickle) it sends ``Exception(repr(exc))``. That repr is parsed (never
-    evaluated) back into the reducer error it names; anything else is returned unchanged.
-
-    Examples
-    --------
-    >>> _restore_error(Exception("InputFileError('cannot read pixels of a.tif')"))
-    InputFileError('cannot read pixels of a.tif')
-    >>> _restore_error(Exception("ValueError('x')"))
-    Exception("ValueError('x')")
-    """
-    import ast
-
-    from . import errors
-
-    if type(exc) is not Exception or len(exc.args) != 1 or not isinstance(exc.args[0], str):
-        return exc
-    try:
-        node = ast.parse(exc.args[0].strip(), mode="eval").body
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and not node.keywords):
-            return exc
-        args = [ast.literal_eval(a) for a in node.args]
-    except (SyntaxError, ValueError):
-        return exc
-    cls = getattr(errors, node.func.id, None)
-    if not (isinstance(cls, type) and issubclass(cls, errors.ReducerError)):
-        return exc
-    return cls(*args)
-
-
-def compute(*objs: Any) -> tuple:
-    """The one place that computes: on the active distributed client if any, else dask's threads.
-
-    A progress bar goes to stderr for computations over about a second, when stderr is a terminal
-    or ``set_options(progress=True)``; ``progress=False`` turns it off.
-    """
-    from . import options
-
-    scheduler = options.get("scheduler")
-    show = _show_progress()
-    client = _active_client(scheduler)
-    if client is not None:
-        futures = client.compute(list(objs))
-        try:
-            if show:
-                from distributed import as_completed
-                from tqdm import tqdm
-
-                with tqdm(total=len(futures), desc="reducer", unit="image", file=sys.stderr, delay=1.0) as bar:
-                    for _ in as_completed(futures):
-                        bar.update()
-            return tuple(client.gather(futures))
-        except Exception as exc:
-            restored = _restore_error(exc)
-            if restored is exc:
-                raise
-            raise restored from None
-    kwargs: dict[str, Any] = {}
-    if scheduler is not None:
-        kwargs["scheduler"] = scheduler
-    if show:
-        from dask.diagnostics import ProgressBar
-
-        with ProgressBar(minimum=1.0, out=sys.stderr):
-            return dask.compute(*objs, **kwargs)
-    return dask.compute(*objs, **kwargs)

@@ -166,7 +166,7 @@ def _staged(path: Path, overwrite: bool) -> Iterator[IO[bytes]]:
                     try:
                         os.link(src, name, dst_dir_fd=dirfd, follow_symlinks=True)
                     except FileExistsError:
-                        raise _exists(path) from None
+                        raise exists_error(path) from None
                     return
                 tmp = _tmp_name(name)
                 os.link(src, tmp, dst_dir_fd=dirfd, follow_symlinks=True)
@@ -188,7 +188,7 @@ def _staged(path: Path, overwrite: bool) -> Iterator[IO[bytes]]:
             f.flush()
             os.fsync(f.fileno())
         if not overwrite and os.path.exists(path):
-            raise _exists(path)
+            raise exists_error(path)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -198,7 +198,8 @@ def _staged(path: Path, overwrite: bool) -> Iterator[IO[bytes]]:
         raise
 
 
-def _exists(path: Path) -> OutputExistsError:
+def exists_error(path: Path) -> OutputExistsError:
+    """The error for an output that exists when overwriting was not asked for."""
     return OutputExistsError(
         f"the output {str(path)!r} exists already. Pass overwrite=True (on the command line --overwrite), "
         "or choose another path."
@@ -283,7 +284,7 @@ def export_table(table: Any, path: str | os.PathLike, overwrite: bool = False) -
     if path.is_dir():
         raise ArgumentError(f"export_table: {str(path)!r} is a folder. Give a file name such as 'stats.csv'.")
     if path.exists() and not overwrite:
-        raise _exists(path)
+        raise exists_error(path)
     df = _frame(table)
     write = _writer(suffix, path.stem)
     with _staged(path, overwrite) as f:

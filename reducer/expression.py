@@ -33,7 +33,7 @@ from typing import Any
 
 from . import algebra
 from .errors import ExpressionError, ReducerError
-from .image import Image
+from .raster import Raster, rename_bands, select_bands
 from .values import ComputedObject, unwrap
 
 __all__ = ["expression", "parse", "tokenize", "Token", "Node", "FUNCTIONS", "MAX_LENGTH", "MAX_DEPTH"]
@@ -320,7 +320,7 @@ def parse(source: str) -> tuple[str | None, Node]:
 
 
 class _Compiler:
-    def __init__(self, source: str, image: Image, variables: dict[str, Image]):
+    def __init__(self, source: str, image: Raster, variables: dict[str, Raster]):
         self.source = source
         self.image = image
         self.variables = variables
@@ -328,7 +328,7 @@ class _Compiler:
     def fail(self, node: Node, problem: str) -> ExpressionError:
         return _error(self.source, node.col, problem)
 
-    def compile(self, node: Node) -> Image:
+    def compile(self, node: Node) -> Raster:
         try:
             return self._compile(node)
         except ExpressionError:
@@ -336,7 +336,7 @@ class _Compiler:
         except ReducerError as exc:
             raise self.fail(node, str(exc).rstrip(".")) from exc
 
-    def _compile(self, node: Node) -> Image:
+    def _compile(self, node: Node) -> Raster:
         kind = node.kind
         if kind == "num":
             text = node.value
@@ -379,25 +379,25 @@ class _Compiler:
                 raise self.fail(a, "a band selector must be a band name in quotes or a non-negative whole number")
         return out
 
-    def select(self, target: Image, args: tuple[Node, ...], node: Node) -> Image:
+    def select(self, target: Raster, args: tuple[Node, ...], node: Node) -> Raster:
         sels = self.selectors(args)
-        names = [b.name for b in target._bands]
+        names = target.names
         for s, a in zip(sels, args, strict=True):
             if isinstance(s, int) and s >= len(names):
                 raise self.fail(a, f"band index {s} is out of range for bands {names!r}")
             if isinstance(s, str) and s not in names:
                 raise self.fail(a, f"no band {s!r}; the bands are {names!r}")
-        return target.select(sels) if sels else target
+        return select_bands(target, sels) if sels else target
 
-    def call(self, node: Node) -> Image:
+    def call(self, node: Node) -> Raster:
         name = node.value
         if name == "b":
             if not node.children:
-                if not self.image._bands:
+                if not self.image.bands:
                     raise self.fail(
                         node, "b() selects the bands of the image the expression is called on, which has none"
                     )
-                return algebra._new(self.image._bands)
+                return Raster(self.image.bands)
             return self.select(self.image, node.children, node)
         if name not in FUNCTIONS:
             raise self.fail(node, f"unknown function {name!r}; the functions are {sorted(FUNCTIONS)!r} and b()")
@@ -415,24 +415,24 @@ class _Compiler:
         return out
 
 
-def _variables(map: Any) -> dict[str, Image]:
-    m = unwrap(map) if isinstance(map, ComputedObject) and not isinstance(map, Image) else map
+def _variables(map: Any) -> dict[str, Raster]:
+    m = unwrap(map) if isinstance(map, ComputedObject) else map
     if m is None:
         return {}
     if not isinstance(m, dict):
         raise ExpressionError(f"Image.expression: map must be a dict of name -> image, got {map!r}.")
-    out: dict[str, Image] = {}
+    out: dict[str, Raster] = {}
     for k, v in m.items():
         if not isinstance(k, str):
             raise ExpressionError(f"Image.expression: map keys must be names (strings), got {k!r}.")
         try:
-            out[k] = algebra.as_image(v, f"Image.expression: map[{k!r}]")
+            out[k] = algebra.as_raster(v, f"Image.expression: map[{k!r}]")
         except ReducerError as exc:
             raise ExpressionError(str(exc)) from exc
     return out
 
 
-def expression(image: Image, expr: Any, map: Any = None, **kwargs: Any) -> Image:
+def expression(image: Raster, expr: Any, map: Any = None, **kwargs: Any) -> Raster:
     """Evaluate an Earth Engine expression on ``image`` with the images in ``map``.
 
     Parameters
@@ -446,7 +446,7 @@ def expression(image: Image, expr: Any, map: Any = None, **kwargs: Any) -> Image
 
     Returns
     -------
-    Image
+    Raster
         Lazy; named as described in the module docstring; no properties.
 
     Raises
@@ -457,13 +457,13 @@ def expression(image: Image, expr: Any, map: Any = None, **kwargs: Any) -> Image
 
     Examples
     --------
-    >>> img = Image.constant([0.5, 0.1]).rename(["B8", "B4"])
-    >>> bands = {"NIR": img.select("B8"), "RED": img.select("B4")}
-    >>> expression(img, "(NIR - RED) / (NIR + RED)", bands).bandNames().getInfo()
+    >>> img = rename_bands(algebra.constant([0.5, 0.1]), ["B8", "B4"])
+    >>> bands = {"NIR": select_bands(img, ["B8"]), "RED": select_bands(img, ["B4"])}
+    >>> expression(img, "(NIR - RED) / (NIR + RED)", bands).names
     ['B8']
-    >>> expression(img, "2.5 * (b('B8') - b(1))").bandNames().getInfo()
+    >>> expression(img, "2.5 * (b('B8') - b(1))").names
     ['constant']
-    >>> expression(img, "ndvi = (b(0) - b(1)) / (b(0) + b(1))").bandNames().getInfo()
+    >>> expression(img, "ndvi = (b(0) - b(1)) / (b(0) + b(1))").names
     ['ndvi']
     >>> expression(img, "b('B8') +* 2")
     Traceback (most recent call last):
@@ -483,9 +483,7 @@ def expression(image: Image, expr: Any, map: Any = None, **kwargs: Any) -> Image
     name, tree = parse(source)
     result = _Compiler(source, image, variables).compile(tree)
     if name is not None:
-        if len(result._bands) != 1:
-            raise _error(
-                source, 1, f"'{name} = ...' names a single band, but the result has {len(result._bands)} bands"
-            )
-        result = result.rename(name)
-    return algebra._new(result._bands)
+        if len(result.bands) != 1:
+            raise _error(source, 1, f"'{name} = ...' names a single band, but the result has {len(result.bands)} bands")
+        result = rename_bands(result, [name])
+    return Raster(result.bands)

@@ -40,14 +40,16 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .dates import Date
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError
 from .filters import Filter
-from .geometry import WGS84, Geometry, GeometryValue, _geojson, as_geometry, reproject
+from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
+from .output import ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
+from .output import explain as explain_reduction
+from .regions import Reduction
 from .values import _UNSET, ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
 
-__all__ = ["Feature", "FeatureCollection", "FeatureValue", "ReductionExplanation"]
+__all__ = ["Feature", "FeatureCollection", "FeatureValue"]
 
 INDEX = "system:index"
 
@@ -149,7 +151,7 @@ def _feature_value(geometry: Any, properties: Any, where: str = "ee.Feature") ->
 def _feature_info(v: FeatureValue | None) -> dict | None:
     if v is None:
         return None
-    out: dict[str, Any] = {"type": "Feature", "geometry": _geojson(v.geometry)}
+    out: dict[str, Any] = {"type": "Feature", "geometry": geometry_geojson(v.geometry)}
     if v.id is not None:
         out["id"] = v.id
     out["properties"] = to_info(v.properties, sort_keys=True)
@@ -603,79 +605,6 @@ def _table(gdf: Any) -> pd.DataFrame:
     return table
 
 
-def _column_type(s: pd.Series) -> str:
-    dt = s.dtype
-    if pd.api.types.is_bool_dtype(dt):
-        return "Boolean"
-    if pd.api.types.is_integer_dtype(dt):
-        return "Long" if getattr(dt, "itemsize", 8) >= 8 or str(dt) in ("uint32", "UInt32") else "Integer"
-    if pd.api.types.is_float_dtype(dt):
-        return "Float"
-    if pd.api.types.is_datetime64_any_dtype(dt):
-        return "Date"
-    values = [v for v in s.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
-    if not values:
-        return "Object"
-    if all(isinstance(v, str) for v in values):
-        return "String"
-    if all(isinstance(v, Date | pd.Timestamp) for v in values):
-        return "Date"
-    if all(isinstance(v, bool) for v in values):
-        return "Boolean"
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-        return "Long"
-    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
-        return "Float"
-    if all(isinstance(v, list | tuple) for v in values):
-        return "List"
-    if all(isinstance(v, Mapping) for v in values):
-        return "Dictionary"
-    return "Object"
-
-
-def _geojson_list(geoms: Any) -> list[dict | None]:
-    import json
-
-    # shapely writes GeoJSON in C; json.loads is far faster than converting coordinate tuples one by one
-    texts = shapely.to_geojson(np.asarray(geoms, dtype=object))
-    return [None if t is None else json.loads(t) for t in texts]
-
-
-def _geojson_4326(gdf: Any) -> list[dict | None]:
-    """Each row's geometry as GeoJSON in EPSG:4326, converting each distinct geometry object once.
-
-    A reduction over T images repeats every feature's geometry T times (the same object), so this
-    reprojects and converts ``n_features`` geometries, not ``n_features × T``.
-    """
-    import geopandas as gpd
-
-    objs = np.asarray(gdf.geometry.values, dtype=object)
-    ids = np.fromiter((id(g) for g in objs), dtype=np.int64, count=len(objs))
-    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
-    distinct = gpd.GeoSeries(objs[first], crs=gdf.crs)
-    if gdf.crs is not None and gdf.crs != WGS84:
-        distinct = distinct.to_crs(WGS84)
-    converted = _geojson_list(distinct.values)
-    return [converted[k] for k in inverse]
-
-
-def _fc_info(gdf: Any, props: Mapping[str, Any]) -> dict:
-    prop_cols = [c for c in gdf.columns if c != "geometry"]
-    columns = {c: _column_type(gdf[c]) for c in prop_cols}
-    columns[INDEX] = "String"
-    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
-    features = []
-    for fid, rec, geom in zip(gdf.index, records, _geojson_4326(gdf), strict=True):
-        features.append(
-            {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
-        )
-    out: dict[str, Any] = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
-    if props:
-        out["properties"] = to_info(dict(props), sort_keys=True)
-    out["features"] = features
-    return out
-
-
 # -- files ------------------------------------------------------------------------------------
 
 _PARQUET = (".parquet", ".geoparquet", ".pq")
@@ -765,97 +694,6 @@ def _features_from_list(items: list, where: str) -> list[Any]:
     return out
 
 
-# -- planning view ----------------------------------------------------------------------------
-
-
-def _human_bytes(n: float) -> str:
-    """``1536`` as ``'1.5 KiB'``."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover - the loop returns
-
-
-class ReductionExplanation:
-    """What computing a reduction will do, planned before any pixel is read.
-
-    Returned by :meth:`FeatureCollection.explain`. ``repr()`` (and ``str()``) is a short text
-    table; :meth:`to_dict` gives the numbers:
-
-    - ``images``, ``grids``, ``features``: the inputs;
-    - ``blocks_to_read`` of ``blocks_total`` and ``bytes_to_read``: the pixels read (blocks that no
-      feature touches are not read);
-    - ``weight_entries``: (feature, pixel) coverage entries (or the planner's estimate of them),
-      computed once per grid and block and shared by every image on the grid;
-    - ``tasks``: the engine's tasks (per-block chunks, tree combines, a finalize per image; block
-      reads come on top, one per block);
-    - ``peak_task_memory_bytes``: an estimate of one task's working set, one block plus its
-      weights and per-feature partials, whatever the number of images;
-    - ``scheduler``: where ``getInfo()`` would run now.
-    """
-
-    __slots__ = ("_summary", "_grids")
-
-    def __init__(self, summary: Mapping[str, Any], grids: list[str]):
-        self._summary = dict(summary)
-        self._grids = list(grids)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan's numbers as a dict (a copy)."""
-        return dict(self._summary)
-
-    def __getitem__(self, key: str) -> Any:
-        return self._summary[key]
-
-    def __str__(self) -> str:
-        s = self._summary
-        rows = [
-            ("images", f"{s['images']:,}"),
-            ("grids", f"{s['grids']:,}" + (": " + "; ".join(self._grids) if self._grids else "")),
-            ("features", f"{s['features']:,}"),
-            (
-                "blocks to read",
-                f"{s['blocks_to_read']:,} of {s['blocks_total']:,} ({_human_bytes(s['bytes_to_read'])})",
-            ),
-            ("weight entries", f"{s['weight_entries']:,} (once per grid and block, shared by all images)"),
-            ("tasks", f"{s['tasks']:,} (per-block chunks, tree combines, a finalize per image; plus block reads)"),
-            ("peak memory/task", f"~{_human_bytes(s['peak_task_memory_bytes'])} (one block, its weights, partials)"),
-            ("runs on", str(s["scheduler"])),
-        ]
-        width = max(len(k) for k, _ in rows)
-        lines = ["reduceRegions plan (nothing read yet):"]
-        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
-        return "\n".join(lines)
-
-    __repr__ = __str__
-
-
-def _scheduler_description() -> str:
-    from . import options
-    from .engine import _active_client
-
-    scheduler = options.get("scheduler")
-    client = _active_client(scheduler)
-    if client is not None:
-        try:
-            return f"distributed client at {client.scheduler.address}"
-        except AttributeError:  # pragma: no cover - a client without a scheduler comm
-            return "distributed client"
-    if scheduler is not None:
-        return f"dask scheduler {scheduler!r}"
-    return "dask threads (no distributed client is active)"
-
-
-def _grid_description(grid: Any, chunks: tuple) -> str:
-    epsg = grid.crs.to_epsg()
-    crs = f"EPSG:{epsg}" if epsg else grid.crs.name
-    return (
-        f"{crs} {grid.nominal_scale:g} m, {grid.width} x {grid.height} px in blocks of "
-        f"{max(chunks[2])} x {max(chunks[1])}"
-    )
-
-
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -939,7 +777,7 @@ class FeatureCollection(ComputedObject):
         object.__setattr__(self, "_props", props)
 
     @classmethod
-    def _lazy(cls, thunk: Callable[[], Any], meta: Any = None) -> FeatureCollection:
+    def _lazy(cls, thunk: Callable[[], Any], meta: Reduction | None = None) -> FeatureCollection:
         """A collection whose GeoDataFrame (normal form) is ``thunk()``; ``meta`` is kept for the engine."""
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_thunk", Thunk(thunk))
@@ -958,7 +796,12 @@ class FeatureCollection(ComputedObject):
         return self._evaluate()
 
     def _info(self, value: Any) -> Any:
-        return _fc_info(value, self._props)
+        return fc_info(value, self._props)
+
+    @property
+    def reduction(self) -> Reduction | None:
+        """The pending reduction this collection is the result of (``reduceRegions``), else None."""
+        return self._meta
 
     def __repr__(self) -> str:
         v = self._known()
@@ -1004,47 +847,19 @@ class FeatureCollection(ComputedObject):
         """
         if not wide:
             return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
-        from .collection import Reduction
-
-        if not isinstance(self._meta, Reduction):
+        if self._meta is None:
             raise ArgumentError(
                 "to_pandas(wide=True): this FeatureCollection is not the result of reduceRegions. "
                 "Use to_pandas() for the long form."
             )
-        gdf, per_image = self._meta.result()
-        images = self._meta.images
-        times = [img._props.get("system:time_start") for img in images]
-        ids = [str(img._props.get("system:index", k)) for k, img in enumerate(images)]
-        if all(t is not None for t in times) and len(set(times)) == len(times):
-            labels = pd.DatetimeIndex(pd.to_datetime(times, unit="ms"), name="time")
-        else:
-            labels = pd.Index(ids, name="image_id")
-        outputs: list[str] = []
-        for columns, _ in per_image:
-            outputs.extend(c.name for c in columns if c.name not in outputs)
-        index = pd.Index(gdf.index, name=INDEX)
-        frames = {}
-        for name in outputs:
-            data = np.full((len(gdf), len(images)), np.nan)
-            for k, (_, values) in enumerate(per_image):
-                if name in values:
-                    if np.asarray(values[name]).dtype == object and data.dtype != object:
-                        data = data.astype(object)  # dict- or list-valued outputs (histograms, lists)
-                    data[:, k] = values[name]
-            frames[name] = pd.DataFrame(data, index=index, columns=labels)
-        if len(frames) == 1:
-            return next(iter(frames.values()))
-        return pd.concat(frames, axis=1, names=["output", labels.name])
+        return wide_frame(self._meta)
 
     def to_xarray(self) -> Any:
         """A reduction over images as an ``xarray.Dataset``: dims ``(feature, time)``, one variable per output.
 
         Only for the result of ``reduceRegions``; NaN where a feature has no valid pixel.
         """
-        from .collection import Reduction
-        from .output import reduction_to_xarray
-
-        if not isinstance(self._meta, Reduction):
+        if self._meta is None:
             raise ArgumentError(
                 "to_xarray: this FeatureCollection is not the result of reduceRegions. "
                 "Use to_pandas() or to_geopandas() for other collections."
@@ -1079,37 +894,13 @@ class FeatureCollection(ComputedObject):
         ...
         reducer.errors.ArgumentError: explain: this FeatureCollection is not the result of reduceRegions...
         """
-        from .collection import Reduction
-        from .engine import plan_reduction
-
-        red = self._meta
-        if not isinstance(red, Reduction):
+        if self._meta is None:
             raise ArgumentError(
                 "explain: this FeatureCollection is not the result of reduceRegions, so there is no reduction "
                 "to plan. Call explain() on what ImageCollection.reduceRegions or Image.reduceRegions returns, "
                 "before filtering or mapping it."
             )
-        gdf = red.fc._gdf()
-        if gdf.crs is None:
-            raise _no_crs_error("explain: the features")
-        plan = plan_reduction(
-            list(red.images),
-            np.asarray(gdf.geometry.values, dtype=object),
-            gdf.crs,
-            red.reducer,
-            red.scale,
-            red.crs,
-            red.crsTransform,
-            "regions",
-        )
-        summary = dict(plan.explain())
-        summary["blocks_total"] = sum(len(ip.stack.chunks[1]) * len(ip.stack.chunks[2]) for ip in plan.images)
-        summary["scheduler"] = _scheduler_description()
-        grids: dict[Any, str] = {}
-        for ip in plan.images:
-            if ip.grid not in grids:
-                grids[ip.grid] = _grid_description(ip.grid, ip.stack.chunks)
-        return ReductionExplanation(summary, list(grids.values()))
+        return explain_reduction(self._meta)
 
     # -- filtering and ordering -----------------------------------------------------------------
     def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name

@@ -57,7 +57,7 @@ class GeometryValue:
 # -- CRS helpers ------------------------------------------------------------------------------
 
 
-def _proj_crs(proj: Any, what: str = "proj") -> CRS | None:
+def proj_crs(proj: Any, what: str = "proj") -> CRS | None:
     """A CRS from ``proj``: a CRS-like value or an object with a ``crs`` attribute or method."""
     proj = unwrap(proj)
     if proj is None:
@@ -283,7 +283,7 @@ def _geojson_crs(d: dict) -> Any:
 
 def _value_of(obj: Any, proj: Any = None, geodesic: Any = None) -> GeometryValue | None:
     """Evaluate anything Geometry accepts into a GeometryValue (None for a null geometry)."""
-    crs = _proj_crs(proj)
+    crs = proj_crs(proj)
     if isinstance(obj, Geometry):
         v = obj._evaluate()
         if v is None or crs is None:
@@ -302,7 +302,7 @@ def _value_of(obj: Any, proj: Any = None, geodesic: Any = None) -> GeometryValue
         return _value_of(obj.__geo_interface__, proj, geodesic)
     elif isinstance(obj, dict):
         if crs is None and _geojson_crs(obj) is not None:
-            crs = _proj_crs(_geojson_crs(obj))
+            crs = proj_crs(_geojson_crs(obj))
         if geodesic is None and "geodesic" in obj:
             geodesic = obj["geodesic"]
         shape = _from_geojson(obj, "ee.Geometry")
@@ -316,7 +316,7 @@ def _value_of(obj: Any, proj: Any = None, geodesic: Any = None) -> GeometryValue
     return GeometryValue(shape, crs, crs.is_geographic if geodesic is None else bool(unwrap(geodesic)))
 
 
-def _geojson(v: GeometryValue | None) -> dict | None:
+def geometry_geojson(v: GeometryValue | None) -> dict | None:
     if v is None:
         return None
     return to_info(shapely.geometry.mapping(reproject(v.shape, v.crs, WGS84)))
@@ -341,7 +341,7 @@ _LINEAR = ("LineString", "LinearRing")
 
 def _measure(v: GeometryValue, proj: Any, what: str) -> float:
     """Area, perimeter or length of ``v`` in metres (geodesic for geographic CRSs) or in ``proj`` units."""
-    crs = _proj_crs(proj)
+    crs = proj_crs(proj)
     shape, planar_crs = v.shape, v.crs
     if crs is not None:
         shape, planar_crs = reproject(v.shape, v.crs, crs), crs
@@ -427,7 +427,7 @@ class Geometry(ComputedObject):
         return cls._of(GeometryValue(shape, c, c.is_geographic if geodesic is None else geodesic))
 
     def _info(self, value: Any) -> Any:
-        return _geojson(value)
+        return geometry_geojson(value)
 
     def __repr__(self) -> str:
         v = self._known()
@@ -678,7 +678,7 @@ class Geometry(ComputedObject):
         """
 
         def run(v: GeometryValue) -> GeometryValue:
-            crs = _proj_crs(proj) or WGS84
+            crs = proj_crs(proj) or WGS84
             if v.shape.is_empty:
                 return GeometryValue(shapely.Polygon(), crs, False)
             shape = v.shape
@@ -703,7 +703,7 @@ class Geometry(ComputedObject):
         """
 
         def run(v: GeometryValue) -> GeometryValue:
-            crs = _proj_crs(proj) or WGS84
+            crs = proj_crs(proj) or WGS84
             if v.shape.is_empty:
                 return GeometryValue(shapely.Point(), crs, False)
             if v.crs.is_geographic and v.shape.geom_type != "Point":
@@ -735,7 +735,7 @@ class Geometry(ComputedObject):
             if v.shape.is_empty:
                 return v
             d = float(unwrap(distance))
-            crs = _proj_crs(proj)
+            crs = proj_crs(proj)
             if crs is not None:
                 shape, work = reproject(v.shape, v.crs, crs), crs
                 units = d
@@ -754,7 +754,7 @@ class Geometry(ComputedObject):
         def run(v: GeometryValue) -> GeometryValue:
             if v.shape.is_empty:
                 return v
-            crs = _proj_crs(proj)
+            crs = proj_crs(proj)
             if crs is not None:
                 shape, work, tol = reproject(v.shape, v.crs, crs), crs, float(unwrap(maxError))
             else:
@@ -780,7 +780,7 @@ class Geometry(ComputedObject):
         >>> [round(c, 6) for c in Geometry.Point([15, 0]).transform("EPSG:32633").coordinates().getInfo()]
         [500000.0, 0.0]
         """
-        crs = _proj_crs(proj) or WGS84
+        crs = proj_crs(proj) or WGS84
         return self._map(lambda v: GeometryValue(reproject(v.shape, v.crs, crs), crs, crs.is_geographic))
 
     # -- relations (the other geometry is transformed to this one's CRS) -------------------------
@@ -860,7 +860,7 @@ def _wrap_shape(shape: BaseGeometry, like: GeometryValue) -> GeometryValue:
 
 
 def _construct_shape(shape: BaseGeometry, proj: Any, geodesic: Any, original: Any) -> Geometry:
-    crs = _proj_crs(proj) or WGS84
+    crs = proj_crs(proj) or WGS84
     _check_lat(shape, crs, original)
     g = unwrap(geodesic)
     return Geometry._from(shape, crs, crs.is_geographic if g is None else bool(g))

@@ -17,7 +17,7 @@ from pyproj import CRS
 
 from .errors import CRSError
 
-__all__ = ["Grid", "norm_crs"]
+__all__ = ["Grid", "norm_crs", "crs_string", "resolve_grid"]
 
 SomeCRS = CRS | str | int | Any
 
@@ -162,6 +162,19 @@ class Grid:
 
 
 METRES_PER_DEGREE = 111319.49079327357
+
+
+def crs_string(grid: Grid) -> str:
+    """The grid's CRS as ``EPSG:<code>``, or its WKT when it has no EPSG code.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> crs_string(Grid("EPSG:32633", Affine(10, 0, 0, 0, -10, 0), 1, 1))
+    'EPSG:32633'
+    """
+    epsg = grid.crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else grid.crs_wkt
 
 
 def _units_per_metre(crs: CRS) -> float:

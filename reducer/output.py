@@ -1,18 +1,235 @@
-"""Result shapes beyond ``getInfo()``: xarray cubes of reductions over time."""
+"""Every shape a result takes: Earth Engine's ``getInfo()`` dicts, tables, xarray, the plan's text.
+
+A new result shape goes here, and a new file format in :mod:`reducer.export`. The facades
+(``FeatureCollection.getInfo``, ``to_pandas``, ``to_xarray``, ``explain``), the CLI and the charts
+all call these functions; none of them shapes a result itself.
+
+- :func:`fc_info`: a GeoDataFrame as Earth Engine's FeatureCollection dict (:class:`FeatureCollectionInfo`);
+- :func:`long_frame`: a reduction as one row per (image, feature), as ``flatten`` orders them;
+- :func:`wide_frame`: a reduction as a time-series table, one row per feature, one column per image;
+- :func:`reduction_to_xarray`: a reduction as an ``xarray.Dataset`` (feature x time);
+- :func:`explain`: a reduction's plan, before any pixel is read (:class:`ReductionExplanation`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, NotRequired, TypedDict
 
 import numpy as np
 import pandas as pd
+import shapely
 
+from . import options
+from .compute import active_client
+from .dates import Date
+from .engine import plan_reduction
 from .errors import ArgumentError
+from .geometry import WGS84
+from .raster import Raster
+from .regions import Reduction
+from .values import to_info
 
-__all__ = ["reduction_to_xarray"]
+__all__ = [
+    "FeatureInfo",
+    "FeatureCollectionInfo",
+    "fc_info",
+    "long_frame",
+    "wide_frame",
+    "band_output_values",
+    "output_names",
+    "reduction_to_xarray",
+    "ReductionExplanation",
+    "explain",
+    "INDEX",
+    "band_stat_table",
+    "date_labels",
+    "image_labels",
+    "raster_label",
+    "iso_date",
+]
+
+INDEX = "system:index"
 
 
-def reduction_to_xarray(reduction: Any) -> Any:
+class FeatureInfo(TypedDict):
+    """One feature of ``FeatureCollection.getInfo()``."""
+
+    type: str
+    geometry: dict[str, Any] | None
+    id: str
+    properties: dict[str, Any]
+
+
+class FeatureCollectionInfo(TypedDict):
+    """``FeatureCollection.getInfo()``: Earth Engine's dict."""
+
+    type: str
+    columns: dict[str, str]
+    properties: NotRequired[dict[str, Any]]
+    features: list[FeatureInfo]
+
+
+# -- getInfo of a feature collection --------------------------------------------------------------
+
+
+def column_type(s: pd.Series) -> str:
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "Boolean"
+    if pd.api.types.is_integer_dtype(dt):
+        return "Long" if getattr(dt, "itemsize", 8) >= 8 or str(dt) in ("uint32", "UInt32") else "Integer"
+    if pd.api.types.is_float_dtype(dt):
+        return "Float"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "Date"
+    values = [v for v in s.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    if not values:
+        return "Object"
+    if all(isinstance(v, str) for v in values):
+        return "String"
+    if all(isinstance(v, Date | pd.Timestamp) for v in values):
+        return "Date"
+    if all(isinstance(v, bool) for v in values):
+        return "Boolean"
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        return "Long"
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
+        return "Float"
+    if all(isinstance(v, list | tuple) for v in values):
+        return "List"
+    if all(isinstance(v, Mapping) for v in values):
+        return "Dictionary"
+    return "Object"
+
+
+def _geojson_list(geoms: Any) -> list[dict | None]:
+    # shapely writes GeoJSON in C; json.loads is far faster than converting coordinate tuples one by one
+    texts = shapely.to_geojson(np.asarray(geoms, dtype=object))
+    return [None if t is None else json.loads(t) for t in texts]
+
+
+def _geojson_4326(gdf: Any) -> list[dict | None]:
+    """Each row's geometry as GeoJSON in EPSG:4326, converting each distinct geometry object once.
+
+    A reduction over T images repeats every feature's geometry T times (the same object), so this
+    reprojects and converts ``n_features`` geometries, not ``n_features × T``.
+    """
+    import geopandas as gpd
+
+    objs = np.asarray(gdf.geometry.values, dtype=object)
+    ids = np.fromiter((id(g) for g in objs), dtype=np.int64, count=len(objs))
+    _, first, inverse = np.unique(ids, return_index=True, return_inverse=True)
+    distinct = gpd.GeoSeries(objs[first], crs=gdf.crs)
+    if gdf.crs is not None and gdf.crs != WGS84:
+        distinct = distinct.to_crs(WGS84)
+    converted = _geojson_list(distinct.values)
+    return [converted[k] for k in inverse]
+
+
+def fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
+    """A GeoDataFrame (ids as index) as Earth Engine's FeatureCollection dict, geometries in EPSG:4326."""
+    prop_cols = [c for c in gdf.columns if c != "geometry"]
+    columns = {c: column_type(gdf[c]) for c in prop_cols}
+    columns[INDEX] = "String"
+    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
+    features = []
+    for fid, rec, geom in zip(gdf.index, records, _geojson_4326(gdf), strict=True):
+        features.append(
+            {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
+        )
+    out: dict[str, Any] = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
+    if props:
+        out["properties"] = to_info(dict(props), sort_keys=True)
+    out["features"] = features
+    return out
+
+
+# -- a reduction's result -------------------------------------------------------------------------
+
+
+def long_frame(reduction: Reduction) -> Any:
+    """Long form: one row per (image, feature), image-major, as ``flatten`` orders them (a GeoDataFrame)."""
+    import geopandas as gpd
+
+    gdf, per_image = reduction.result()
+    frames = []
+    for img, (columns, values) in zip(reduction.images, per_image, strict=True):
+        part = gdf.copy()
+        for c in columns:
+            v = values[c.name]
+            # NaN marks "no valid pixel"; getInfo turns it into None
+            part[c.name] = v.astype("i8") if c.integer and not np.isnan(v).any() else v
+        if reduction.per_image_ids:
+            idx = str(img.properties.get("system:index", ""))
+            part["system:time_start"] = img.properties.get("system:time_start")
+            part["image_id"] = idx
+            part.index = [f"{idx}_{fid}" for fid in gdf.index]
+            part.index.name = gdf.index.name
+        frames.append(part)
+    if not frames:
+        return gdf.iloc[0:0].copy()
+    out = pd.concat(frames) if len(frames) > 1 else frames[0]
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.name, crs=gdf.crs)
+
+
+def output_names(reduction: Reduction) -> list[str]:
+    """The reducer outputs' column names over all images, in first-seen order."""
+    _, per_image = reduction.result()
+    names: list[str] = []
+    for columns, _ in per_image:
+        names.extend(c.name for c in columns if c.name not in names)
+    return names
+
+
+def _output_matrix(reduction: Reduction, name: str) -> np.ndarray:
+    """``(n_features, n_images)`` values of output ``name``: NaN where absent or no valid pixel."""
+    gdf, per_image = reduction.result()
+    data = np.full((len(gdf), len(per_image)), np.nan)
+    for k, (_, values) in enumerate(per_image):
+        if name in values:
+            if np.asarray(values[name]).dtype == object and data.dtype != object:
+                data = data.astype(object)  # dict- or list-valued outputs (histograms, lists)
+            data[:, k] = values[name]
+    return data
+
+
+def band_output_values(reduction: Reduction) -> tuple[Any, list[tuple[Raster, dict[tuple[str, str], np.ndarray]]]]:
+    """The features and, per image, ``(raster, {(band, reducer output): values per feature})``."""
+    gdf, per_image = reduction.result()
+    out = []
+    for img, (columns, values) in zip(reduction.images, per_image, strict=True):
+        out.append((img, {(img.bands[c.band].name, c.output.name): values[c.name] for c in columns}))
+    return gdf, out
+
+
+def wide_frame(reduction: Reduction) -> pd.DataFrame:
+    """A time-series table: one row per feature (indexed by ``system:index``), one column per image.
+
+    Columns are labelled by date (``system:time_start`` as ``datetime64``), or by ``image_id`` when an
+    image has no date or two share one; several outputs give a column ``MultiIndex`` ``(output, date)``.
+    """
+    gdf, _ = reduction.result()
+    images = reduction.images
+    times = [img.properties.get("system:time_start") for img in images]
+    ids = [str(img.properties.get("system:index", k)) for k, img in enumerate(images)]
+    if all(t is not None for t in times) and len(set(times)) == len(times):
+        labels = pd.DatetimeIndex(pd.to_datetime(times, unit="ms"), name="time")
+    else:
+        labels = pd.Index(ids, name="image_id")
+    index = pd.Index(gdf.index, name=INDEX)
+    frames = {
+        name: pd.DataFrame(_output_matrix(reduction, name), index=index, columns=labels)
+        for name in output_names(reduction)
+    }
+    if len(frames) == 1:
+        return next(iter(frames.values()))
+    return pd.concat(frames, axis=1, names=["output", labels.name])
+
+
+def reduction_to_xarray(reduction: Reduction) -> Any:
     """A reduction as an ``xarray.Dataset`` with dims ``(feature, time)`` and one variable per output.
 
     ``time`` holds each image's ``system:time_start`` (NaT when an image has none), with the image ids
@@ -23,20 +240,186 @@ def reduction_to_xarray(reduction: Any) -> Any:
     gdf, per_image = reduction.result()
     if not per_image:
         raise ArgumentError("to_xarray: the collection has no image. Check the filters.")
-    names: list[str] = []
-    for columns, _ in per_image:
-        for c in columns:
-            if c.name not in names:
-                names.append(c.name)
-    n = len(gdf)
-    data = {name: np.full((n, len(per_image)), np.nan) for name in names}
-    for k, (_, values) in enumerate(per_image):
-        for name, v in values.items():
-            if np.asarray(v).dtype == object and data[name].dtype != object:
-                data[name] = data[name].astype(object)  # dict- or list-valued outputs (histograms, lists)
-            data[name][:, k] = v
-    times = [img._props.get("system:time_start") for img in reduction.images]
+    data = {name: _output_matrix(reduction, name) for name in output_names(reduction)}
+    times = [img.properties.get("system:time_start") for img in reduction.images]
     time = pd.to_datetime([np.nan if t is None else t for t in times], unit="ms")
-    image_ids = [str(img._props.get("system:index", k)) for k, img in enumerate(reduction.images)]
+    image_ids = [str(img.properties.get("system:index", k)) for k, img in enumerate(reduction.images)]
     coords = {"feature": [str(i) for i in gdf.index], "time": time, "image_id": ("time", image_ids)}
     return xr.Dataset({name: (("feature", "time"), arr) for name, arr in data.items()}, coords=coords)
+
+
+# -- a reduction's plan ---------------------------------------------------------------------------
+
+
+def _human_bytes(n: float) -> str:
+    """``1536`` as ``'1.5 KiB'``."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover - the loop returns
+
+
+class ReductionExplanation:
+    """What computing a reduction will do, planned before any pixel is read.
+
+    Returned by :meth:`FeatureCollection.explain`. ``repr()`` (and ``str()``) is a short text
+    table; :meth:`to_dict` gives the numbers:
+
+    - ``images``, ``grids``, ``features``: the inputs;
+    - ``blocks_to_read`` of ``blocks_total`` and ``bytes_to_read``: the pixels read (blocks that no
+      feature touches are not read);
+    - ``weight_entries``: (feature, pixel) coverage entries (or the planner's estimate of them),
+      computed once per grid and block and shared by every image on the grid;
+    - ``tasks``: the engine's tasks (per-block chunks, tree combines, a finalize per image; block
+      reads come on top, one per block);
+    - ``peak_task_memory_bytes``: an estimate of one task's working set, one block plus its
+      weights and per-feature partials, whatever the number of images;
+    - ``scheduler``: where ``getInfo()`` would run now.
+    """
+
+    __slots__ = ("_summary", "_grids")
+
+    def __init__(self, summary: Mapping[str, Any], grids: list[str]):
+        self._summary = dict(summary)
+        self._grids = list(grids)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The plan's numbers as a dict (a copy)."""
+        return dict(self._summary)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._summary[key]
+
+    def __str__(self) -> str:
+        s = self._summary
+        rows = [
+            ("images", f"{s['images']:,}"),
+            ("grids", f"{s['grids']:,}" + (": " + "; ".join(self._grids) if self._grids else "")),
+            ("features", f"{s['features']:,}"),
+            (
+                "blocks to read",
+                f"{s['blocks_to_read']:,} of {s['blocks_total']:,} ({_human_bytes(s['bytes_to_read'])})",
+            ),
+            ("weight entries", f"{s['weight_entries']:,} (once per grid and block, shared by all images)"),
+            ("tasks", f"{s['tasks']:,} (per-block chunks, tree combines, a finalize per image; plus block reads)"),
+            ("peak memory/task", f"~{_human_bytes(s['peak_task_memory_bytes'])} (one block, its weights, partials)"),
+            ("runs on", str(s["scheduler"])),
+        ]
+        width = max(len(k) for k, _ in rows)
+        lines = ["reduceRegions plan (nothing read yet):"]
+        lines += [f"  {k.ljust(width)}  {v}" for k, v in rows]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+
+def _scheduler_description() -> str:
+    scheduler = options.get("scheduler")
+    client = active_client(scheduler)
+    if client is not None:
+        try:
+            return f"distributed client at {client.scheduler.address}"
+        except AttributeError:  # pragma: no cover - a client without a scheduler comm
+            return "distributed client"
+    if scheduler is not None:
+        return f"dask scheduler {scheduler!r}"
+    return "dask threads (no distributed client is active)"
+
+
+def _grid_description(grid: Any, chunks: tuple) -> str:
+    epsg = grid.crs.to_epsg()
+    crs = f"EPSG:{epsg}" if epsg else grid.crs.name
+    return (
+        f"{crs} {grid.nominal_scale:g} m, {grid.width} x {grid.height} px in blocks of "
+        f"{max(chunks[2])} x {max(chunks[1])}"
+    )
+
+
+def explain(reduction: Reduction) -> ReductionExplanation:
+    """Plan ``reduction`` (grids, coverage weights, blocks to read) and describe it; reads no pixel."""
+    gdf = reduction.frame()
+    plan = plan_reduction(reduction.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+    summary = dict(plan.explain())
+    summary["blocks_total"] = sum(len(ip.stack.chunks[1]) * len(ip.stack.chunks[2]) for ip in plan.images)
+    summary["scheduler"] = _scheduler_description()
+    grids: dict[Any, str] = {}
+    for ip in plan.images:
+        if ip.grid not in grids:
+            grids[ip.grid] = _grid_description(ip.grid, ip.stack.chunks)
+    return ReductionExplanation(summary, list(grids.values()))
+
+
+# -- the command line's tables --------------------------------------------------------------------
+
+
+def raster_label(raster: Raster) -> str:
+    """A raster's ``system:id`` (its path), else its ``system:index``."""
+    return str(raster.properties.get("system:id", raster.properties.get("system:index", "")))
+
+
+def iso_date(ms: Any) -> str | None:
+    """Milliseconds since 1970 (UTC) as ``YYYY-MM-DD``; None for None or NaN."""
+    if ms is None or (isinstance(ms, float) and math.isnan(ms)):
+        return None
+    return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%d")
+
+
+def date_labels(images: Sequence[Raster]) -> list[str | None]:
+    """ISO dates (``YYYY-MM-DD``, or full UTC times when any image is not at midnight)."""
+    times = [img.properties.get("system:time_start") for img in images]
+    stamps = [None if t is None else pd.Timestamp(int(t), unit="ms", tz="UTC") for t in times]
+    midnight = all(s is None or s == s.normalize() for s in stamps)
+    fmt = "%Y-%m-%d" if midnight else "%Y-%m-%dT%H:%M:%SZ"
+    return [None if s is None else s.strftime(fmt) for s in stamps]
+
+
+def image_labels(images: Sequence[Raster]) -> list[str]:
+    """Image ids (file name stems), or the paths when two stems are the same."""
+    idx = [str(img.properties.get("system:index", k)) for k, img in enumerate(images)]
+    if len(set(idx)) == len(idx):
+        return idx
+    return [raster_label(img) for img in images]
+
+
+def band_stat_table(
+    values: Any,
+    ids: Any,
+    id_name: str,
+    images: Sequence[Raster],
+    bands: list[str],
+    stats: list[str] | None,
+    wide: bool,
+) -> Any:
+    """Long or wide table from ``values`` of shape (image, band, stat, feature)."""
+    n_img, n_band, n_stat, n_feat = values.shape
+    dates = date_labels(images)
+    labels = image_labels(images)
+    stat_names = stats if stats is not None else ["value"]
+    if not wide:
+        cube = values.transpose(3, 0, 1, 2)  # feature, image, band, stat
+        index = pd.MultiIndex.from_product([range(n_feat), range(n_img), range(n_band), range(n_stat)])
+        f, i, b, s = (index.codes[k] for k in range(4))
+        cols: dict[str, Any] = {
+            id_name: np.asarray(ids, dtype=object)[f] if len(ids) else np.empty(0, object),
+            "date": np.asarray(dates, dtype=object)[i],
+            "image": np.asarray(labels, dtype=object)[i],
+            "band": np.asarray(bands, dtype=object)[b],
+        }
+        if stats is not None:
+            cols["statistic"] = np.asarray(stat_names, dtype=object)[s]
+        cols["value"] = cube.reshape(-1)
+        return pd.DataFrame(cols), f
+    unique_dates = all(d is not None for d in dates) and len(set(dates)) == len(dates)
+    columns = dates if unique_dates else labels
+    cube = values.transpose(3, 1, 2, 0)  # feature, band, stat, image
+    index = pd.MultiIndex.from_product([range(n_feat), range(n_band), range(n_stat)])
+    f, b, s = (index.codes[k] for k in range(3))
+    head: dict[str, Any] = {
+        id_name: np.asarray(ids, dtype=object)[f] if len(ids) else np.empty(0, object),
+        "band": np.asarray(bands, dtype=object)[b],
+    }
+    if stats is not None:
+        head["statistic"] = np.asarray(stat_names, dtype=object)[s]
+    body = pd.DataFrame(cube.reshape(n_feat * n_band * n_stat, n_img), columns=[str(c) for c in columns])
+    return pd.concat([pd.DataFrame(head), body], axis=1), f

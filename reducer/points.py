@@ -22,31 +22,37 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .compute import compute
 from .errors import ArgumentError, BandError, CRSError
+from .features import Feature, FeatureCollection
+from .geometry import Geometry, as_geometry
+from .image import Image
+from .raster import Band, Raster
+from .sampling import pixel_values, reproject_geometries
 
 __all__ = ["point_query"]
 
 Interpolation = Literal["bilinear", "nearest"]
 
 
-def _image_band(image: Any, band: int | str) -> Any:
-    from .image import Image
-
+def _image_band(image: Any, band: int | str) -> Band:
     if isinstance(image, str | os.PathLike):
         image = Image(image)
-    if not isinstance(image, Image):
+    if isinstance(image, Image):
+        image = image.raster
+    if not isinstance(image, Raster):
         raise ArgumentError(f"point_query: image must be an ee.Image or a raster path, got {image!r}.")
-    names = [b.name for b in image._bands]
+    names = image.names
     if isinstance(band, str):
         if band not in names:
             raise BandError(f"point_query: band {band!r} is not in the image. Available: {names!r}.")
-        return image._bands[names.index(band)]
+        return image.bands[names.index(band)]
     if isinstance(band, bool) or not isinstance(band, int | np.integer) or not 1 <= band <= len(names):
         raise BandError(
             f"point_query: band={band!r} must be a band name or a band number from 1 to {len(names)} "
             f"(bands {names!r}), counting from 1 as rasterstats does."
         )
-    return image._bands[int(band) - 1]
+    return image.bands[int(band) - 1]
 
 
 def _geometries(points: Any, crs: Any, layer: Any) -> tuple[list[Any], Any, list[dict] | None]:
@@ -54,15 +60,12 @@ def _geometries(points: Any, crs: Any, layer: Any) -> tuple[list[Any], Any, list
     import geopandas as gpd
     from shapely.geometry.base import BaseGeometry
 
-    from .features import Feature, FeatureCollection
-    from .geometry import Geometry, as_geometry
-
     if isinstance(points, str | os.PathLike):
         points = FeatureCollection(points, layer=layer)
     if isinstance(points, gpd.GeoSeries):
         points = gpd.GeoDataFrame(geometry=points)
     if isinstance(points, FeatureCollection):
-        points = points._gdf()
+        points = points.to_geopandas()
     if isinstance(points, gpd.GeoDataFrame):
         if points.crs is None and crs is None:
             raise CRSError("point_query: the points have no CRS. Set it with gdf.set_crs('EPSG:4326'), or pass crs=.")
@@ -182,11 +185,9 @@ def point_query(
     geoms, src_crs, _ = _geometries(points, crs, layer)
     moved = geoms
     if src_crs is not None:
-        from .sampling import _to_crs
-
         arr = np.empty(len(geoms), dtype=object)
         arr[:] = geoms
-        moved = list(_to_crs(arr, src_crs, grid.crs))
+        moved = list(reproject_geometries(arr, src_crs, grid.crs))
     # every vertex, tagged with its feature
     verts = [_vertices(g) for g in moved]
     counts = [len(v) for v in verts]
@@ -219,11 +220,8 @@ def _py(v: float, integer: bool) -> Any:
     return int(v) if integer else float(v)
 
 
-def _query(band: Any, grid: Any, x: np.ndarray, y: np.ndarray, interpolate: str) -> np.ndarray:
+def _query(band: Band, grid: Any, x: np.ndarray, y: np.ndarray, interpolate: str) -> np.ndarray:
     """Values at CRS points ``(x, y)`` on ``band``'s grid; NaN for None."""
-    from .engine import compute
-    from .sampling import pixel_values
-
     n = len(x)
     if n == 0:
         return np.empty(0)

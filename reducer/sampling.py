@@ -15,24 +15,41 @@ is valid there, ``sample`` when ``dropNulls`` is true; ``getRegion`` keeps the r
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from .compute import compute
+from .coverage import coverage
 from .errors import ArgumentError, BandError, CRSError
+from .geometry import as_geometry, proj_crs
 from .grid import Grid, norm_crs, resolve_grid
+from .raster import Band, Raster
+from .values import ComputedObject, unwrap
 
-__all__ = ["sample_regions", "sample", "get_region", "region_to_dataframe", "pixel_values"]
+__all__ = [
+    "sample_regions",
+    "sample",
+    "get_region",
+    "region_to_dataframe",
+    "pixel_values",
+    "reproject_geometries",
+    "GeoFrameFn",
+]
 
 WGS84 = "EPSG:4326"
+INDEX = "system:index"
+
+GeoFrameFn = Callable[[], Any]
+"""A function of no argument that returns a GeoDataFrame (evaluated when a result is asked for)."""
 
 
 # -- shared helpers ----------------------------------------------------------------------------
 
 
-def pixel_values(bands: Sequence[Any], grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[Any]:
+def pixel_values(bands: Sequence[Band], grid: Grid, rows: np.ndarray, cols: np.ndarray) -> list[Any]:
     """Lazy values of ``bands`` at pixels ``(rows, cols)`` of ``grid``: one 1-D dask array per band.
 
     NaN where a pixel is masked. ``rows`` and ``cols`` must lie inside the grid. Compute the arrays
@@ -44,7 +61,7 @@ def pixel_values(bands: Sequence[Any], grid: Grid, rows: np.ndarray, cols: np.nd
 
 
 def _grid(
-    image: Any, scale: Any, crs: Any, crs_transform: Any = None, geoms: Any = None, geoms_crs: Any = None
+    image: Raster, scale: Any, crs: Any, crs_transform: Any = None, geoms: Any = None, geoms_crs: Any = None
 ) -> Grid:
     """The grid pixels are taken on: the image's own, or the one ``scale``/``crs`` ask for."""
     bounds = None
@@ -54,19 +71,18 @@ def _grid(
         b = shapely.bounds(np.asarray(geoms, dtype=object))
         if not np.isnan(b).all():
             bounds = (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
-    return resolve_grid(image._grid, scale, crs, crs_transform, bounds=bounds, bounds_crs=geoms_crs)
+    return resolve_grid(image.grid, scale, crs, crs_transform, bounds=bounds, bounds_crs=geoms_crs)
 
 
 def _projection_crs(projection: Any) -> Any:
     """A CRS from an Earth Engine ``projection`` argument (a CRS, a dict with ``crs``, or None)."""
     if projection is None:
         return None
-    from .geometry import _proj_crs
-
-    return _proj_crs(projection, "projection")
+    return proj_crs(projection, "projection")
 
 
-def _to_crs(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
+def reproject_geometries(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
+    """Shapely geometries from CRS ``src`` to CRS ``dst`` (the same array when the CRSs are equal)."""
     src, dst = norm_crs(src, "the features' crs"), norm_crs(dst)
     if src == dst:
         return geoms
@@ -77,8 +93,6 @@ def _to_crs(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
 
 def _region_pixels(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
     """``(feature, pixel)`` of every pixel each geometry holds (centre rule), sorted by feature then pixel."""
-    from .coverage import coverage
-
     cov = coverage(geoms, grid, "centre")
     feature = np.asarray(cov.feature, dtype="i8")
     pixel = np.asarray(cov.pixel, dtype="i8")
@@ -86,10 +100,8 @@ def _region_pixels(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarra
     return feature[order], pixel[order]
 
 
-def _gather(images_pixels: list[tuple[Any, Grid, np.ndarray]]) -> list[np.ndarray]:
+def _gather(images_pixels: list[tuple[Raster, Grid, np.ndarray]]) -> list[np.ndarray]:
     """Values of each ``(image, grid, flat pixels)`` as a ``(n_pixels, n_bands)`` float array, one compute."""
-    from .engine import compute
-
     lazy: list[Any] = []
     slots: list[tuple[int, int, np.ndarray | None]] = []
     for image, grid, pixel in images_pixels:
@@ -98,24 +110,24 @@ def _gather(images_pixels: list[tuple[Any, Grid, np.ndarray]]) -> list[np.ndarra
             continue
         uniq, inverse = np.unique(pixel, return_inverse=True)  # each pixel is read once
         rows, cols = np.divmod(uniq, grid.width)
-        arrays = pixel_values(image._bands, grid, rows, cols)
+        arrays = pixel_values(image.bands, grid, rows, cols)
         slots.append((len(lazy), len(arrays), inverse))
         lazy.extend(arrays)
     computed = compute(*lazy) if lazy else ()
     out = []
     for (start, n, inverse), (image, _, _) in zip(slots, images_pixels, strict=True):
         if inverse is None:
-            out.append(np.empty((0, len(image._bands)), dtype="f8"))
+            out.append(np.empty((0, len(image.bands)), dtype="f8"))
             continue
         values = np.column_stack([np.asarray(v, dtype="f8") for v in computed[start : start + n]])
         out.append(values[inverse])
     return out
 
 
-def _band_columns(image: Any, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
+def _band_columns(image: Raster, values: np.ndarray, index: pd.Index) -> pd.DataFrame:
     """One column per band; integer bands as integers (nullable where a value is missing)."""
     cols = {}
-    for k, b in enumerate(image._bands):
+    for k, b in enumerate(image.bands):
         v = values[:, k]
         if np.dtype(b.dtype).kind in "iub":
             s = pd.Series(v, index=index)
@@ -125,15 +137,13 @@ def _band_columns(image: Any, values: np.ndarray, index: pd.Index) -> pd.DataFra
     return pd.DataFrame(cols, index=index)
 
 
-def _check_bands(image: Any, where: str) -> None:
-    if not image._bands:
+def _check_bands(image: Raster, where: str) -> None:
+    if not image.bands:
         raise BandError(f"{where}: the image has no bands. Select or add bands before sampling it.")
 
 
 def _frame(table: pd.DataFrame, points: Any, crs: Any) -> Any:
     import geopandas as gpd
-
-    from .features import INDEX
 
     geometry = gpd.GeoSeries(points if points is not None else [None] * len(table), index=table.index, crs=crs)
     out = gpd.GeoDataFrame(table, geometry=geometry, crs=crs)
@@ -153,32 +163,29 @@ def _centres(grid: Grid, pixel: np.ndarray) -> np.ndarray:
 
 
 def sample_regions(
-    image: Any,
-    collection: Any,
+    image: Raster,
+    features: GeoFrameFn,
     properties: Sequence[str] | None = None,
     scale: float | None = None,
     projection: Any = None,
     geometries: bool = False,
-) -> Any:
-    """``Image.sampleRegions``: one feature per valid pixel of each region (lazy).
+) -> GeoFrameFn:
+    """``Image.sampleRegions``: one feature per valid pixel of each region.
 
-    See :meth:`reducer.Image.sampleRegions` for the rules.
+    Checks the arguments now and returns the function that computes the GeoDataFrame; ``features``
+    gives the regions' GeoDataFrame when called. See :meth:`reducer.Image.sampleRegions` for the rules.
     """
-    from .features import FeatureCollection
-    from .values import unwrap
-
     _check_bands(image, "Image.sampleRegions")
-    fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
     crs = _projection_crs(projection)
     wanted = None if properties is None else [str(unwrap(p)) for p in unwrap(properties)]
 
     def run() -> Any:
-        gdf = fc._gdf()
+        gdf = features()
         if gdf.crs is None:
             raise CRSError("Image.sampleRegions: the features have no CRS. Set it with gdf.set_crs('EPSG:4326').")
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         grid = _grid(image, scale, crs, None, geoms, gdf.crs)
-        in_grid = _to_crs(geoms, gdf.crs, grid.crs)
+        in_grid = reproject_geometries(geoms, gdf.crs, grid.crs)
         feature, pixel = _region_pixels(in_grid, grid)
         [values] = _gather([(image, grid, pixel)])
         keep = ~np.isnan(values).any(axis=1) if values.size else np.zeros(len(pixel), bool)
@@ -195,14 +202,14 @@ def sample_regions(
         table = pd.concat([table.drop(columns=[c for c in bands.columns if c in table.columns]), bands], axis=1)
         return _frame(table, _centres(grid, pixel) if geometries else None, grid.crs)
 
-    return FeatureCollection._lazy(run)
+    return run
 
 
 # -- sample ------------------------------------------------------------------------------------
 
 
 def sample(
-    image: Any,
+    image: Raster,
     region: Any = None,
     scale: float | None = None,
     projection: Any = None,
@@ -211,14 +218,12 @@ def sample(
     seed: int = 0,
     dropNulls: bool = True,
     geometries: bool = False,
-) -> Any:
-    """``Image.sample``: a deterministic random sample of pixels as features (lazy).
+) -> GeoFrameFn:
+    """``Image.sample``: a deterministic random sample of pixels as features.
 
+    Checks the arguments now and returns the function that computes the GeoDataFrame.
     See :meth:`reducer.Image.sample` for the rules.
     """
-    from .features import FeatureCollection
-    from .geometry import as_geometry
-
     _check_bands(image, "Image.sample")
     if factor is not None and numPixels is not None:
         raise ArgumentError("Image.sample: give factor or numPixels, not both.")
@@ -237,7 +242,7 @@ def sample(
         else:
             shape = geom.to_shapely()
             grid = _grid(image, scale, crs, None, np.array([shape], dtype=object), geom.crs)
-            [moved] = _to_crs(np.array([shape], dtype=object), geom.crs, grid.crs)
+            [moved] = reproject_geometries(np.array([shape], dtype=object), geom.crs, grid.crs)
             _, candidates = _region_pixels(np.array([moved], dtype=object), grid)
             candidates = np.unique(candidates)
             n = len(candidates)
@@ -261,21 +266,21 @@ def sample(
         table = _band_columns(image, values, index)
         return _frame(table, _centres(grid, pixel) if geometries else None, grid.crs)
 
-    return FeatureCollection._lazy(run)
+    return run
 
 
 # -- getRegion ---------------------------------------------------------------------------------
 
 
-def get_region(images: Sequence[Any], geometry: Any, scale: Any = None, crs: Any = None, crsTransform: Any = None):
-    """``ImageCollection.getRegion``: Earth Engine's list of lists (lazy ``ee.List``).
+def get_region(
+    images: Sequence[Raster], geometry: Any, scale: Any = None, crs: Any = None, crsTransform: Any = None
+) -> Callable[[], list[list[Any]]]:
+    """``ImageCollection.getRegion``: Earth Engine's list of lists.
 
+    Checks the arguments now and returns the function that computes the rows.
     See :meth:`reducer.ImageCollection.getRegion` for the rules.
     """
     from pyproj import Transformer
-
-    from .geometry import as_geometry
-    from .values import List
 
     geom = as_geometry(geometry)
     images = tuple(images)
@@ -287,14 +292,14 @@ def get_region(images: Sequence[Any], geometry: Any, scale: Any = None, crs: Any
         shapes = np.array([shape], dtype=object)
         names: list[str] = []
         for img in images:
-            names.extend(b.name for b in img._bands if b.name not in names)
+            names.extend(b.name for b in img.bands if b.name not in names)
         header = ["id", "longitude", "latitude", "time", *names]
-        plans: list[tuple[Any, Grid, np.ndarray]] = []
+        plans: list[tuple[Raster, Grid, np.ndarray]] = []
         by_grid: dict[Grid, np.ndarray] = {}
         for img in images:
             grid = _grid(img, scale, crs, crsTransform, shapes, geom.crs)
             if grid not in by_grid:
-                moved = _to_crs(shapes, geom.crs, grid.crs)
+                moved = reproject_geometries(shapes, geom.crs, grid.crs)
                 by_grid[grid] = np.unique(_region_pixels(moved, grid)[1])
             plans.append((img, grid, by_grid[grid]))
         values = _gather(plans)
@@ -307,11 +312,11 @@ def get_region(images: Sequence[Any], geometry: Any, scale: Any = None, crs: Any
                 tr = Transformer.from_crs(grid.crs, WGS84, always_xy=True)
                 lonlat_cache[grid] = tr.transform(x, y)
             lon, lat = lonlat_cache[grid]
-            iid = img._props.get("system:index")
-            t = img._props.get("system:time_start")
+            iid = img.properties.get("system:index")
+            t = img.properties.get("system:time_start")
             t = None if t is None else int(t)
-            pos = [names.index(b.name) for b in img._bands]
-            integer = [np.dtype(b.dtype).kind in "iub" for b in img._bands]
+            pos = [names.index(b.name) for b in img.bands]
+            integer = [np.dtype(b.dtype).kind in "iub" for b in img.bands]
             for k in range(len(pixel)):
                 row: list[Any] = [None] * len(names)
                 for j, (p, is_int) in enumerate(zip(pos, integer, strict=True)):
@@ -320,7 +325,7 @@ def get_region(images: Sequence[Any], geometry: Any, scale: Any = None, crs: Any
                 rows.append([None if iid is None else str(iid), float(lon[k]), float(lat[k]), t, *row])
         return rows
 
-    return List._lazy(run)
+    return run
 
 
 def region_to_dataframe(rows: Any) -> pd.DataFrame:
@@ -343,8 +348,6 @@ def region_to_dataframe(rows: Any) -> pd.DataFrame:
     >>> region_to_dataframe([["id", "longitude", "latitude", "time"]]).shape  # no pixel: no row
     (0, 5)
     """
-    from .values import ComputedObject, unwrap
-
     if isinstance(rows, ComputedObject):
         rows = rows.getInfo()
     rows = unwrap(rows)

@@ -210,7 +210,7 @@ def test_trend_over_time_per_pixel():
     )
     out = series.reduce(red)
     assert out.bandNames().getInfo() == ["scale", "offset", "sen_slope", "sen_offset", "correlation", "p-value"]
-    got = dict(zip(out.bandNames().getInfo(), out._stack(out._grid).compute(), strict=True))
+    got = dict(zip(out.bandNames().getInfo(), out.raster.stack(out.raster.grid).compute(), strict=True))
     assert np.isnan(got["scale"][0, 0])
     for i in range(ny):
         for j in range(nx):

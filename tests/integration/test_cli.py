@@ -372,7 +372,8 @@ def test_no_progress_bar_when_off_or_not_a_terminal(capsys: pytest.CaptureFixtur
 def test_cli_progress_flags(
     data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], flag: str
 ) -> None:
-    from reducer import options, sources
+    from reducer import options
+    from reducer.sources import files as sources
 
     real = sources.read_window
 
@@ -393,7 +394,8 @@ def test_progress_bar_by_default_on_a_terminal(data: Path, tmp_path: Path) -> No
     script = textwrap.dedent(
         """
         import sys, time
-        from reducer import cli, sources
+        from reducer import cli
+        from reducer.sources import files as sources
         real = sources.read_window
         def slow_read(*args, **kwargs):
             time.sleep(1.3)

@@ -27,8 +27,8 @@ from affine import Affine
 from dask.base import collections_to_expr
 
 import reducer as ee
-import reducer.sources as sources
-from reducer.engine import plan_reduction
+import reducer.sources.files as sources
+from reducer.engine import ReductionRequest, plan_reduction
 from reducer.errors import ArgumentError, InputFileError, ReducerError
 from reducer.sources import READ_COUNTER
 from tests.common import CRS, write_tif
@@ -212,7 +212,7 @@ def test_set_options_scheduler_chooses_where_it_runs(cluster, client, data, refe
 def _plan(ic: ee.ImageCollection, fc: ee.FeatureCollection):
     gdf = fc._gdf()
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    return plan_reduction(list(ic._images), geoms, gdf.crs, REDUCER, PIXEL, None, None, "regions")
+    return plan_reduction(ReductionRequest(ic.rasters, REDUCER, PIXEL), geoms, gdf.crs)
 
 
 def _graph(plan) -> dict:
@@ -306,7 +306,7 @@ def _slowed(image: ee.Image, seconds: float) -> ee.Image:
 
         return on_grid
 
-    return image._with([replace(b, fn=slow(b.fn)) for b in image._bands])
+    return ee.Image(image.raster.with_bands([replace(b, fn=slow(b.fn)) for b in image.raster.bands]))
 
 
 def test_killed_worker_gives_the_same_complete_result(cluster, client, data, reference, on):
@@ -341,7 +341,7 @@ def test_killed_worker_gives_the_same_complete_result(cluster, client, data, ref
     assert info == reference["info"]
     ids = [f["id"] for f in info["features"]]
     feature_ids = fc.aggregate_array("system:index").getInfo()
-    image_ids = [image.get("system:index").getInfo() for image in ic._images]
+    image_ids = [raster.properties["system:index"] for raster in ic.rasters]
     assert len(ids) == len(set(ids)) == T * len(feature_ids)
     assert set(ids) == {f"{i}_{f}" for i in image_ids for f in feature_ids}
 

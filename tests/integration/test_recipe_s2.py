@@ -177,7 +177,7 @@ def test_composite_pixels_match_numpy(scenes, fields):
     folder, arrays = scenes
     monthly, _ = monthly_stats(folder, ee.FeatureCollection(fields))
     june = monthly.filter(ee.Filter.eq("system:index", "2024-06")).first()
-    got = np.asarray(june._stack(june._grid).compute())
+    got = np.asarray(june.raster.stack(june.raster.grid).compute())
     ndvi, evi = numpy_monthly(arrays, 6)
     np.testing.assert_allclose(got[0], ndvi, rtol=1e-9, equal_nan=True)
     np.testing.assert_allclose(got[1], evi, rtol=1e-9, equal_nan=True)

@@ -28,7 +28,7 @@ from pystac.extensions.raster import DataType, RasterBand, RasterExtension
 
 import reducer as ee
 from reducer import sources
-from reducer.engine import plan_reduction
+from reducer.engine import ReductionRequest, plan_reduction
 from reducer.errors import BandError, CRSError
 from reducer.sources import HEADER_COUNTER, READ_COUNTER
 
@@ -392,7 +392,7 @@ def test_reduction_reads_only_touched_blocks_and_intersecting_files(scenes, monk
     # a cube: the plan touches one 256 x 256 chunk per image
     cube = ee.ImageCollection.fromXarray(xr.open_zarr(scenes.zarr, consolidated=False))
     fc = small._gdf()
-    plan = plan_reduction(cube._images, np.asarray(fc.geometry.values), fc.crs, ee.Reducer.mean())
+    plan = plan_reduction(ReductionRequest(cube.rasters, ee.Reducer.mean()), np.asarray(fc.geometry.values), fc.crs)
     assert plan.explain()["blocks_to_read"] == 3
     assert [ip.stack.chunks[1:] for ip in plan.images][0] == ((256,) * 8, (256,) * 8)
 
@@ -416,7 +416,7 @@ def test_mixed_grids_two_zones_two_resolutions(scenes):
     field_b33 = gpd.GeoSeries([field_b], crs=CRS_B).to_crs(CRS_A).iloc[0]
     gdf = gpd.GeoDataFrame({"field": ["a", "b"]}, geometry=[field_a, field_b33], crs=CRS_A)
     fields = ee.FeatureCollection(gdf)
-    images = list(ee.ImageCollection.fromStac(str(scenes.catalog))._images)
+    images = ee.ImageCollection.fromStac(str(scenes.catalog)).rasters
 
     def run(imgs, **kw):
         out = ee.ImageCollection.fromImages(imgs).reduceRegions(fields, ee.Reducer.mean(), **kw).getInfo()
@@ -430,11 +430,12 @@ def test_mixed_grids_two_zones_two_resolutions(scenes):
     np.testing.assert_allclose(native[("T34_2024-05-03", "b")], scene_b(0)[20:100, 10:90].mean(), rtol=1e-6)
     assert native[("T34_2024-05-03", "a")] is None and native[("T33_2024-05-01", "b")] is None
     gdf_b = fields._gdf()
-    plan = plan_reduction(images, np.asarray(gdf_b.geometry.values), gdf_b.crs, ee.Reducer.mean())
+    plan = plan_reduction(ReductionRequest(images, ee.Reducer.mean()), np.asarray(gdf_b.geometry.values), gdf_b.crs)
     assert plan.explain()["grids"] == 2  # weights once per distinct grid
     common = run(images, scale=20, crs=CRS_A)
     assert common == run(images[::-1], scale=20, crs=CRS_A)
-    plan = plan_reduction(images, np.asarray(gdf_b.geometry.values), gdf_b.crs, ee.Reducer.mean(), scale=20, crs=CRS_A)
+    request = ReductionRequest(images, ee.Reducer.mean(), scale=20, crs=CRS_A)
+    plan = plan_reduction(request, np.asarray(gdf_b.geometry.values), gdf_b.crs)
     assert {(ip.grid.crs.to_epsg(), ip.grid.res) for ip in plan.images} == {(32633, (20.0, 20.0))}
     assert common[("T34_2024-05-03", "b")] == pytest.approx(native[("T34_2024-05-03", "b")], rel=0.02)
 

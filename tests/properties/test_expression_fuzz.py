@@ -165,5 +165,5 @@ def test_well_formed_expressions_match_numpy(images, tree):
     with np.errstate(all="ignore"):
         expected = reference(tree)
     with np.errstate(all="ignore"):
-        actual = np.asarray(out._stack(img._grid).compute())[0]
+        actual = np.asarray(out.raster.stack(img.raster.grid).compute())[0]
     np.testing.assert_allclose(actual, expected, rtol=1e-9, atol=0, equal_nan=True, err_msg=text)

@@ -10,8 +10,8 @@ import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 import reducer as ee
-from reducer.catalog import get_catalog, looks_like_id
 from reducer.errors import ArgumentError, CatalogError, InputFileError
+from reducer.sources.catalog import get_catalog, looks_like_id
 from tests.common import CRS, TRANSFORM_3x3, VALUES_3x3, write_tif
 
 POINT = ee.FeatureCollection([ee.Feature(ee.Geometry.Point([500001.5, 4000001.5], proj=CRS))])  # the 5 of 1..9

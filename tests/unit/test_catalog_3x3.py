@@ -346,12 +346,12 @@ def test_set_outputs_drops_empty_names_and_get_outputs():
 
 
 def test_combined_reducer_reads_each_block_once(image, fc):
-    from reducer.engine import plan_reduction
+    from reducer.engine import ReductionRequest, plan_reduction
 
     img = image.select("x")
     red = ee.Reducer.mean().combine(ee.Reducer.percentile([10, 50, 90]), sharedInputs=True)
     gdf = fc._gdf()
-    plan = plan_reduction([img], np.asarray(gdf.geometry.values), gdf.crs, red)
+    plan = plan_reduction(ReductionRequest((img.raster,), red), np.asarray(gdf.geometry.values), gdf.crs)
     assert plan.explain()["blocks_to_read"] == 1
     [ip] = plan.images
     assert ip.kinds == {"weighted": ("w", "wx", "vals")}
@@ -408,7 +408,7 @@ def test_image_collection_reduce_per_pixel():
     )
     out = ic.reduce(red)
     assert out.bandNames().getInfo() == ["v_median", "v_p20", "v_stdDev", "v_first", "v_tau", "v_p-value"]
-    got = {n: out.select(n)._stack(out._grid).compute()[0] for n in out.bandNames().getInfo()}
+    got = {n: out.select(n).raster.stack(out.raster.grid).compute()[0] for n in out.bandNames().getInfo()}
     np.testing.assert_allclose(got["v_median"], np.nanmedian(stack, axis=0))
     np.testing.assert_allclose(got["v_p20"], np.nanpercentile(stack, 20, axis=0))
     np.testing.assert_allclose(got["v_stdDev"], np.nanstd(stack, axis=0, ddof=1))

@@ -54,7 +54,7 @@ BF = B.astype("float32").astype("f8")
 
 
 def px(image, grid=None):
-    return np.asarray(image._stack(grid or image._grid).compute())
+    return np.asarray(image.raster.stack(grid or image.raster.grid).compute())
 
 
 def same(actual, expected, rtol=1e-6):
@@ -179,7 +179,7 @@ def test_images_on_different_grids_use_the_first_grid(folder, tmp_path):
     first = ee.Image(str(sorted(folder.iterdir())[0])).select("a")
     ic = ee.ImageCollection([first, ee.Image(str(coarse)).rename("a")])
     out = ic.max()
-    assert out._grid == first._grid
+    assert out.raster.grid == first.raster.grid
     same(px(out)[0], np.full((4, 4), 100.0))
     counted = px(ic.count())[0]
     same(counted, (~np.isnan(AF[0])).astype(float) + 1)
@@ -210,13 +210,13 @@ def test_map_set_filter_then_composite(ic):
 
 
 def test_tasks_are_block_sized(tmp_path, monkeypatch):
-    monkeypatch.setattr("reducer.sources.TARGET_BLOCK", 64)
+    monkeypatch.setattr("reducer.sources.files.TARGET_BLOCK", 64)
     paths = []
     for k in range(3):
         data = np.full((128, 128), k, "float32")
         paths.append(write_tif(tmp_path / f"t_2024-01-0{k + 1}.tif", data, transform=T, tiled=True, blocksize=64))
     ic = ee.ImageCollection([str(p) for p in paths])
-    arr = ic.median()._stack(ic.first()._grid)
+    arr = ic.median().raster.stack(ic.first().raster.grid)
     assert arr.chunks[1:] == ((64, 64), (64, 64))
     graph = dict(arr.__dask_graph__())
     reads = [k for k in graph if str(k[0] if isinstance(k, tuple) else k).startswith("read-")]
@@ -243,5 +243,5 @@ def test_building_composites_reads_no_pixel(ic):
     ]
     for im in built:
         im.bandNames().getInfo()
-        im._stack(ic.first()._grid)
+        im.raster.stack(ic.first().raster.grid)
     assert READ_COUNTER.reads == 0

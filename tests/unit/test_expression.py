@@ -35,7 +35,7 @@ def s2(tmp_path_factory):
 
 
 def px(image, grid=None):
-    return np.asarray(image._stack(grid or image._grid or GRID).compute())
+    return np.asarray(image.raster.stack(grid or image.raster.grid or GRID).compute())
 
 
 def value(expr, mapping=None):
@@ -281,6 +281,6 @@ def test_building_reads_no_pixel(s2):
             "evi = 2.5 * ((NIR - RED) / (NIR + 6 * RED - 7.5 * BLUE + 1))",
             {"NIR": s2.select("B8"), "RED": s2.select("B4"), "BLUE": s2.select("B2")},
         )
-        out._stack(s2._grid)
+        out.raster.stack(s2.raster.grid)
     assert out.bandNames().getInfo() == ["evi"]
     assert READ_COUNTER.reads == 0

@@ -11,7 +11,7 @@ from affine import Affine
 from pyproj import Transformer
 
 import reducer as ee
-from reducer import engine
+from reducer import sampling
 from reducer.errors import ArgumentError, BandError, CRSError
 from reducer.sources import READ_COUNTER
 from tests.common import CRS, OUTSIDE, TOP_LEFT, TRANSFORM_3x3, VALUES_3x3, local_box, write_tif
@@ -32,15 +32,15 @@ def holed(tmp_path):
 
 @pytest.fixture
 def computes(monkeypatch):
-    """Count the calls to engine.compute, the one place that computes."""
+    """Count the calls to compute (reducer.compute, the one place that computes) made by sampling."""
     calls = []
-    real = engine.compute
+    real = sampling.compute
 
     def counting(*objs):
         calls.append(len(objs))
         return real(*objs)
 
-    monkeypatch.setattr(engine, "compute", counting)
+    monkeypatch.setattr(sampling, "compute", counting)
     return calls
 
 

@@ -24,27 +24,27 @@ from typing import Any
 
 from affine import Affine
 
-from .errors import BandError, CRSError, InputFileError
-from .grid import Grid, norm_crs
-from .image import Band, Image, reproject
-from .sources import BandInfo, RasterioFileSource, is_remote
+from ..errors import BandError, CRSError, InputFileError
+from ..grid import Grid, norm_crs
+from ..raster import Band, Raster, reproject
+from .files import BandInfo, RasterioFileSource, is_remote
 
-__all__ = ["images_from_stac", "read_items", "image_from_item"]
+__all__ = ["rasters_from_stac", "read_items", "raster_from_item"]
 
 RASTER_MEDIA = ("image/tiff", "image/jp2", "image/vnd.stac.geotiff", "application/x-hdf")
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
 NOT_DATA_ROLES = {"thumbnail", "overview", "metadata", "visual"}
 
 
-def images_from_stac(
+def rasters_from_stac(
     source: Any,
     assets: Sequence[str] | None = None,
     bands: Mapping[str, str | Sequence[str]] | None = None,
     apply_scale: bool = False,
-) -> list[Image]:
+) -> list[Raster]:
     """One image per STAC item; see :meth:`reducer.ImageCollection.fromStac`."""
     items, base = read_items(source)
-    return [image_from_item(item, assets, bands, apply_scale, base) for item in items]
+    return [raster_from_item(item, assets, bands, apply_scale, base) for item in items]
 
 
 def read_items(source: Any) -> tuple[list[Any], str | None]:
@@ -110,13 +110,13 @@ def _read_path(path: str) -> tuple[list[Any], str | None]:
 # -- one item -------------------------------------------------------------------------------------
 
 
-def image_from_item(
+def raster_from_item(
     item: Any,
     assets: Sequence[str] | None = None,
     bands: Mapping[str, str | Sequence[str]] | None = None,
     apply_scale: bool = False,
     base: str | None = None,
-) -> Image:
+) -> Raster:
     """The image of one STAC item: a band per asset band, the item's metadata as properties.
 
     The file of an asset is not opened when its grid (``proj:``) and band types (``raster:bands``)
@@ -138,7 +138,7 @@ def image_from_item(
     out: list[Band] = []
     for key in keys:
         out.extend(_asset_bands(item, key, bands.get(key), apply_scale, base))
-    return Image(_bands=tuple(out), properties=_properties(item))
+    return Raster(tuple(out), _properties(item))
 
 
 def _default_assets(item: Any) -> list[str]:

@@ -17,13 +17,13 @@ from typing import Any
 import dask.array as da
 import numpy as np
 
-from .dates import to_millis
-from .errors import ArgumentError, BandError, CRSError
-from .grid import Grid, norm_crs
-from .image import Band, Image, _resampled
-from .sources import pixel_dtype
+from ..dates import to_millis
+from ..errors import ArgumentError, BandError, CRSError
+from ..grid import Grid, norm_crs
+from ..raster import Raster, file_band
+from .files import pixel_dtype
 
-__all__ = ["images_from_xarray", "open_cube", "cube_crs"]
+__all__ = ["rasters_from_xarray", "open_cube", "cube_crs"]
 
 DEFAULT_CHUNK = 1024
 _X_NAMES = ("x", "lon", "longitude", "easting")
@@ -33,7 +33,7 @@ _Y_NAMES = ("y", "lat", "latitude", "northing")
 def open_cube(path: str | os.PathLike, engine: str | None = None) -> Any:
     """Open a Zarr store (dask-backed, on its own chunks) or a NetCDF file (lazily indexed) without reading pixels.
 
-    A NetCDF file is opened without dask, so that :func:`images_from_xarray` chunks it one time step at a
+    A NetCDF file is opened without dask, so that :func:`rasters_from_xarray` chunks it one time step at a
     time along its storage chunks: NetCDF-3 has none, and a single dask chunk would read the whole file.
     """
     import xarray as xr
@@ -126,7 +126,7 @@ def _as_dataset(obj: Any, time: str, bands: Sequence[str] | None) -> Any:
     return xr.Dataset({n: obj.isel({bd: i}, drop=True) for i, n in enumerate(names)})
 
 
-def images_from_xarray(obj: Any, time: str = "time", bands: Sequence[str] | str | None = None) -> list[Image]:
+def rasters_from_xarray(obj: Any, time: str = "time", bands: Sequence[str] | str | None = None) -> list[Raster]:
     """One image per time step of an xarray Dataset (or DataArray); see :meth:`ImageCollection.fromXarray`.
 
     Reads no pixel: each band is a lazy slice of the cube's dask chunks.
@@ -178,7 +178,7 @@ def images_from_xarray(obj: Any, time: str = "time", bands: Sequence[str] | str 
             b = a.astype(pixel_dtype(dtype))
             if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
                 b = da.where(a == nodata, np.nan, b)
-            out.append(Band(name, dtype, grid, _resampled(b, grid)))
+            out.append(file_band(name, dtype, b, grid))
         props = {"system:index": str(k), "system:time_start": to_millis(times[k])}
-        images.append(Image(_bands=tuple(out), properties=props))
+        images.append(Raster(tuple(out), props))
     return images

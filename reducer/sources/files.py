@@ -27,10 +27,15 @@ import rasterio
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
-from .errors import CRSError, InputFileError, NodataError
-from .grid import Grid
+from ..dates import date_from_name, to_millis
+from ..errors import BandError, CRSError, InputFileError, NodataError
+from ..grid import Grid, norm_crs
+from ..raster import Band, Raster, file_band
 
 __all__ = [
+    "raster_from_file",
+    "raster_from_dataarray",
+    "is_dataarray",
     "RasterioFileSource",
     "BandInfo",
     "read_window",
@@ -360,3 +365,66 @@ def _file_token(path: str) -> str:
         return tokenize(path, st.st_mtime_ns, st.st_size)
     except OSError:
         return tokenize(path)
+
+
+# -- rasters ----------------------------------------------------------------------------------------
+
+
+def raster_from_file(path: str | os.PathLike) -> Raster:
+    """The raster of a GeoTIFF/COG (or any file rasterio opens): its header is read, no pixel.
+
+    ``system:index`` is the file name up to its first dot, ``system:id`` the path, and
+    ``system:time_start`` the TIFF datetime tag, else a date in the file name.
+    """
+    src = RasterioFileSource(path)
+    bands = [file_band(info.name, info.dtype, src.band_array(i), src.grid) for i, info in enumerate(src.bands)]
+    name = Path(str(path)).name
+    stem = name.split(".")[0] if "." in name else name
+    props: dict[str, Any] = {"system:index": stem, "system:id": str(path)}
+    t = src.datetime_millis if src.datetime_millis is not None else date_from_name(name)
+    if t is not None:
+        props["system:time_start"] = t
+    return Raster(tuple(bands), props)
+
+
+def is_dataarray(x: Any) -> bool:
+    """Whether ``x`` is an ``xarray.DataArray`` (without importing xarray)."""
+    return type(x).__name__ == "DataArray" and hasattr(x, "dims")
+
+
+def raster_from_dataarray(arr: Any) -> Raster:
+    """The raster of an ``xarray.DataArray`` with a CRS, dims ``(band, y, x)`` or ``(y, x)`` (lazy)."""
+    import rioxarray  # noqa: F401  (registers .rio)
+
+    crs = arr.rio.crs
+    if crs is None:
+        raise CRSError(
+            "ee.Image(DataArray): the array has no CRS. Set it with `arr.rio.write_crs('EPSG:32633')` and try again."
+        )
+    transform = arr.rio.transform()
+    if arr.ndim == 2:
+        arr = arr.expand_dims("band")
+    if arr.ndim != 3:
+        raise BandError(f"ee.Image(DataArray): expected dims (band, y, x) or (y, x), got {arr.dims!r}.")
+    band_dim = arr.dims[0]
+    grid = Grid(norm_crs(crs), transform, arr.shape[2], arr.shape[1])
+    nodata = arr.rio.nodata
+    data = arr.data
+    if not isinstance(data, da.Array):
+        data = da.from_array(np.asarray(data), chunks=(1, 1024, 1024))
+    out_dtype = pixel_dtype(arr.dtype)
+    names = (
+        [str(v) for v in arr[band_dim].values]
+        if band_dim in arr.coords and arr[band_dim].dtype.kind in "OUS"
+        else [f"B{i + 1}" for i in range(arr.shape[0])]
+    )
+    bands: list[Band] = []
+    for i, name in enumerate(names):
+        a = data[i].astype(out_dtype)
+        if nodata is not None and not (isinstance(nodata, float) and np.isnan(nodata)):
+            a = da.where(data[i] == nodata, np.nan, a)
+        bands.append(file_band(name, str(arr.dtype), a, grid))
+    props: dict[str, Any] = {"system:index": str(arr.name) if arr.name is not None else "0"}
+    if "time" in arr.coords and arr["time"].ndim == 0:
+        props["system:time_start"] = to_millis(arr["time"].values)
+    return Raster(tuple(bands), props)

@@ -38,9 +38,14 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from .errors import ArgumentError, CatalogError, InputFileError
+from ..dates import _joda_parse, to_millis
+from ..errors import ArgumentError, CatalogError, InputFileError
+from ..raster import Raster, rename_bands
+from .cube import open_cube, rasters_from_xarray
+from .files import raster_from_file
+from .stac import rasters_from_stac
 
-__all__ = ["set_catalog", "get_catalog", "Catalog", "collection_images", "catalog_image", "looks_like_id"]
+__all__ = ["set_catalog", "get_catalog", "Catalog", "collection_rasters", "catalog_raster", "looks_like_id"]
 
 ENV_VAR = "REDUCER_CATALOG"
 KINDS = ("stac", "glob", "cube", "path")
@@ -169,25 +174,19 @@ class Catalog:
             return p
         return os.path.join(os.path.dirname(self.path), p)
 
-    def images(self, ee_id: str) -> list[Any]:
-        """The images of the source mapped to ``ee_id``."""
+    def rasters(self, ee_id: str) -> list[Raster]:
+        """The rasters of the source mapped to ``ee_id``."""
         entry = self.entries[ee_id]
         kind = next(k for k in KINDS if k in entry)
         where = f"catalog {self.path!r}, {ee_id!r}"
         if kind == "stac":
-            from .stac import images_from_stac
-
-            images = images_from_stac(
+            rasters = rasters_from_stac(
                 self._abs(entry["stac"]), entry.get("assets"), entry.get("bands"), bool(entry.get("apply_scale"))
             )
         elif kind == "cube":
-            from .cube import images_from_xarray, open_cube
-
             ds = open_cube(self._abs(entry["cube"]), entry.get("engine"))
-            images = images_from_xarray(ds, entry.get("time", "time"), entry.get("bands"))
+            rasters = rasters_from_xarray(ds, entry.get("time", "time"), entry.get("bands"))
         else:
-            from .image import Image
-
             if kind == "glob":
                 pattern = self._abs(entry["glob"])
                 paths = sorted(globlib.glob(pattern, recursive=True))
@@ -195,21 +194,25 @@ class Catalog:
                     raise InputFileError(f"{where}: the pattern {pattern!r} matched no file.")
             else:
                 paths = [self._abs(entry["path"])]
-            images = [Image(p, time=_file_date(p, entry, where)) for p in paths]
-            if entry.get("date") is not None:
-                images = [Image(img, time=entry["date"]) for img in images]
+            rasters = []
+            for p in paths:
+                r = raster_from_file(p)
+                t = _file_date(p, entry, where)
+                if t is not None:
+                    r = r.updated({"system:time_start": to_millis(t)})
+                if entry.get("date") is not None:
+                    r = r.updated({"system:time_start": to_millis(entry["date"])})
+                rasters.append(r)
         names = entry.get("bands")
         if kind in ("glob", "path") and names is not None:
-            images = [img.rename(list(names)) for img in images]
-        return [img.set("system:id", f"{ee_id}/{img._props.get('system:index', '')}") for img in images]
+            rasters = [rename_bands(r, list(names), "Image.rename") for r in rasters]
+        return [r.updated({"system:id": f"{ee_id}/{r.properties.get('system:index', '')}"}) for r in rasters]
 
 
 def _file_date(path: str, entry: dict[str, Any], where: str) -> Any:
     regex = entry.get("date_regex")
     if regex is None:
         return None
-    from .dates import _joda_parse, to_millis
-
     m = re.search(regex, os.path.basename(path))
     if m is None:
         raise CatalogError(f"{where}: date_regex {regex!r} does not match the file name {os.path.basename(path)!r}.")
@@ -255,7 +258,7 @@ def _lookup(s: str, kind: str) -> Catalog | None:
     return None
 
 
-def collection_images(source: str) -> list[Any] | None:
+def collection_rasters(source: str) -> list[Raster] | None:
     """The images for ``ee.ImageCollection(source)`` when ``source`` is a mapped id, a STAC JSON file or a cube.
 
     None when ``source`` is none of these (a folder, a glob, a file: the caller lists files). An id that
@@ -265,19 +268,15 @@ def collection_images(source: str) -> list[Any] | None:
     if os.path.exists(s):
         low = s.rstrip("/").lower()
         if low.endswith(".json"):
-            from .stac import images_from_stac
-
-            return images_from_stac(s)
+            return rasters_from_stac(s)
         if low.endswith((".zarr", ".nc", ".nc4")):
-            from .cube import images_from_xarray, open_cube
-
-            return images_from_xarray(open_cube(s))
+            return rasters_from_xarray(open_cube(s))
         return None
     cat = _lookup(s, "collection")
-    return None if cat is None else cat.images(s)
+    return None if cat is None else cat.rasters(s)
 
 
-def catalog_image(source: str) -> Any | None:
+def catalog_raster(source: str) -> Raster | None:
     """The image for ``ee.Image(source)`` when ``source`` is a mapped id; None for a path (which may be missing).
 
     An id that no catalog maps raises :class:`CatalogError`.
@@ -286,13 +285,13 @@ def catalog_image(source: str) -> Any | None:
     cat = _lookup(s, "image")
     if cat is None:
         return None
-    images = cat.images(s)
+    images = cat.rasters(s)
     if len(images) != 1:
         raise ArgumentError(
             f"{s!r} is mapped to {len(images)} images in {cat.path!r}: use ee.ImageCollection({s!r}), "
             f"or ee.ImageCollection({s!r}).first()."
         )
-    return images[0].set("system:id", s)
+    return images[0].updated({"system:id": s})
 
 
 def _snippet(ee_id: str, kind: str) -> str:

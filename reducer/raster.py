@@ -1,0 +1,299 @@
+"""The image model below the facades: :class:`Band` and :class:`Raster`.
+
+A :class:`Raster` is a frozen tuple of :class:`Band` objects plus properties. A band knows its
+native grid and how to produce its pixels on any grid (``Band.on(grid)``): a file band reads blocks
+of its file, resampled (nearest by default, as Earth Engine) when the grid is not its own. Masked
+pixels are NaN. Band math, composites, the expression compiler, every source, the engine, sampling
+and points take and return rasters; only the facades (:class:`reducer.Image`,
+:class:`reducer.ImageCollection`) wrap them. Nothing here reads pixels; the engine does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+import dask.array as da
+import numpy as np
+
+from .errors import BandError
+from .grid import Grid
+
+__all__ = [
+    "Band",
+    "Raster",
+    "PixelFn",
+    "reproject",
+    "file_band",
+    "rename_bands",
+    "select_bands",
+    "constant_band",
+    "memo",
+    "align",
+    "generated",
+    "block_window",
+    "BLOCK",
+]
+
+PixelFn = Callable[[Grid, str], da.Array]
+
+BLOCK = 1024
+F8 = np.dtype("f8")
+_META = np.empty((0, 0), F8)
+
+
+@dataclass(frozen=True)
+class Band:
+    """One band: its name, source dtype, native grid and pixel function.
+
+    ``fn(grid, resampling)`` returns a 2-D float dask array on ``grid`` with NaN where masked;
+    ``resampling`` is how a file band is resampled when ``grid`` is not its own.
+    ``grid`` is None for a band with no projection of its own (a constant).
+
+    Examples
+    --------
+    >>> b = constant_band("c", 2)
+    >>> b.name, b.dtype, b.grid
+    ('c', 'int64', None)
+    """
+
+    name: str
+    dtype: str
+    grid: Grid | None
+    fn: PixelFn
+    resampling: str = "nearest"
+
+    def on(self, grid: Grid) -> da.Array:
+        """Pixels on ``grid``."""
+        return self.fn(grid, self.resampling)
+
+    def renamed(self, name: str) -> Band:
+        """The same band under another name."""
+        return replace(self, name=str(name))
+
+
+def _frozen(props: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    return MappingProxyType(dict(props or {}))
+
+
+@dataclass(frozen=True, eq=False)
+class Raster:
+    """An image's data: its bands (lazy pixels) and properties (read-only).
+
+    Examples
+    --------
+    >>> r = Raster((constant_band("a", 1), constant_band("b", 2.5)), {"system:index": "x"})
+    >>> r.names, r.grid is None, r.properties["system:index"]
+    (['a', 'b'], True, 'x')
+    >>> r.with_properties({"k": 1}).properties["k"]
+    1
+    """
+
+    bands: tuple[Band, ...] = ()
+    properties: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", tuple(self.bands))
+        object.__setattr__(self, "properties", _frozen(self.properties))
+
+    @property
+    def names(self) -> list[str]:
+        """The band names."""
+        return [b.name for b in self.bands]
+
+    @property
+    def grid(self) -> Grid | None:
+        """The default grid: the first band with a projection, as Earth Engine's default projection."""
+        for b in self.bands:
+            if b.grid is not None:
+                return b.grid
+        return None
+
+    def stack(self, grid: Grid) -> da.Array:
+        """All bands on ``grid`` as one ``(band, y, x)`` dask array."""
+        if not self.bands:
+            raise BandError("this image has no bands: select or add bands before reducing it.")
+        arrays = [b.on(grid) for b in self.bands]
+        if len(arrays) == 1:
+            return arrays[0][None]
+        chunks = arrays[0].chunks
+        arrays = [a if a.chunks == chunks else a.rechunk(chunks) for a in arrays]
+        return da.stack(arrays)
+
+    def with_bands(self, bands: Sequence[Band]) -> Raster:
+        """The same properties with other bands."""
+        return Raster(tuple(bands), self.properties)
+
+    def with_properties(self, properties: Mapping[str, Any]) -> Raster:
+        """The same bands with ``properties`` (replacing all of them)."""
+        return Raster(self.bands, properties)
+
+    def updated(self, properties: Mapping[str, Any]) -> Raster:
+        """The same bands with ``properties`` set on top of the current ones."""
+        return Raster(self.bands, {**self.properties, **properties})
+
+
+def rename_bands(raster: Raster, names: Sequence[Any], where: str = "Image.rename") -> Raster:
+    """``raster`` with every band renamed, one name per band.
+
+    Examples
+    --------
+    >>> rename_bands(Raster((constant_band("a", 1),)), ["x"]).names
+    ['x']
+    >>> rename_bands(Raster((constant_band("a", 1),)), ["x", "y"])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.BandError: Image.rename: 2 names ['x', 'y'] for 1 bands ['a']. Give one name per band.
+    """
+    names = list(names)
+    if len(names) != len(raster.bands):
+        raise BandError(
+            f"{where}: {len(names)} names {names!r} for {len(raster.bands)} bands {raster.names!r}. "
+            "Give one name per band."
+        )
+    return raster.with_bands([b.renamed(str(n)) for b, n in zip(raster.bands, names, strict=True)])
+
+
+def select_bands(
+    raster: Raster, selectors: Sequence[Any], new_names: Sequence[Any] | None = None, where: str = "Image.select"
+) -> Raster:
+    """The bands that ``selectors`` pick (names, then regexes, or indices), optionally renamed.
+
+    Examples
+    --------
+    >>> r = Raster((constant_band("B4", 1), constant_band("B8", 2), constant_band("QA", 3)))
+    >>> select_bands(r, ["B.*"]).names, select_bands(r, [-1, 0], ["q", "b"]).names
+    (['B4', 'B8'], ['q', 'b'])
+    >>> select_bands(r, ["B["])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.BandError: Image.select: pattern 'B[' did not match any bands. Available: ['B4', 'B8', 'QA'].
+    """
+    names = raster.names
+    picked: list[int] = []
+    for sel in selectors:
+        if isinstance(sel, int | np.integer) and not isinstance(sel, bool):
+            if not -len(names) <= sel < len(names):
+                raise BandError(f"{where}: band index {sel} is out of range for bands {names!r}.")
+            picked.append(int(sel) % len(names))
+            continue
+        if not isinstance(sel, str):
+            raise BandError(f"{where}: band selector {sel!r} must be a name, a regex or an index.")
+        hits = [i for i, n in enumerate(names) if n == sel] or [i for i, n in enumerate(names) if _full_match(sel, n)]
+        if not hits:
+            raise BandError(f"{where}: pattern {sel!r} did not match any bands. Available: {names!r}.")
+        picked.extend(hits)
+    bands = [raster.bands[i] for i in picked]
+    if new_names is not None:
+        new = [str(n) for n in new_names]
+        if len(new) != len(bands):
+            raise BandError(
+                f"{where}: {len(new)} new names {new!r} for {len(bands)} selected bands "
+                f"{[b.name for b in bands]!r}. Give one name per band."
+            )
+        bands = [b.renamed(n) for b, n in zip(bands, new, strict=True)]
+    return raster.with_bands(bands)
+
+
+def _full_match(pattern: str, name: str) -> bool:
+    try:
+        return re.fullmatch(pattern, name) is not None
+    except re.error:
+        return False
+
+
+def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest") -> da.Array:
+    """Resample a lazy 2-D array from grid ``src`` to grid ``dst`` (odc-geo, GDAL warp per block)."""
+    import xarray as xr
+    from odc.geo.geobox import GeoBox
+    from odc.geo.xr import xr_coords, xr_reproject
+
+    src_box = GeoBox(src.shape, src.transform, src.crs_wkt)
+    dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
+    # geographic grids name their dims (latitude, longitude): take the GeoBox's own names
+    x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
+    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
+
+
+def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
+    """A band of a lazy array on its ``native`` grid, resampled (per block) onto any other grid."""
+
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        if grid == native:
+            return array
+        return reproject(array, native, grid, resampling)
+
+    return Band(name, dtype, native, fn)
+
+
+def memo(fn: PixelFn) -> PixelFn:
+    """``fn`` remembering its last few results per (grid, resampling).
+
+    A band used by several others (a cloud mask applied to every band) then builds its dask
+    graph once per grid instead of once per use; the arrays are immutable, so sharing is safe.
+    """
+    cache: dict[tuple[Grid, str], da.Array] = {}
+
+    def wrapped(grid: Grid, resampling: str) -> da.Array:
+        key = (grid, resampling)
+        hit = cache.get(key)
+        if hit is None:
+            hit = fn(grid, resampling)
+            if len(cache) >= 4:
+                cache.clear()
+            cache[key] = hit
+        return hit
+
+    return wrapped
+
+
+def align(arrays: Sequence[da.Array]) -> list[da.Array]:
+    """Rechunk 2-D arrays of one shape to the finest chunking among them, so blocks pair up.
+
+    (``map_blocks`` would broadcast a one-block array against a many-block one instead.)
+    """
+    arrays = list(arrays)
+    chunks = max((a.chunks for a in arrays), key=lambda c: len(c[0]) * len(c[1]))
+    return [a if a.chunks == chunks else a.rechunk(chunks) for a in arrays]
+
+
+def block_window(block_info: dict | None) -> tuple[int, int, int, int]:
+    """``(row0, row1, col0, col1)`` of the block ``map_blocks`` is computing."""
+    (r0, r1), (c0, c1) = block_info[None]["array-location"]  # type: ignore[index]
+    return r0, r1, c0, c1
+
+
+def generated(grid: Grid, func: Callable[..., np.ndarray], **kwargs: Any) -> da.Array:
+    """A lazy float64 array on ``grid`` whose blocks ``func(**kwargs, block_info=...)`` computes."""
+    chunks = da.core.normalize_chunks(BLOCK, grid.shape)
+    return da.map_blocks(func, chunks=chunks, dtype=F8, meta=_META, **kwargs)
+
+
+def _fill_block(value: float, block_info: dict | None = None) -> np.ndarray:
+    r0, r1, c0, c1 = block_window(block_info)
+    return np.full((r1 - r0, c1 - c0), value, dtype=F8)
+
+
+def constant_band(name: str, value: int | float) -> Band:
+    """A band of one value everywhere, with no projection of its own (cheap to build per block).
+
+    Its type is ``int64`` for a whole number given as an int, else ``float64``.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:4326", Affine(1, 0, 0, 0, -1, 2), 3, 2)
+    >>> constant_band("c", 7).on(g).compute().tolist()
+    [[7.0, 7.0, 7.0], [7.0, 7.0, 7.0]]
+    >>> constant_band("c", 7.0).dtype
+    'float64'
+    """
+    dtype = "int64" if float(value).is_integer() and not isinstance(value, float) else "float64"
+
+    def fn(grid: Grid, resampling: str) -> da.Array:
+        return generated(grid, _fill_block, value=float(value))
+
+    return Band(name, dtype, None, memo(fn))

@@ -1,0 +1,148 @@
+"""Reductions over regions: the entry points ``reduceRegion`` and ``reduceRegions`` share.
+
+:func:`reduce_regions` is the one way ``Image.reduceRegions`` and ``ImageCollection.reduceRegions``
+reduce: it returns a :class:`Reduction`, which computes (once, on first use) every image over every
+feature in one dask graph through :mod:`reducer.engine`. The shapes of its result (Earth Engine's
+features, long and wide tables, xarray) are made by :mod:`reducer.output`. :func:`reduce_region` is
+``Image.reduceRegion``: one geometry, ``maxPixels`` and ``bestEffort``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .coverage import estimate_pixels
+from .engine import Column, ReductionRequest, reduce_images
+from .errors import CRSError
+from .geometry import as_geometry
+from .grid import resolve_grid
+from .raster import Raster
+from .reducers import Reducer
+from .values import to_info
+
+__all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "to_python"]
+
+ReductionResult = tuple[Any, list[tuple[list[Column], dict[str, np.ndarray]]]]
+"""``(features GeoDataFrame, [(columns, {column: values (n_features,)}) per image])``."""
+
+
+class Reduction:
+    """A planned reduction of images over features; computed once, on first use.
+
+    Parameters
+    ----------
+    request
+        The images, reducer and grid (:class:`reducer.engine.ReductionRequest`).
+    features
+        A function of no argument that returns the features' GeoDataFrame (evaluated when the
+        result is first asked for).
+    per_image_ids
+        Name each output feature ``<image system:index>_<feature id>`` and give it the image's
+        ``system:time_start`` and ``image_id`` (``ImageCollection.reduceRegions``), or keep the
+        feature ids (``Image.reduceRegions``).
+    """
+
+    def __init__(self, request: ReductionRequest, features: Callable[[], Any], per_image_ids: bool):
+        self.request = request
+        self.features = features
+        self.per_image_ids = per_image_ids
+        self._lock = threading.Lock()
+        self._result: ReductionResult | None = None
+
+    @property
+    def images(self) -> tuple[Raster, ...]:
+        """The rasters reduced, in order."""
+        return self.request.images
+
+    def frame(self) -> Any:
+        """The features' GeoDataFrame (with a CRS)."""
+        gdf = self.features()
+        if gdf.crs is None:
+            raise CRSError("the features have no CRS. Set it with gdf.set_crs('EPSG:4326') and try again.")
+        return gdf
+
+    def result(self) -> ReductionResult:
+        """``(features GeoDataFrame, [(columns, {name: values})] per image)``, computed once."""
+        with self._lock:
+            if self._result is None:
+                gdf = self.frame()
+                per_image = reduce_images(self.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+                self._result = (gdf, per_image)
+            return self._result
+
+
+def reduce_regions(
+    images: Sequence[Raster],
+    features: Callable[[], Any],
+    reducer: Reducer,
+    scale: float | None = None,
+    crs: Any = None,
+    crsTransform: Sequence[float] | None = None,
+    per_image_ids: bool = True,
+) -> Reduction:
+    """Reduce every image over every feature (lazy): the one path of both ``reduceRegions``.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from reducer.raster import constant_band
+    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> red = reduce_regions([Raster((constant_band("a", 2),))], lambda: gdf, Reducer.mean(), 55660, "EPSG:4326")
+    >>> columns, values = red.result()[1][0]
+    >>> [c.name for c in columns], values["mean"].tolist()
+    (['mean'], [2.0])
+    """
+    request = ReductionRequest(tuple(images), reducer, scale, crs, crsTransform, "regions")
+    return Reduction(request, features, per_image_ids)
+
+
+def reduce_region(
+    image: Raster,
+    reducer: Reducer,
+    geometry: Any,
+    scale: float | None,
+    crs: Any,
+    crsTransform: Sequence[float] | None,
+    bestEffort: bool,
+    maxPixels: float | None,
+) -> dict[str, Any]:
+    """``Image.reduceRegion``: a dict of outputs (``None`` where no valid pixel), keys sorted."""
+    if geometry is None:
+        grid0 = resolve_grid(image.grid, scale, crs, crsTransform)
+        geom = shapely.box(*grid0.bounds)
+        geom_crs = grid0.crs
+    else:
+        g = as_geometry(geometry)
+        geom, geom_crs = g.to_shapely(), g.crs
+    geoms = np.array([geom], dtype=object)
+    max_pixels = None if maxPixels is None else float(maxPixels)
+    if bestEffort and max_pixels is not None:
+        grid = resolve_grid(image.grid, scale, crs, crsTransform)
+        in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
+        current = scale if scale is not None else grid.nominal_scale
+        found = estimate_pixels(np.asarray(in_grid, dtype=object), grid)
+        if found > max_pixels:
+            current = current * math.sqrt(found / max_pixels) * 1.0001
+            scale = current
+        max_pixels = None
+    request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
+    [(columns, values)] = reduce_images(request, geoms, geom_crs)
+    return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+
+
+def to_python(v: Any, integer: bool = False) -> Any:
+    """A finite float as a Python number (int for integer outputs), NaN as ``None``; lists and dicts as JSON."""
+    if v is None:
+        return None
+    if not isinstance(v, float | int | np.number):
+        return to_info(v, sort_keys=True)
+    if not np.isfinite(v):
+        return None
+    return int(round(float(v))) if integer else float(v)
