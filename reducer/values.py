@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._time import to_millis
 from .errors import ArgumentError
 
 __all__ = [
@@ -217,8 +218,6 @@ def to_info(x: Any, sort_keys: bool = False) -> Any:
     if hasattr(x, "__geo_interface__"):
         return to_info(x.__geo_interface__, sort_keys)
     if hasattr(x, "timestamp") and hasattr(x, "tzinfo"):  # datetime, pandas Timestamp
-        from .dates import to_millis
-
         return {"type": "Date", "value": to_millis(x)}
     if isinstance(x, numbers.Number):
         return to_info(float(x)) if isinstance(x, numbers.Real) else x
