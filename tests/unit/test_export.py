@@ -188,6 +188,67 @@ def test_killed_export_leaves_previous_file_and_no_partial_file(tmp_path: Path) 
     assert target.read_text() == "previous,table\n1,2\n"
 
 
+# -- atomic_write: the same guarantees for writers that want a path ------------------------------------
+def test_atomic_write_gives_a_fresh_hidden_temp_path_next_to_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "chart.png"
+    seen: list[Path] = []
+
+    def write(tmp: Path) -> None:
+        seen.append(tmp)
+        assert not tmp.exists()  # GDAL and GeoPackage refuse an existing empty file
+        tmp.write_bytes(b"png")
+
+    assert export.atomic_write(target, write) == target
+    [tmp] = seen
+    assert tmp.parent == tmp_path and tmp.name.startswith(".chart.") and tmp.name.endswith(".tmp.png")
+    assert target.read_bytes() == b"png" and _listing(tmp_path) == ["chart.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_atomic_write_failure_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path, error: type) -> None:
+    target = tmp_path / "t.gpkg"
+    target.write_text("previous\n")
+
+    def failing(tmp: Path) -> None:
+        tmp.write_bytes(b"half a file" * 1000)
+        assert len(_listing(tmp_path)) == 2
+        raise error("disk on fire")
+
+    with pytest.raises(error, match="disk on fire"):
+        export.atomic_write(target, failing)
+    assert target.read_text() == "previous\n" and _listing(tmp_path) == ["t.gpkg"]
+
+
+def test_atomic_write_writer_that_writes_nothing_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        export.atomic_write(tmp_path / "t.csv", lambda tmp: None)
+    assert _listing(tmp_path) == []
+
+
+def test_atomic_write_without_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "t.csv"
+    target.write_text("previous\n")
+    calls: list[Path] = []
+    with pytest.raises(OutputExistsError, match="exists already. Pass overwrite=True"):
+        export.atomic_write(target, calls.append, overwrite=False)
+    assert calls == [] and target.read_text() == "previous\n"
+
+    # the target appears while the file is being written: it is left alone, the temp file removed
+    late = tmp_path / "late.csv"
+
+    def racing(tmp: Path) -> None:
+        tmp.write_text("mine\n")
+        late.write_text("theirs\n")
+
+    with pytest.raises(OutputExistsError):
+        export.atomic_write(late, racing, overwrite=False)
+    assert late.read_text() == "theirs\n" and _listing(tmp_path) == ["late.csv", "t.csv"]
+    assert export.atomic_write(tmp_path / "new.csv", lambda tmp: tmp.write_text("x\n"), overwrite=False).exists()
+
+
 # -- ee.batch ----------------------------------------------------------------------------------------
 @pytest.fixture
 def root(tmp_path: Path):
