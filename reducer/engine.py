@@ -576,15 +576,9 @@ def reduce_region(
 
 def to_python(v: Any, integer: bool = False) -> Any:
     """A finite float as a Python number (int for integer outputs), NaN as ``None``; lists and dicts as JSON."""
-    if v is None:
-        return None
-    if not isinstance(v, float | int | np.number):
-        from .values import to_info
+    from .values import to_json_value
 
-        return to_info(v, sort_keys=True)
-    if not np.isfinite(v):
-        return None
-    return int(round(float(v))) if integer else float(v)
+    return to_json_value(v, integer, sort_keys=True)
 
 
 def _active_client(scheduler: Any) -> Any:

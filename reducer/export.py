@@ -28,6 +28,7 @@ from typing import IO, Any
 import pandas as pd
 
 from .errors import ArgumentError, InputFileError, OutputExistsError
+from .values import to_json_value
 
 __all__ = ["export_table", "atomic_write", "FORMATS"]
 
@@ -74,12 +75,12 @@ def _geometry_name(df: pd.DataFrame) -> str | None:
 
 
 def _jsonable(df: pd.DataFrame) -> pd.DataFrame:
-    """Lists and dicts in object columns as JSON text: GDAL formats cannot hold them."""
+    """Lists and dicts in object columns as JSON text (NaN as null): GDAL formats cannot hold them."""
     out = df
     for c in df.columns:
         if df[c].dtype == object and df[c].map(lambda v: isinstance(v, list | dict | tuple)).any():
             out = out.copy() if out is df else out
-            out[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, list | dict | tuple) else v)
+            out[c] = df[c].map(lambda v: json.dumps(to_json_value(v)) if isinstance(v, list | dict | tuple) else v)
     return out
 
 

@@ -44,6 +44,7 @@ __all__ = [
     "List",
     "Dictionary",
     "to_info",
+    "to_json_value",
     "unwrap",
     "wrap",
 ]
@@ -222,6 +223,58 @@ def to_info(x: Any, sort_keys: bool = False) -> Any:
     if isinstance(x, numbers.Number):
         return to_info(float(x)) if isinstance(x, numbers.Real) else x
     return x
+
+
+def to_json_value(v: Any, integer: bool | None = None, sort_keys: bool = False) -> Any:
+    """A computed value as plain JSON-like Python, with the rule reducer outputs follow.
+
+    The one rule for turning a reducer's output (a NumPy or Python scalar, NaN, a histogram dict,
+    a list, a computed object) into what ``getInfo()`` and exported tables show.
+
+    Parameters
+    ----------
+    v
+        The value.
+    integer
+        For a number: True gives a Python ``int`` (rounded to the nearest, as :func:`round`; the
+        output type of an integer statistic such as ``count``), False a Python ``float``, None
+        (the default) keeps the number's kind (an integer stays an ``int``, a float a ``float``).
+    sort_keys
+        Sort dict keys, as Earth Engine returns them.
+
+    Returns
+    -------
+    Any
+        None for None and for a NaN or infinite number; a Python ``int``, ``float`` or ``bool``
+        for a number (or an ``ee.Number``); anything else converted by :func:`to_info`
+        (recursively: NumPy scalars become Python numbers, NaN becomes None, tuples become
+        lists, computed objects are evaluated). Inside lists and dicts infinities are kept, as
+        ``getInfo()`` keeps them.
+
+    Examples
+    --------
+    >>> to_json_value(np.float32(2.5)), to_json_value(np.float64(2.75), integer=True), to_json_value(np.int64(3))
+    (2.5, 3, 3)
+    >>> to_json_value(float("nan")), to_json_value(np.inf), to_json_value(None)
+    (None, None, None)
+    >>> to_json_value({"b": [np.int64(1), float("nan")], "a": (1, 2)}, sort_keys=True)
+    {'a': [1, 2], 'b': [1, None]}
+    >>> to_json_value(Number(4).divide(2), integer=True)
+    2
+    """
+    if v is None:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return float(v) if integer is False else int(v)
+    if isinstance(v, float | np.floating):
+        if not math.isfinite(v):
+            return None
+        return int(round(float(v))) if integer else float(v)
+    if isinstance(v, Number):
+        return to_json_value(v._evaluate(), integer, sort_keys)
+    return to_info(v, sort_keys)
 
 
 def unwrap(x: Any) -> Any:

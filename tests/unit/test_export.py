@@ -68,6 +68,20 @@ def test_geojson_is_wgs84(tmp_path: Path, gdf: gpd.GeoDataFrame) -> None:
     assert back.to_crs(CRS).geometry.iloc[1].distance(gdf.geometry.iloc[1]) < 1e-6
 
 
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_list_and_dict_columns_are_json_text(tmp_path: Path, gdf: gpd.GeoDataFrame, suffix: str) -> None:
+    # e.g. a histogram or a toList output: NumPy numbers as numbers, NaN as null
+    table = gdf.assign(hist=[{"1": np.int64(3)}, {}], values=[[np.float32(0.5), np.nan], (np.int64(2),)])
+    out = ee.export_table(table, tmp_path / f"t{suffix}")
+    if suffix == ".geojson":  # GDAL writes JSON text as JSON in GeoJSON
+        rows = [f["properties"] for f in json.loads(out.read_text())["features"]]
+    else:
+        back = gpd.read_file(out)[["hist", "values"]]
+        rows = [{k: json.loads(v) for k, v in r.items()} for r in back.to_dict("records")]
+    assert [r["hist"] for r in rows] == [{"1": 3}, {}]
+    assert [r["values"] for r in rows] == [[0.5, None], [2]]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".gpkg", ".geojson"])
 def test_plain_dataframe(tmp_path: Path, suffix: str) -> None:
     df = pd.DataFrame({"id": ["x", "y"], "value": [1.5, None]})

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -9,8 +10,21 @@ import numpy as np
 import pytest
 import shapely
 
+from reducer import engine
+from reducer.dates import Date
 from reducer.errors import ArgumentError
-from reducer.values import ComputedObject, Dictionary, List, Number, String, Thunk, to_info, unwrap, wrap
+from reducer.values import (
+    ComputedObject,
+    Dictionary,
+    List,
+    Number,
+    String,
+    Thunk,
+    to_info,
+    to_json_value,
+    unwrap,
+    wrap,
+)
 
 # -- ComputedObject and Thunk ---------------------------------------------------------------------
 
@@ -291,6 +305,53 @@ def test_to_info_converts_to_json_like_python():
 def test_to_info_sorts_keys_on_request():
     assert list(to_info({"b": 1, "a": {"d": 1, "c": 2}}, sort_keys=True)) == ["a", "b"]
     assert list(to_info({"b": 1, "a": {"d": 1, "c": 2}}, sort_keys=True)["a"]) == ["c", "d"]
+
+
+# -- to_json_value: the one rule for reducer outputs ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "integer", "expected"),
+    [
+        (None, None, None),
+        (np.float64("nan"), None, None),
+        (float("inf"), True, None),
+        (np.float32("-inf"), False, None),
+        (np.float32(0.5), None, 0.5),
+        (np.float64(2.6), True, 3),
+        (np.float64(-2.6), True, -3),
+        (np.int64(7), None, 7),
+        (np.int64(7), False, 7.0),
+        (np.uint8(7), True, 7),
+        (3, False, 3.0),
+        (np.bool_(True), None, True),
+        (np.bool_(False), True, False),
+        ("text", True, "text"),
+    ],
+)
+def test_to_json_value_scalars(value, integer, expected):
+    out = to_json_value(value, integer)
+    assert out == expected and type(out) is type(expected)
+
+
+def test_to_json_value_containers_and_computed_objects():
+    out = to_json_value({"b": [np.int64(1), np.float32("nan")], "a": (np.float64(0.5), {"y": 1, "x": 2})}, True, True)
+    assert out == {"a": [0.5, {"x": 2, "y": 1}], "b": [1, None]}
+    assert list(out) == ["a", "b"] and list(out["a"][1]) == ["x", "y"]
+    assert type(out["b"][0]) is int and type(out["a"][0]) is float
+    assert json.loads(json.dumps(out)) == out
+    assert to_json_value(Number(7).divide(2), integer=True) == 4 and to_json_value(Number(7).divide(2)) == 3.5
+    assert to_json_value(Dictionary({"b": np.int64(2), "a": 1})) == {"a": 1, "b": 2}
+    assert to_json_value(Date("1970-01-02")) == {"type": "Date", "value": 86_400_000}
+    assert to_json_value(np.array([1.5, np.nan])) == [1.5, None]
+
+
+def test_engine_to_python_follows_the_rule():
+    # reduceRegion's outputs: typed by the statistic (count is an integer, mean a float)
+    assert [engine.to_python(np.float64(2.4), True), engine.to_python(np.int32(5), False)] == [2, 5.0]
+    assert type(engine.to_python(np.int32(5), False)) is float
+    assert engine.to_python(np.float64("nan"), True) is None and engine.to_python(np.float64("inf")) is None
+    assert list(engine.to_python({"b": np.int64(1), "a": 2})) == ["a", "b"]
 
 
 def test_unwrap_and_wrap():
