@@ -21,7 +21,7 @@ from .errors import ArgumentError, InputFileError
 from .filters import Filter
 from .image import Image
 from .validate import known_arguments
-from .values import ComputedObject, List, Number, unwrap
+from .values import ComputedObject, List, Number, parse_set_args, unwrap
 
 __all__ = ["ImageCollection", "Reduction"]
 
@@ -248,9 +248,8 @@ class ImageCollection(ComputedObject):
 
     def set(self, *args: Any) -> ImageCollection:
         """Set collection properties."""
-        from .image import _kv
-
-        return ImageCollection(_images=self._images, properties={**self._props, **_kv(args, "ImageCollection.set")})
+        new = parse_set_args(args, "ImageCollection.set", evaluate=True)
+        return ImageCollection(_images=self._images, properties={**self._props, **new})
 
     def get(self, property: str) -> Any:
         """A collection property."""

@@ -774,11 +774,9 @@ class _Value(ComputedObject):
 
 
 def _kv(args: tuple, where: str) -> dict:
-    if len(args) == 1 and isinstance(unwrap(args[0]), dict):
-        return {str(k): unwrap(v) for k, v in unwrap(args[0]).items()}
-    if len(args) % 2:
-        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
-    return {str(unwrap(args[i])): unwrap(args[i + 1]) for i in range(0, len(args), 2)}
+    from .values import parse_set_args  # to move to the imports above with the rename to parse_set_args
+
+    return parse_set_args(args, where, evaluate=True)
 
 
 def _precision(dtype: str) -> str:

@@ -45,6 +45,7 @@ __all__ = [
     "Dictionary",
     "to_info",
     "to_json_value",
+    "parse_set_args",
     "unwrap",
     "wrap",
 ]
@@ -309,6 +310,53 @@ def wrap(x: Any) -> Any:
     if isinstance(x, Mapping):
         return Dictionary(x)
     return ComputedObject._of(x)
+
+
+def parse_set_args(args: tuple[Any, ...], where: str, evaluate: bool = False) -> dict[str, Any]:
+    """The properties given to an Earth Engine ``set``: ``(key, value)``, ``(k1, v1, k2, v2, ...)`` or ``(dict,)``.
+
+    Parameters
+    ----------
+    args
+        The positional arguments of ``set``. A single argument must be a dict (or an ``ee``
+        object that evaluates to one, such as an ``ee.Dictionary``); otherwise they are key,
+        value pairs. No arguments set nothing, as in Earth Engine's Python client.
+    where
+        The method's name, for the error message (e.g. ``"Feature.set"``).
+    evaluate
+        Evaluate ``ee`` objects among the values (with :func:`unwrap`); by default values are
+        returned as given.
+
+    Returns
+    -------
+    dict[str, Any]
+        The properties, in the order given; keys are strings (``ee.String`` keys are evaluated).
+
+    Raises
+    ------
+    ArgumentError
+        If the arguments are neither key, value pairs nor a single dictionary.
+
+    Examples
+    --------
+    >>> parse_set_args(("a", 1, String("b"), 2), "Feature.set")
+    {'a': 1, 'b': 2}
+    >>> parse_set_args((Dictionary({"a": Number(1)}),), "Image.set", evaluate=True)
+    {'a': 1}
+    >>> parse_set_args(("a", 1, "b"), "Image.set")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.set: expected key, value pairs or a dictionary, got ('a', 1, 'b').
+    """
+    if len(args) == 1:
+        props = unwrap(args[0])
+        if isinstance(props, Mapping):
+            pairs = [(str(k), v) for k, v in props.items()]
+            return {k: unwrap(v) for k, v in pairs} if evaluate else dict(pairs)
+    if len(args) % 2:
+        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
+    pairs = [(str(unwrap(args[i])), args[i + 1]) for i in range(0, len(args), 2)]
+    return {k: unwrap(v) for k, v in pairs} if evaluate else dict(pairs)
 
 
 def _plain(x: Any) -> Any:

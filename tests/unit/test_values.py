@@ -20,6 +20,7 @@ from reducer.values import (
     Number,
     String,
     Thunk,
+    parse_set_args,
     to_info,
     to_json_value,
     unwrap,
@@ -352,6 +353,33 @@ def test_engine_to_python_follows_the_rule():
     assert type(engine.to_python(np.int32(5), False)) is float
     assert engine.to_python(np.float64("nan"), True) is None and engine.to_python(np.float64("inf")) is None
     assert list(engine.to_python({"b": np.int64(1), "a": 2})) == ["a", "b"]
+
+
+# -- parse_set_args: the arguments of every ee set() -----------------------------------------------
+
+
+def test_parse_set_args_pairs_and_dicts():
+    assert parse_set_args(("a", 1), "X.set") == {"a": 1}
+    assert parse_set_args(("a", 1, String("b"), 2, 3, "three"), "X.set") == {"a": 1, "b": 2, "3": "three"}
+    assert parse_set_args(({"b": 1, 2: "x"},), "X.set") == {"b": 1, "2": "x"}
+    assert parse_set_args((Dictionary({"a": 1}),), "X.set") == {"a": 1}
+    assert parse_set_args((ComputedObject._lazy(lambda: {"a": 1}),), "X.set") == {"a": 1}
+    assert parse_set_args((), "X.set") == {}  # as Earth Engine's Python client: nothing set
+    assert list(parse_set_args(("z", 1, "a", 2), "X.set")) == ["z", "a"]  # the order given
+
+
+def test_parse_set_args_keeps_or_evaluates_values():
+    n = Number(1).add(1)
+    assert parse_set_args(("a", n), "X.set")["a"] is n
+    assert parse_set_args(({"a": n},), "X.set")["a"] is n
+    assert parse_set_args(("a", n), "X.set", evaluate=True) == {"a": 2}
+    assert parse_set_args(({"a": n, "b": [1]},), "X.set", evaluate=True) == {"a": 2, "b": [1]}
+
+
+@pytest.mark.parametrize("args", [("a",), ("a", 1, "b"), (Number(1),), ([("a", 1)],)])
+def test_parse_set_args_rejects_what_is_neither_pairs_nor_a_dict(args):
+    with pytest.raises(ArgumentError, match=r"^Feature\.set: expected key, value pairs or a dictionary, got \("):
+        parse_set_args(args, "Feature.set")
 
 
 def test_unwrap_and_wrap():
