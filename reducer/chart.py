@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -35,6 +34,7 @@ import pandas as pd
 
 from .collection import ImageCollection
 from .errors import ArgumentError
+from .export import atomic_write
 from .features import Feature, FeatureCollection
 from .geometry import as_geometry
 from .output import band_output_values
@@ -101,19 +101,6 @@ def _x_kind(index: pd.Index) -> str:
     if pd.api.types.is_numeric_dtype(index) and not pd.api.types.is_bool_dtype(index):
         return "number"
     return "category"
-
-
-def _atomic_save(path: Path, write: Any) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 class Chart:
@@ -259,7 +246,7 @@ class Chart:
         path = Path(path)
         fmt = path.suffix.lstrip(".").lower() or "png"
         fig = self.figure()
-        return _atomic_save(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
+        return atomic_write(path, lambda tmp: fig.savefig(tmp, format=fmt, dpi=dpi))
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()

@@ -20,14 +20,14 @@ from .errors import ArgumentError
 from .features import FeatureCollection
 from .filters import Filter
 from .geometry import Geometry, as_geometry
-from .image import Image, _kv
+from .image import Image
 from .output import long_frame
 from .raster import Raster
 from .regions import reduce_regions
 from .sampling import get_region
 from .sources import expands, open_collection, raster_paths, rasters_from_stac, rasters_from_xarray
 from .validate import known_arguments
-from .values import ComputedObject, List, Number, unwrap
+from .values import ComputedObject, List, Number, parse_set_args, unwrap
 
 __all__ = ["ImageCollection"]
 
@@ -209,7 +209,8 @@ class ImageCollection(ComputedObject):
 
     def set(self, *args: Any) -> ImageCollection:
         """Set collection properties."""
-        return ImageCollection(list(self._rasters), properties={**self._props, **_kv(args, "ImageCollection.set")})
+        new = parse_set_args(args, "ImageCollection.set", evaluate=True)
+        return ImageCollection(list(self._rasters), properties={**self._props, **new})
 
     def get(self, property: str) -> Any:
         """A collection property."""

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .export import atomic_write
 
 __all__ = ["make_demo_data", "run_demo", "DEMO_CRS", "DEMO_DATES"]
 
@@ -54,21 +54,6 @@ def _transform() -> Any:
 
 
 # -- writing files ---------------------------------------------------------------------------------
-def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary path in ``path``'s folder, then move it onto ``path``."""
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        tmp.unlink()  # some writers (GDAL, GeoPackage) refuse to open an existing empty file
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
 def _write_geotiff(path: Path, array: np.ndarray) -> Path:
     import rasterio
 
@@ -93,16 +78,16 @@ def _write_geotiff(path: Path, array: np.ndarray) -> Path:
             dst.write(array.astype("float32"), 1)
             dst.set_band_description(1, "NDVI")
 
-    return _atomic(path, write)
+    return atomic_write(path, write)
 
 
 def _write_gpkg(path: Path, gdf: Any, layer: str) -> Path:
     # keep Polygon and MultiPolygon apart, as written (pyogrio would promote all to MultiPolygon)
-    return _atomic(path, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer=layer, promote_to_multi=False))
+    return atomic_write(path, lambda tmp: gdf.to_file(tmp, driver="GPKG", layer=layer, promote_to_multi=False))
 
 
 def _write_csv(path: Path, frame: Any) -> Path:
-    return _atomic(path, lambda tmp: frame.to_csv(tmp, index=False))
+    return atomic_write(path, lambda tmp: frame.to_csv(tmp, index=False))
 
 
 # -- synthetic scene -------------------------------------------------------------------------------
@@ -317,7 +302,7 @@ def _chart(path: Path, fields: Any, n_curves: int = 5) -> Path:
     ax.legend(title="Field (crop)", loc="upper left", fontsize="small")
     ax.set_title("Mean NDVI per field, 2024")
     fig.tight_layout()
-    return _atomic(path, lambda tmp: fig.savefig(tmp, format="png"))
+    return atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
 
 
 def run_demo(folder: str | os.PathLike, *, verbose: bool = True) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""The ``ReducerError`` family.
+"""The ``ReducerError`` family, and the ``ReducerWarning`` family.
 
 Every error the library raises on bad input is a :class:`ReducerError`. Each subclass also
 inherits the matching builtin, so ``except ValueError`` keeps working in ported code.
 Messages name the bad value, what was expected and the fix.
+
+Input that is usable but suspect gives a :class:`ReducerWarning` instead (a ``UserWarning``), so
+``warnings.simplefilter("error", ReducerWarning)`` turns all of them into errors.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ __all__ = [
     "ExpressionError",
     "CatalogError",
     "OutputExistsError",
+    "ReducerWarning",
+    "GeometryWarning",
+    "NoOverlapWarning",
 ]
 
 
@@ -80,3 +86,18 @@ class CatalogError(ReducerError, KeyError):
 
 class OutputExistsError(ReducerError, FileExistsError):
     """An output file exists and overwrite was not asked for."""
+
+
+# -- warnings ----------------------------------------------------------------------------------------
+
+
+class ReducerWarning(UserWarning):
+    """Root of the warnings reducer gives about suspect input."""
+
+
+class GeometryWarning(ReducerWarning):
+    """Invalid geometries were repaired."""
+
+
+class NoOverlapWarning(ReducerWarning):
+    """No feature overlaps the raster: every output is None."""

@@ -7,8 +7,11 @@ moved onto the target in one step, only once it is complete:
 - On Linux the temporary file is anonymous (``O_TMPFILE``): it has no name until it is complete,
   so even a run killed with SIGKILL or a power cut mid-write leaves no partial file behind, and
   the previous file stays as it was.
-- Elsewhere it is a hidden ``.NAME.XXXXXXXX.tmp`` file next to the target, removed when the write
-  fails or is interrupted (Ctrl-C); only a hard kill can leave one behind.
+- Elsewhere it is a hidden ``.STEM.XXXXXXXX.tmpSUFFIX`` file next to the target, removed when the
+  write fails or is interrupted (Ctrl-C); only a hard kill can leave one behind.
+
+:func:`atomic_write` is that second way for any writer that wants a path (rasterio, matplotlib,
+GeoPandas): charts and the demo data are written with it.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
 
 from .errors import ArgumentError, InputFileError, OutputExistsError
+from .values import to_json_value
 
-__all__ = ["export_table", "FORMATS"]
+__all__ = ["export_table", "atomic_write", "FORMATS"]
 
 #: File extensions and the format each one writes.
 FORMATS: dict[str, str] = {
@@ -72,12 +75,12 @@ def _geometry_name(df: pd.DataFrame) -> str | None:
 
 
 def _jsonable(df: pd.DataFrame) -> pd.DataFrame:
-    """Lists and dicts in object columns as JSON text: GDAL formats cannot hold them."""
+    """Lists and dicts in object columns as JSON text (NaN as null): GDAL formats cannot hold them."""
     out = df
     for c in df.columns:
         if df[c].dtype == object and df[c].map(lambda v: isinstance(v, list | dict | tuple)).any():
             out = out.copy() if out is df else out
-            out[c] = df[c].map(lambda v: json.dumps(v) if isinstance(v, list | dict | tuple) else v)
+            out[c] = df[c].map(lambda v: json.dumps(to_json_value(v)) if isinstance(v, list | dict | tuple) else v)
     return out
 
 
@@ -129,6 +132,92 @@ def _writer(suffix: str, layer: str) -> Callable[[pd.DataFrame, IO[bytes]], None
 
 
 # -- staging ---------------------------------------------------------------------------------------
+def _temp_name(path: Path) -> str:
+    """A hidden name for a temporary file next to ``path``: ``.STEM.XXXXXXXX.tmpSUFFIX``."""
+    return f".{path.stem}.{secrets.token_hex(4)}.tmp{path.suffix}"
+
+
+def _fsync(path: Path) -> None:
+    """Flush a written file to the disk, so the rename that follows cannot outlive its content."""
+    if path.is_file():
+        with open(path, "rb+") as f:
+            os.fsync(f.fileno())
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], overwrite: bool = True) -> Path:
+    """Write a file atomically: ``write(tmp)`` writes a temporary file, which then replaces ``path``.
+
+    ``path`` is either its previous self or the complete new file, never a half-written one.
+
+    Parameters
+    ----------
+    path
+        The file to write. Its folder must exist.
+    write
+        Called once with the temporary path to write to: a hidden ``.STEM.XXXXXXXX.tmpSUFFIX``
+        file in ``path``'s folder (so a writer that picks its format from the suffix still
+        works), which does not exist yet: GDAL and GeoPackage writers refuse an existing empty
+        file.
+    overwrite
+        Replace an existing ``path`` (the default). Without it an existing ``path`` raises
+        :class:`reducer.errors.OutputExistsError`, checked again just before the move, and is left
+        untouched.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputExistsError
+        If ``path`` exists and ``overwrite`` is False.
+
+    Notes
+    -----
+    Once ``write`` returns, the temporary file is flushed to the disk and moved onto ``path`` in
+    one step (``os.replace``). If ``write`` raises (or Ctrl-C interrupts it) the temporary file is
+    removed and the error propagates; only a hard kill can leave a temporary file behind.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> out = atomic_write(os.path.join(folder, "a.txt"), lambda tmp: tmp.write_text("new"))
+    >>> out.read_text()
+    'new'
+    >>> def fails(tmp):
+    ...     tmp.write_text("half")
+    ...     raise RuntimeError("disk full")
+    >>> atomic_write(out, fails)
+    Traceback (most recent call last):
+    ...
+    RuntimeError: disk full
+    >>> out.read_text(), sorted(os.listdir(folder))
+    ('new', ['a.txt'])
+    """
+    path = Path(os.fspath(path))
+    if not overwrite and os.path.lexists(path):
+        raise exists_error(path)
+    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        tmp.unlink()  # the name is ours; some writers (GDAL, GeoPackage) refuse an existing empty file
+        write(tmp)
+        _fsync(tmp)
+        if not overwrite and os.path.lexists(path):
+            raise exists_error(path)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            tmp.unlink()
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
 def _anonymous(folder: str) -> int | None:
     """An unnamed file in ``folder`` (Linux ``O_TMPFILE``), or None where that is not available."""
     flag = getattr(os, "O_TMPFILE", None)
@@ -144,58 +233,44 @@ def _anonymous(folder: str) -> int | None:
     return fd
 
 
-def _tmp_name(name: str) -> str:
-    return f".{name}.{secrets.token_hex(4)}.tmp"
+def _staged(path: Path, overwrite: bool, write: Callable[[IO[bytes]], None]) -> None:
+    """Call ``write(f)`` on a binary file in ``path``'s folder that becomes ``path`` only once it returns.
 
+    On Linux the file is anonymous (``O_TMPFILE``) until complete, so not even a killed process
+    leaves a partial file; elsewhere it is the named temporary file of :func:`atomic_write`.
+    """
+    fd = _anonymous(str(path.parent))
+    if fd is None:
 
-@contextmanager
-def _staged(path: Path, overwrite: bool) -> Iterator[IO[bytes]]:
-    """A binary file in ``path``'s folder that becomes ``path`` only if the block completes."""
-    folder = str(path.parent)
-    name = path.name
-    fd = _anonymous(folder)
-    if fd is not None:
-        with os.fdopen(fd, "w+b") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-            dirfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-            try:
-                src = f"/proc/self/fd/{f.fileno()}"
-                if not overwrite:  # linking fails if the target exists: no race with another writer
-                    try:
-                        os.link(src, name, dst_dir_fd=dirfd, follow_symlinks=True)
-                    except FileExistsError:
-                        raise exists_error(path) from None
-                    return
-                tmp = _tmp_name(name)
-                os.link(src, tmp, dst_dir_fd=dirfd, follow_symlinks=True)
-                try:
-                    os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
-                except BaseException:
-                    os.unlink(tmp, dir_fd=dirfd)
-                    raise
-            finally:
-                os.close(dirfd)
+        def write_file(tmp: Path) -> None:
+            with open(tmp, "w+b") as f:
+                write(f)
+
+        atomic_write(path, write_file, overwrite)
         return
-    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        with os.fdopen(fd, "w+b") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        if not overwrite and os.path.exists(path):
-            raise exists_error(path)
-        os.replace(tmp, path)
-    except BaseException:
+    folder, name = str(path.parent), path.name
+    with os.fdopen(fd, "w+b") as f:
+        write(f)
+        f.flush()
+        os.fsync(f.fileno())
+        dirfd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+            src = f"/proc/self/fd/{f.fileno()}"
+            if not overwrite:  # linking fails if the target exists: no race with another writer
+                try:
+                    os.link(src, name, dst_dir_fd=dirfd, follow_symlinks=True)
+                except FileExistsError:
+                    raise exists_error(path) from None
+                return
+            tmp = _temp_name(path)
+            os.link(src, tmp, dst_dir_fd=dirfd, follow_symlinks=True)
+            try:
+                os.replace(tmp, name, src_dir_fd=dirfd, dst_dir_fd=dirfd)
+            except BaseException:
+                os.unlink(tmp, dir_fd=dirfd)
+                raise
+        finally:
+            os.close(dirfd)
 
 
 def exists_error(path: Path) -> OutputExistsError:
@@ -248,8 +323,9 @@ def export_table(table: Any, path: str | os.PathLike, overwrite: bool = False) -
     The table goes to a temporary file in the target folder, which is moved onto ``path`` in one
     step (``os.replace``) when complete. A failed or interrupted export leaves the previous file as
     it was and no partial file: on Linux the temporary file is anonymous until complete, so not even
-    a killed process leaves one; elsewhere a hidden ``.NAME.*.tmp`` file is removed on errors and
-    Ctrl-C. GeoJSON and GeoPackage are built in memory before they are written.
+    a killed process leaves one; elsewhere a hidden ``.STEM.*.tmpSUFFIX`` file (as
+    :func:`atomic_write` makes) is removed on errors and Ctrl-C. GeoJSON and GeoPackage are built
+    in memory before they are written.
 
     Examples
     --------
@@ -287,6 +363,5 @@ def export_table(table: Any, path: str | os.PathLike, overwrite: bool = False) -
         raise exists_error(path)
     df = _frame(table)
     write = _writer(suffix, path.stem)
-    with _staged(path, overwrite) as f:
-        write(df, f)
+    _staged(path, overwrite, lambda f: write(df, f))
     return path

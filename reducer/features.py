@@ -47,7 +47,19 @@ from .grid import norm_crs
 from .output import ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
 from .regions import Reduction
-from .values import _UNSET, ComputedObject, Dictionary, List, Number, String, Thunk, _plain, to_info, unwrap
+from .values import (
+    _UNSET,
+    ComputedObject,
+    Dictionary,
+    List,
+    Number,
+    String,
+    Thunk,
+    _plain,
+    parse_set_args,
+    to_info,
+    unwrap,
+)
 
 __all__ = ["Feature", "FeatureCollection", "FeatureValue"]
 
@@ -184,17 +196,6 @@ def _renamed(selected: list[str], newProperties: Any, where: str) -> list[str]:
             f"({new!r}). Give one new name per selected property."
         )
     return new
-
-
-def _kv(args: tuple, where: str) -> dict[str, Any]:
-    """``set`` arguments: ``(key, value)``, ``(k1, v1, k2, v2, ...)`` or ``(dict,)``."""
-    if len(args) == 1:
-        d = _plain(args[0])
-        if isinstance(d, Mapping):
-            return {str(k): v for k, v in d.items()}
-    if len(args) == 0 or len(args) % 2:
-        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
-    return {str(unwrap(args[i])): args[i + 1] for i in range(0, len(args), 2)}
 
 
 def _source_props(source: Any, where: str) -> dict[str, Any]:
@@ -340,7 +341,7 @@ class Feature(ComputedObject):
         >>> Feature(None, {"a": 1}).set({"b": 2}).set("system:index", "x").getInfo()
         {'type': 'Feature', 'geometry': None, 'id': 'x', 'properties': {'a': 1, 'b': 2}}
         """
-        new = _kv(args, "Feature.set")
+        new = parse_set_args(args, "Feature.set")
 
         def run(v: FeatureValue) -> FeatureValue:
             props, fid = _split_id({**v.properties, **{k: _prop(x) for k, x in new.items()}}, v.id)
@@ -1088,7 +1089,7 @@ class FeatureCollection(ComputedObject):
     # -- collection properties ------------------------------------------------------------------
     def set(self, *args: Any) -> FeatureCollection:
         """Set collection properties: ``set(key, value)``, pairs, or ``set(dict)``."""
-        new = {k: _prop(v) for k, v in _kv(args, "FeatureCollection.set").items()}
+        new = {k: _prop(v) for k, v in parse_set_args(args, "FeatureCollection.set").items()}
         out = FeatureCollection.__new__(FeatureCollection)
         object.__setattr__(out, "_thunk", self._thunk)  # the same frame
         object.__setattr__(out, "_meta", self._meta)

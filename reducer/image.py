@@ -26,7 +26,7 @@ from .regions import reduce_region, reduce_regions
 from .sampling import sample, sample_regions
 from .sources import open_raster
 from .validate import known_arguments
-from .values import ComputedObject, Dictionary, List, Number, String, unwrap
+from .values import ComputedObject, Dictionary, List, Number, String, parse_set_args, unwrap
 
 __all__ = ["Image"]
 
@@ -108,7 +108,7 @@ class Image(ComputedObject):
 
     def set(self, *args: Any) -> Image:
         """Set properties: ``set(key, value)``, ``set(key1, value1, key2, value2, …)`` or ``set(dict)``."""
-        return Image(self._raster.updated(_kv(args, "Image.set")))
+        return Image(self._raster.updated(parse_set_args(args, "Image.set", evaluate=True)))
 
     def get(self, property: str) -> ComputedObject:
         """A property's value (``None`` when absent)."""
@@ -655,14 +655,6 @@ class Image(ComputedObject):
     byte = toByte
     uint16 = toUint16
     uint32 = toUint32
-
-
-def _kv(args: tuple, where: str) -> dict:
-    if len(args) == 1 and isinstance(unwrap(args[0]), dict):
-        return {str(k): unwrap(v) for k, v in unwrap(args[0]).items()}
-    if len(args) % 2:
-        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
-    return {str(unwrap(args[i])): unwrap(args[i + 1]) for i in range(0, len(args), 2)}
 
 
 def _precision(dtype: str) -> str:

@@ -25,7 +25,7 @@ from .geometry import as_geometry
 from .grid import resolve_grid
 from .raster import Raster
 from .reducers import Reducer
-from .values import to_info
+from .values import to_json_value
 
 __all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "to_python"]
 
@@ -139,10 +139,4 @@ def reduce_region(
 
 def to_python(v: Any, integer: bool = False) -> Any:
     """A finite float as a Python number (int for integer outputs), NaN as ``None``; lists and dicts as JSON."""
-    if v is None:
-        return None
-    if not isinstance(v, float | int | np.number):
-        return to_info(v, sort_keys=True)
-    if not np.isfinite(v):
-        return None
-    return int(round(float(v))) if integer else float(v)
+    return to_json_value(v, integer, sort_keys=True)

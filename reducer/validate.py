@@ -4,10 +4,11 @@ The engine calls :func:`check_geometries` and :func:`check_overlap` while it pla
 before any pixel is read. Both are cheap: vectorised shapely predicates over the feature array.
 
 - An invalid geometry (a self-intersecting "bowtie") is repaired with ``shapely.make_valid`` and
-  a :class:`GeometryWarning` names the features, or, with
+  a :class:`reducer.errors.GeometryWarning` names the features, or, with
   ``reducer.set_options(invalid_geometry="error")``, raises :class:`reducer.errors.GeometryError`.
 - Features that do not overlap a raster at all are not an error (their outputs are None, as in
-  Earth Engine), but a :class:`NoOverlapWarning` names both extents: it is almost always a wrong CRS.
+  Earth Engine), but a :class:`reducer.errors.NoOverlapWarning` names both extents: it is almost
+  always a wrong CRS.
 - :func:`known_arguments` turns Python's ``TypeError`` for an unknown keyword into an
   :class:`reducer.errors.ArgumentError` worded as Earth Engine words it.
 """
@@ -23,12 +24,9 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import shapely
 
-from .errors import ArgumentError, GeometryError
+from .errors import ArgumentError, GeometryError, GeometryWarning, NoOverlapWarning
 
 __all__ = [
-    "ReducerWarning",
-    "GeometryWarning",
-    "NoOverlapWarning",
     "check_geometries",
     "check_overlap",
     "known_arguments",
@@ -39,18 +37,6 @@ POLICIES: tuple[str, ...] = ("repair", "error")
 _SHOW = 10  # ids named in a message
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class ReducerWarning(UserWarning):
-    """Root of the warnings reducer gives about suspect input."""
-
-
-class GeometryWarning(ReducerWarning):
-    """Invalid geometries were repaired."""
-
-
-class NoOverlapWarning(ReducerWarning):
-    """No feature overlaps the raster: every output is None."""
 
 
 def _names(labels: Sequence[Any]) -> str:

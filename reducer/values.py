@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from ._time import to_millis
 from .errors import ArgumentError
 
 __all__ = [
@@ -43,6 +44,8 @@ __all__ = [
     "List",
     "Dictionary",
     "to_info",
+    "to_json_value",
+    "parse_set_args",
     "unwrap",
     "wrap",
 ]
@@ -217,12 +220,62 @@ def to_info(x: Any, sort_keys: bool = False) -> Any:
     if hasattr(x, "__geo_interface__"):
         return to_info(x.__geo_interface__, sort_keys)
     if hasattr(x, "timestamp") and hasattr(x, "tzinfo"):  # datetime, pandas Timestamp
-        from .dates import to_millis
-
         return {"type": "Date", "value": to_millis(x)}
     if isinstance(x, numbers.Number):
         return to_info(float(x)) if isinstance(x, numbers.Real) else x
     return x
+
+
+def to_json_value(v: Any, integer: bool | None = None, sort_keys: bool = False) -> Any:
+    """A computed value as plain JSON-like Python, with the rule reducer outputs follow.
+
+    The one rule for turning a reducer's output (a NumPy or Python scalar, NaN, a histogram dict,
+    a list, a computed object) into what ``getInfo()`` and exported tables show.
+
+    Parameters
+    ----------
+    v
+        The value.
+    integer
+        For a number: True gives a Python ``int`` (rounded to the nearest, as :func:`round`; the
+        output type of an integer statistic such as ``count``), False a Python ``float``, None
+        (the default) keeps the number's kind (an integer stays an ``int``, a float a ``float``).
+    sort_keys
+        Sort dict keys, as Earth Engine returns them.
+
+    Returns
+    -------
+    Any
+        None for None and for a NaN or infinite number; a Python ``int``, ``float`` or ``bool``
+        for a number (or an ``ee.Number``); anything else converted by :func:`to_info`
+        (recursively: NumPy scalars become Python numbers, NaN becomes None, tuples become
+        lists, computed objects are evaluated). Inside lists and dicts infinities are kept, as
+        ``getInfo()`` keeps them.
+
+    Examples
+    --------
+    >>> to_json_value(np.float32(2.5)), to_json_value(np.float64(2.75), integer=True), to_json_value(np.int64(3))
+    (2.5, 3, 3)
+    >>> to_json_value(float("nan")), to_json_value(np.inf), to_json_value(None)
+    (None, None, None)
+    >>> to_json_value({"b": [np.int64(1), float("nan")], "a": (1, 2)}, sort_keys=True)
+    {'a': [1, 2], 'b': [1, None]}
+    >>> to_json_value(Number(4).divide(2), integer=True)
+    2
+    """
+    if v is None:
+        return None
+    if isinstance(v, bool | np.bool_):
+        return bool(v)
+    if isinstance(v, int | np.integer):
+        return float(v) if integer is False else int(v)
+    if isinstance(v, float | np.floating):
+        if not math.isfinite(v):
+            return None
+        return int(round(float(v))) if integer else float(v)
+    if isinstance(v, Number):
+        return to_json_value(v._evaluate(), integer, sort_keys)
+    return to_info(v, sort_keys)
 
 
 def unwrap(x: Any) -> Any:
@@ -257,6 +310,53 @@ def wrap(x: Any) -> Any:
     if isinstance(x, Mapping):
         return Dictionary(x)
     return ComputedObject._of(x)
+
+
+def parse_set_args(args: tuple[Any, ...], where: str, evaluate: bool = False) -> dict[str, Any]:
+    """The properties given to an Earth Engine ``set``: ``(key, value)``, ``(k1, v1, k2, v2, ...)`` or ``(dict,)``.
+
+    Parameters
+    ----------
+    args
+        The positional arguments of ``set``. A single argument must be a dict (or an ``ee``
+        object that evaluates to one, such as an ``ee.Dictionary``); otherwise they are key,
+        value pairs. No arguments set nothing, as in Earth Engine's Python client.
+    where
+        The method's name, for the error message (e.g. ``"Feature.set"``).
+    evaluate
+        Evaluate ``ee`` objects among the values (with :func:`unwrap`); by default values are
+        returned as given.
+
+    Returns
+    -------
+    dict[str, Any]
+        The properties, in the order given; keys are strings (``ee.String`` keys are evaluated).
+
+    Raises
+    ------
+    ArgumentError
+        If the arguments are neither key, value pairs nor a single dictionary.
+
+    Examples
+    --------
+    >>> parse_set_args(("a", 1, String("b"), 2), "Feature.set")
+    {'a': 1, 'b': 2}
+    >>> parse_set_args((Dictionary({"a": Number(1)}),), "Image.set", evaluate=True)
+    {'a': 1}
+    >>> parse_set_args(("a", 1, "b"), "Image.set")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.set: expected key, value pairs or a dictionary, got ('a', 1, 'b').
+    """
+    if len(args) == 1:
+        props = unwrap(args[0])
+        if isinstance(props, Mapping):
+            pairs = [(str(k), v) for k, v in props.items()]
+            return {k: unwrap(v) for k, v in pairs} if evaluate else dict(pairs)
+    if len(args) % 2:
+        raise ArgumentError(f"{where}: expected key, value pairs or a dictionary, got {args!r}.")
+    pairs = [(str(unwrap(args[i])), args[i + 1]) for i in range(0, len(args), 2)]
+    return {k: unwrap(v) for k, v in pairs} if evaluate else dict(pairs)
 
 
 def _plain(x: Any) -> Any:

@@ -38,7 +38,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from ..dates import _joda_parse, to_millis
+from .._time import parse_millis, to_millis
 from ..errors import ArgumentError, CatalogError, InputFileError
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
@@ -218,7 +218,7 @@ def _file_date(path: str, entry: dict[str, Any], where: str) -> Any:
         raise CatalogError(f"{where}: date_regex {regex!r} does not match the file name {os.path.basename(path)!r}.")
     text = m.group(1) if m.groups() else m.group(0)
     fmt = entry.get("date_format")
-    return _joda_parse(fmt, text) if fmt else to_millis(text)
+    return parse_millis(fmt, text) if fmt else to_millis(text)
 
 
 # -- hooks for ee.ImageCollection(id) and ee.Image(id) --------------------------------------------

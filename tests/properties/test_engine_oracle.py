@@ -35,8 +35,7 @@ from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 
 import reducer as ee
-from reducer.errors import ReducerError
-from reducer.validate import NoOverlapWarning
+from reducer.errors import NoOverlapWarning, ReducerError
 
 CRS = "EPSG:32633"
 STATS = ("mean", "sum", "count", "min", "max", "variance")

@@ -23,13 +23,14 @@ from reducer.errors import (
     DateError,
     ExpressionError,
     GeometryError,
+    GeometryWarning,
     InputFileError,
     MaxPixelsError,
     NodataError,
+    NoOverlapWarning,
     ReducerError,
     ReducerInputError,
 )
-from reducer.validate import GeometryWarning, NoOverlapWarning
 from tests.common import CRS, EMPTY, OUTSIDE, SQUARE, TRANSFORM_3x3, VALUES_3x3, local_box, write_tif
 
 MEAN_COUNT = ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True)

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
+import ast
+import sys
 from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+import reducer
 from reducer.dates import Date, date_from_name, to_millis
 from reducer.errors import ArgumentError, DateError
-from reducer.values import Number
+from reducer.values import Number, to_info
 
 DAY = 86_400_000
 Y2000 = 946_684_800_000  # 2000-01-01T00:00:00Z
@@ -277,3 +281,37 @@ def test_dates_are_lazy_over_computed_values():
 def test_date_from_datetime_round_trip():
     dt = datetime(2024, 6, 1, 12, 30, tzinfo=UTC)
     assert Date(dt).format("yyyy-MM-dd'T'HH:mm").getInfo() == "2024-06-01T12:30"
+
+
+# -- layering: values and _time never import dates ------------------------------------------------
+
+
+def _imports(module: str) -> set[str]:
+    """Every module ``reducer/<module>.py`` imports, at the top or inside functions (relative ones with dots)."""
+    tree = ast.parse((Path(reducer.__file__).parent / f"{module}.py").read_text())
+    out: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            out.add("." * node.level + (node.module or ""))
+        elif isinstance(node, ast.Import):
+            out.update(a.name for a in node.names)
+    return out
+
+
+def test_values_builds_on_time_not_on_dates():
+    assert {m for m in _imports("values") if m.startswith(".")} <= {"._time", ".errors"}
+    assert "._time" in _imports("dates") and ".values" in _imports("dates")
+
+
+def test_time_is_a_leaf_module():
+    imports = _imports("_time")
+    assert {m for m in imports if m.startswith(".")} == {".errors"}
+    outside = {m.split(".")[0] for m in imports if not m.startswith(".")} - set(sys.stdlib_module_names)
+    assert outside <= {"numpy", "pandas"}
+
+
+def test_to_millis_evaluates_any_computed_object():
+    # values' getInfo of a datetime and dates' Date both go through reducer._time.to_millis
+    assert to_millis(Number(DAY)) == DAY
+    assert to_millis(Date("1970-01-02")) == DAY
+    assert to_info(datetime(1970, 1, 2, tzinfo=UTC)) == {"type": "Date", "value": DAY}

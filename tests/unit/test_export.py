@@ -68,6 +68,20 @@ def test_geojson_is_wgs84(tmp_path: Path, gdf: gpd.GeoDataFrame) -> None:
     assert back.to_crs(CRS).geometry.iloc[1].distance(gdf.geometry.iloc[1]) < 1e-6
 
 
+@pytest.mark.parametrize("suffix", [".geojson", ".gpkg"])
+def test_list_and_dict_columns_are_json_text(tmp_path: Path, gdf: gpd.GeoDataFrame, suffix: str) -> None:
+    # e.g. a histogram or a toList output: NumPy numbers as numbers, NaN as null
+    table = gdf.assign(hist=[{"1": np.int64(3)}, {}], values=[[np.float32(0.5), np.nan], (np.int64(2),)])
+    out = ee.export_table(table, tmp_path / f"t{suffix}")
+    if suffix == ".geojson":  # GDAL writes JSON text as JSON in GeoJSON
+        rows = [f["properties"] for f in json.loads(out.read_text())["features"]]
+    else:
+        back = gpd.read_file(out)[["hist", "values"]]
+        rows = [{k: json.loads(v) for k, v in r.items()} for r in back.to_dict("records")]
+    assert [r["hist"] for r in rows] == [{"1": 3}, {}]
+    assert [r["values"] for r in rows] == [[0.5, None], [2]]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".gpkg", ".geojson"])
 def test_plain_dataframe(tmp_path: Path, suffix: str) -> None:
     df = pd.DataFrame({"id": ["x", "y"], "value": [1.5, None]})
@@ -186,6 +200,67 @@ def test_killed_export_leaves_previous_file_and_no_partial_file(tmp_path: Path) 
     time.sleep(0.05)
     assert _listing(tmp_path) == ["table.csv"]
     assert target.read_text() == "previous,table\n1,2\n"
+
+
+# -- atomic_write: the same guarantees for writers that want a path ------------------------------------
+def test_atomic_write_gives_a_fresh_hidden_temp_path_next_to_the_target(tmp_path: Path) -> None:
+    target = tmp_path / "chart.png"
+    seen: list[Path] = []
+
+    def write(tmp: Path) -> None:
+        seen.append(tmp)
+        assert not tmp.exists()  # GDAL and GeoPackage refuse an existing empty file
+        tmp.write_bytes(b"png")
+
+    assert export.atomic_write(target, write) == target
+    [tmp] = seen
+    assert tmp.parent == tmp_path and tmp.name.startswith(".chart.") and tmp.name.endswith(".tmp.png")
+    assert target.read_bytes() == b"png" and _listing(tmp_path) == ["chart.png"]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(target.stat().st_mode) == 0o666 & ~umask
+
+
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt])
+def test_atomic_write_failure_keeps_the_old_file_and_leaves_no_temp(tmp_path: Path, error: type) -> None:
+    target = tmp_path / "t.gpkg"
+    target.write_text("previous\n")
+
+    def failing(tmp: Path) -> None:
+        tmp.write_bytes(b"half a file" * 1000)
+        assert len(_listing(tmp_path)) == 2
+        raise error("disk on fire")
+
+    with pytest.raises(error, match="disk on fire"):
+        export.atomic_write(target, failing)
+    assert target.read_text() == "previous\n" and _listing(tmp_path) == ["t.gpkg"]
+
+
+def test_atomic_write_writer_that_writes_nothing_leaves_nothing(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        export.atomic_write(tmp_path / "t.csv", lambda tmp: None)
+    assert _listing(tmp_path) == []
+
+
+def test_atomic_write_without_overwrite(tmp_path: Path) -> None:
+    target = tmp_path / "t.csv"
+    target.write_text("previous\n")
+    calls: list[Path] = []
+    with pytest.raises(OutputExistsError, match="exists already. Pass overwrite=True"):
+        export.atomic_write(target, calls.append, overwrite=False)
+    assert calls == [] and target.read_text() == "previous\n"
+
+    # the target appears while the file is being written: it is left alone, the temp file removed
+    late = tmp_path / "late.csv"
+
+    def racing(tmp: Path) -> None:
+        tmp.write_text("mine\n")
+        late.write_text("theirs\n")
+
+    with pytest.raises(OutputExistsError):
+        export.atomic_write(late, racing, overwrite=False)
+    assert late.read_text() == "theirs\n" and _listing(tmp_path) == ["late.csv", "t.csv"]
+    assert export.atomic_write(tmp_path / "new.csv", lambda tmp: tmp.write_text("x\n"), overwrite=False).exists()
 
 
 # -- ee.batch ----------------------------------------------------------------------------------------

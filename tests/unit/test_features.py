@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import shapely
 
+import reducer as ee
 from reducer.errors import ArgumentError, CRSError, GeometryError, InputFileError
 from reducer.features import Feature, FeatureCollection
 from reducer.filters import Filter
@@ -92,6 +93,19 @@ def test_feature_properties_api():
     assert f.set("system:index", "new").id().getInfo() == "new"
     with pytest.raises(ArgumentError, match="key, value pairs"):
         f.set("a", 1, "b")
+
+
+def test_every_set_parses_its_arguments_the_same_way():
+    objects = [Feature(None, {}), FeatureCollection([]), ee.Image(1), ee.ImageCollection([ee.Image(1)])]
+    for obj in objects:
+        where = f"{type(obj).__name__}.set"
+        for args in [("a", 1, "b", "x"), ({"a": 1, "b": "x"},), (ee.Dictionary({"a": 1, "b": "x"}),)]:
+            out = obj.set(*args)
+            assert [out.get("a").getInfo(), out.get("b").getInfo()] == [1, "x"], (where, args)
+        assert obj.set("c", Number(2).add(1)).get("c").getInfo() == 3
+        assert obj.set().get("a").getInfo() is None  # no arguments: nothing set
+        with pytest.raises(ArgumentError, match=rf"^{where}: expected key, value pairs or a dictionary"):
+            obj.set("a", 1, "b")
 
 
 def test_feature_set_geometry_select_copy_properties():

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
@@ -9,8 +10,22 @@ import numpy as np
 import pytest
 import shapely
 
+from reducer import regions
+from reducer.dates import Date
 from reducer.errors import ArgumentError
-from reducer.values import ComputedObject, Dictionary, List, Number, String, Thunk, to_info, unwrap, wrap
+from reducer.values import (
+    ComputedObject,
+    Dictionary,
+    List,
+    Number,
+    String,
+    Thunk,
+    parse_set_args,
+    to_info,
+    to_json_value,
+    unwrap,
+    wrap,
+)
 
 # -- ComputedObject and Thunk ---------------------------------------------------------------------
 
@@ -291,6 +306,80 @@ def test_to_info_converts_to_json_like_python():
 def test_to_info_sorts_keys_on_request():
     assert list(to_info({"b": 1, "a": {"d": 1, "c": 2}}, sort_keys=True)) == ["a", "b"]
     assert list(to_info({"b": 1, "a": {"d": 1, "c": 2}}, sort_keys=True)["a"]) == ["c", "d"]
+
+
+# -- to_json_value: the one rule for reducer outputs ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "integer", "expected"),
+    [
+        (None, None, None),
+        (np.float64("nan"), None, None),
+        (float("inf"), True, None),
+        (np.float32("-inf"), False, None),
+        (np.float32(0.5), None, 0.5),
+        (np.float64(2.6), True, 3),
+        (np.float64(-2.6), True, -3),
+        (np.int64(7), None, 7),
+        (np.int64(7), False, 7.0),
+        (np.uint8(7), True, 7),
+        (3, False, 3.0),
+        (np.bool_(True), None, True),
+        (np.bool_(False), True, False),
+        ("text", True, "text"),
+    ],
+)
+def test_to_json_value_scalars(value, integer, expected):
+    out = to_json_value(value, integer)
+    assert out == expected and type(out) is type(expected)
+
+
+def test_to_json_value_containers_and_computed_objects():
+    out = to_json_value({"b": [np.int64(1), np.float32("nan")], "a": (np.float64(0.5), {"y": 1, "x": 2})}, True, True)
+    assert out == {"a": [0.5, {"x": 2, "y": 1}], "b": [1, None]}
+    assert list(out) == ["a", "b"] and list(out["a"][1]) == ["x", "y"]
+    assert type(out["b"][0]) is int and type(out["a"][0]) is float
+    assert json.loads(json.dumps(out)) == out
+    assert to_json_value(Number(7).divide(2), integer=True) == 4 and to_json_value(Number(7).divide(2)) == 3.5
+    assert to_json_value(Dictionary({"b": np.int64(2), "a": 1})) == {"a": 1, "b": 2}
+    assert to_json_value(Date("1970-01-02")) == {"type": "Date", "value": 86_400_000}
+    assert to_json_value(np.array([1.5, np.nan])) == [1.5, None]
+
+
+def test_regions_to_python_follows_the_rule():
+    # reduceRegion's outputs: typed by the statistic (count is an integer, mean a float)
+    assert [regions.to_python(np.float64(2.4), True), regions.to_python(np.int32(5), False)] == [2, 5.0]
+    assert type(regions.to_python(np.int32(5), False)) is float
+    assert regions.to_python(np.float64("nan"), True) is None and regions.to_python(np.float64("inf")) is None
+    assert list(regions.to_python({"b": np.int64(1), "a": 2})) == ["a", "b"]
+
+
+# -- parse_set_args: the arguments of every ee set() -----------------------------------------------
+
+
+def test_parse_set_args_pairs_and_dicts():
+    assert parse_set_args(("a", 1), "X.set") == {"a": 1}
+    assert parse_set_args(("a", 1, String("b"), 2, 3, "three"), "X.set") == {"a": 1, "b": 2, "3": "three"}
+    assert parse_set_args(({"b": 1, 2: "x"},), "X.set") == {"b": 1, "2": "x"}
+    assert parse_set_args((Dictionary({"a": 1}),), "X.set") == {"a": 1}
+    assert parse_set_args((ComputedObject._lazy(lambda: {"a": 1}),), "X.set") == {"a": 1}
+    assert parse_set_args((), "X.set") == {}  # as Earth Engine's Python client: nothing set
+    assert list(parse_set_args(("z", 1, "a", 2), "X.set")) == ["z", "a"]  # the order given
+
+
+def test_parse_set_args_keeps_or_evaluates_values():
+    n = Number(1).add(1)
+    assert parse_set_args(("a", n), "X.set")["a"] is n
+    assert parse_set_args(({"a": n},), "X.set")["a"] is n
+    assert parse_set_args(("a", n), "X.set", evaluate=True) == {"a": 2}
+    assert parse_set_args(({"a": n, "b": [1]},), "X.set", evaluate=True) == {"a": 2, "b": [1]}
+
+
+@pytest.mark.parametrize("args", [("a",), ("a", 1, "b"), (Number(1),), ([("a", 1)],)])
+def test_parse_set_args_rejects_what_is_neither_pairs_nor_a_dict(args):
+    with pytest.raises(ArgumentError, match=r"^Feature\.set: expected key, value pairs or a dictionary, got \("):
+        parse_set_args(args, "Feature.set")
 
 
 def test_unwrap_and_wrap():
