@@ -3,12 +3,29 @@
 Port a script by changing ``import ee`` to ``import reducer as ee`` and pointing the collection at
 local files. Nothing is computed until ``getInfo()``.
 
-Dependencies point one way:
-sources, stac, cube, catalog, geometry, features, filters, dates, values
--> image, algebra, expression, collection, composites
--> reducers, aggregations, kernels, segments, coverage
--> engine (plan, graph; the only dask.compute)
--> output, sampling, points, chart, ui, export, batch, cli.
+Layers point one way. A module imports only modules listed before it (``tests/unit/test_architecture.py``
+checks it, and that there is no import cycle); ``docs/architecture.md`` explains each layer.
+
+Import order (each module imports only modules listed before it):
+errors, options, _time
+grid, values, dates, geometry, validate
+kernels, segments, aggregations
+reducers
+raster, coverage
+sources.files, sources.stac, sources.cube, sources.catalog, sources
+algebra, expression, composites
+compute, engine, sampling
+regions, output, export
+filters, features, image, collection
+points, chart, ui, batch
+reducer
+demo, cli
+
+The base (errors to validate) knows nothing of images; ``reducers`` is the ``ee.Reducer`` DSL over the
+statistics core; ``raster`` is the image model every layer above works on; ``sources`` turn data into
+rasters; band math works on rasters; ``compute`` is the one place that calls ``dask.compute``;
+``regions`` and ``output`` run a reduction and shape its results; the Earth Engine facades
+(``filters`` to ``collection``) hold models and delegate; ``demo`` and ``cli`` use the facade as a user does.
 """
 
 from __future__ import annotations

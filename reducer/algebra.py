@@ -34,6 +34,7 @@ import dask.array as da
 import numpy as np
 
 from .errors import ArgumentError, BandError, CRSError
+from .geometry import as_geometry
 from .grid import Grid, crs_string, norm_crs, resolve_grid
 from .raster import Band, Raster, align, block_window, constant_band, generated, memo, select_bands
 from .raster import reproject as warp
@@ -627,8 +628,6 @@ def clip(image: Raster, geometry: Any) -> Raster:
     >>> clip(constant(1), Geometry.Rectangle([0, 0, 1, 1])).names
     ['constant']
     """
-    from .geometry import as_geometry
-
     geom = as_geometry(geometry)
     return image.with_bands([_clip_band(b, geom) for b in image.bands])
 

@@ -25,7 +25,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import options
 from .errors import ArgumentError
+from .export import export_table
+from .features import FeatureCollection
 
 __all__ = ["Export", "Task"]
 
@@ -137,8 +140,6 @@ def _now() -> int:
 
 
 def _export_root() -> Path:
-    from . import options
-
     root = options.get("export_root")
     return Path(os.getcwd() if root is None else os.fspath(root))
 
@@ -240,9 +241,6 @@ class _Table:
         <BLANKLINE>
         >>> _ = ee.set_options(**old)
         """
-        from .export import export_table
-        from .features import FeatureCollection
-
         if not isinstance(collection, FeatureCollection):
             raise ArgumentError(
                 f"Export.table.toDrive: collection must be an ee.FeatureCollection, got {type(collection).__name__}."

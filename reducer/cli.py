@@ -37,6 +37,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import reducer as ee
+
 from . import options
 from .dates import date_from_name, to_millis
 from .demo import make_demo_data, run_demo
@@ -319,8 +321,6 @@ def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
     """``(ee.FeatureCollection with only the id column, GeoDataFrame [id, geometry], id column name)``."""
     import geopandas as gpd
 
-    import reducer as ee
-
     gdf = ee.FeatureCollection(path).to_geopandas()
     if id_field is not None:
         if id_field not in gdf.columns or id_field == "geometry":
@@ -344,8 +344,6 @@ def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
 
 def _images(args: argparse.Namespace) -> tuple[Any, list[Raster], list[str]]:
     """The collection (dated, filtered, sorted, bands selected), its rasters, and their common bands."""
-    import reducer as ee
-
     ic = ee.ImageCollection(list(args.rasters))
     images = list(ic.rasters)
     if args.start is not None or args.end is not None:
@@ -423,8 +421,6 @@ def _column(name: str, stat: str, bands: list[str], stats: list[str]) -> str:
 def _run_zonal(args: argparse.Namespace) -> int:
     import numpy as np
 
-    import reducer as ee
-
     _check_output(args)
     fc, small, id_name = _features(args.features, args.id_field)
     ic, images, bands = _images(args)
@@ -453,8 +449,6 @@ def _run_zonal(args: argparse.Namespace) -> int:
 def _run_points(args: argparse.Namespace) -> int:
     import numpy as np
     import shapely
-
-    import reducer as ee
 
     _check_output(args)
     fc, small, id_name = _features(args.features, args.id_field)

@@ -18,7 +18,7 @@ import shapely.geometry
 from . import composites as _composites
 from .errors import ArgumentError
 from .features import FeatureCollection
-from .filters import Filter
+from .filters import Filter, filter_mask
 from .geometry import Geometry, as_geometry
 from .image import Image
 from .output import long_frame
@@ -142,7 +142,7 @@ class ImageCollection(ComputedObject):
         if not self._rasters:
             return self
         table, footprints = self._table()
-        keep = np.asarray(filter._mask(table, footprints), dtype=bool)
+        keep = np.asarray(filter_mask(filter, table, footprints), dtype=bool)
         return self._with([r for r, k in zip(self._rasters, keep, strict=True) if k])
 
     def filterDate(self, start: Any, end: Any = None) -> ImageCollection:

@@ -133,7 +133,7 @@ class Date(ComputedObject):
 
     def __init__(self, value: Any, tz: Any = None):
         if isinstance(value, Date) and tz is None:
-            thunk = value._thunk
+            thunk = value._value_thunk()
         elif isinstance(value, ComputedObject):
             thunk = Thunk(lambda: to_millis(value, tz))
         else:

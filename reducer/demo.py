@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+import reducer as ee
+
 from .export import atomic_write
 
 __all__ = ["make_demo_data", "run_demo", "DEMO_CRS", "DEMO_DATES"]
@@ -332,8 +334,6 @@ def run_demo(folder: str | os.PathLike, *, verbose: bool = True) -> dict[str, An
     reducer.errors.ReducerError
         If the folder does not hold the demo files (e.g. ``InputFileError``).
     """
-    import reducer as ee
-
     folder = Path(folder)
     ee.Initialize()
     fields = ee.FeatureCollection(str(folder / "fields.gpkg"))

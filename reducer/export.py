@@ -45,10 +45,8 @@ FORMATS: dict[str, str] = {
 
 def _frame(table: Any) -> pd.DataFrame:
     """A DataFrame (or GeoDataFrame) to write, with a named index turned into a column."""
-    from .features import FeatureCollection
-
-    if isinstance(table, FeatureCollection):
-        table = table.to_geopandas()
+    if not isinstance(table, pd.DataFrame) and callable(getattr(table, "to_geopandas", None)):
+        table = table.to_geopandas()  # an ee.FeatureCollection (a facade above this module)
     if not isinstance(table, pd.DataFrame):
         raise ArgumentError(
             "export_table: expected an ee.FeatureCollection, a GeoDataFrame or a DataFrame, "

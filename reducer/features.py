@@ -41,22 +41,22 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError
-from .filters import Filter
+from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
 from .output import ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
 from .regions import Reduction
 from .values import (
-    _UNSET,
+    UNSET,
     ComputedObject,
     Dictionary,
     List,
     Number,
     String,
     Thunk,
-    _plain,
     parse_set_args,
+    plain_value,
     to_info,
     unwrap,
 )
@@ -92,7 +92,7 @@ def _known(x: Any) -> bool:
 
 def _prop(v: Any) -> Any:
     """A property value as stored: ee values evaluated; dates, geometries and features kept."""
-    v = _plain(v)
+    v = plain_value(v)
     if v is None or v is pd.NA or v is pd.NaT:
         return None
     if isinstance(v, float) and math.isnan(v):
@@ -104,7 +104,7 @@ def _prop(v: Any) -> Any:
 
 
 def _props_dict(properties: Any, where: str) -> dict[str, Any]:
-    props = _plain(properties)
+    props = plain_value(properties)
     if props is None:
         return {}
     if not isinstance(props, Mapping):
@@ -245,7 +245,7 @@ class Feature(ComputedObject):
 
     def __init__(self, geometry: Any, properties: Any = None):
         if isinstance(geometry, Feature) and properties is None:
-            thunk = geometry._thunk
+            thunk = geometry._value_thunk()
         elif _known(geometry) and _known(properties):
             thunk = Thunk.of(_feature_value(geometry, properties))
         else:
@@ -268,7 +268,7 @@ class Feature(ComputedObject):
             v = self._evaluate()
             return None if v is None else fn(v)
 
-        if self._known() is not _UNSET and self._known() is not None:
+        if self._known() is not UNSET and self._known() is not None:
             try:
                 return Feature._of(run())
             except Exception:  # report errors at evaluation, as for lazy features
@@ -743,7 +743,7 @@ class FeatureCollection(ComputedObject):
         props: dict[str, Any] = {}
         meta = None
         if isinstance(source, FeatureCollection):
-            thunk, meta, props = source._thunk, source._meta, dict(source._props)
+            thunk, meta, props = source._value_thunk(), source._meta, dict(source._props)
         elif isinstance(source, str | os.PathLike):
             thunk = Thunk(_file_reader(source, layer, column))
         elif _is_geo_frame(source):
@@ -806,7 +806,7 @@ class FeatureCollection(ComputedObject):
 
     def __repr__(self) -> str:
         v = self._known()
-        if v is _UNSET:
+        if v is UNSET:
             return "ee.FeatureCollection(<lazy>)"
         return f"ee.FeatureCollection(<{len(v)} features>)"
 
@@ -919,7 +919,7 @@ class FeatureCollection(ComputedObject):
         def run(gdf: Any) -> Any:
             if len(gdf) == 0:
                 return gdf
-            keep = filter._mask(_table(gdf), gdf.geometry)
+            keep = filter_mask(filter, _table(gdf), gdf.geometry)
             return gdf[np.asarray(keep, dtype=bool)].copy()
 
         return self._with(run)
@@ -1056,7 +1056,7 @@ class FeatureCollection(ComputedObject):
             acc = first
             for v in _row_values(self._gdf()):
                 acc = algorithm(Feature._of(v), acc)
-            return _plain(acc)
+            return plain_value(acc)
 
         return ComputedObject._lazy(run)
 

@@ -41,7 +41,7 @@ from .errors import ArgumentError, CRSError
 from .geometry import as_geometry
 from .values import ComputedObject, unwrap
 
-__all__ = ["Filter"]
+__all__ = ["Filter", "filter_mask"]
 
 _UNSET: Any = object()
 TIME = "system:time_start"
@@ -277,7 +277,7 @@ class Filter(ComputedObject):
     def _evaluate(self) -> dict:
         return {"type": "Filter", "name": self._name, "args": [_describe(a) for a in self._args]}
 
-    def _mask(self, table: pd.DataFrame, geometry: Any = None) -> np.ndarray:
+    def _mask(self, table: pd.DataFrame, geometry: Any = None) -> np.ndarray:  # see filter_mask
         """One bool per row of ``table`` (and of ``geometry``, a GeoSeries with a CRS, or None)."""
         out = np.asarray(self._fn(table, geometry), dtype=bool)
         if out.shape != (len(table),):
@@ -744,3 +744,14 @@ def _describe(a: Any) -> Any:
     if isinstance(a, ComputedObject):
         return repr(a)
     return a
+
+
+def filter_mask(f: Filter, table: pd.DataFrame, geometry: Any = None) -> np.ndarray:
+    """One bool per row of ``table``: whether the row passes ``f`` (``geometry``: a GeoSeries with a CRS, or None).
+
+    Examples
+    --------
+    >>> filter_mask(Filter.gt("a", 1), pd.DataFrame({"a": [1, 2, 3]})).tolist()
+    [False, True, True]
+    """
+    return f._mask(table, geometry)

@@ -414,7 +414,7 @@ class Geometry(ComputedObject):
 
     def __init__(self, geoJson: Any, proj: Any = None, geodesic: Any = None, evenOdd: Any = None):
         if isinstance(geoJson, Geometry) and proj is None and geodesic is None:
-            thunk = geoJson._thunk
+            thunk = geoJson._value_thunk()
         elif isinstance(geoJson, ComputedObject):
             thunk = Thunk(lambda: _value_of(geoJson, proj, geodesic))
         else:

@@ -24,6 +24,7 @@ from typing import Any, Literal, TypeVar
 import numpy as np
 import shapely
 
+from . import options
 from .errors import ArgumentError, GeometryError, GeometryWarning, NoOverlapWarning
 
 __all__ = [
@@ -106,8 +107,6 @@ def check_geometries(
     arr = np.empty(len(geoms), dtype=object)
     arr[:] = list(geoms)
     if policy is None:
-        from . import options
-
         policy = options.get("invalid_geometry")
     if policy not in POLICIES:
         raise ArgumentError(f"invalid_geometry={policy!r} is not one of {list(POLICIES)!r}.")

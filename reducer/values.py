@@ -48,9 +48,13 @@ __all__ = [
     "parse_set_args",
     "unwrap",
     "wrap",
+    "plain_value",
+    "UNSET",
 ]
 
-_UNSET = object()
+UNSET = object()
+"""The marker for "no value known yet" (see :meth:`ComputedObject._known`)."""
+_UNSET = UNSET
 
 
 class Thunk:
@@ -137,6 +141,11 @@ class ComputedObject:
         obj = cls.__new__(cls)
         object.__setattr__(obj, "_thunk", Thunk.of(value))
         return obj
+
+    def _value_thunk(self) -> Thunk:
+        """The :class:`Thunk` that gives this object's value (shared by a copy of the object)."""
+        thunk = getattr(self, "_thunk", None)
+        return thunk if isinstance(thunk, Thunk) else Thunk(self._evaluate)
 
     def _evaluate(self) -> Any:
         """The object's value as plain Python. Subclasses override this or use ``_lazy``."""
@@ -359,7 +368,7 @@ def parse_set_args(args: tuple[Any, ...], where: str, evaluate: bool = False) ->
     return {k: unwrap(v) for k, v in pairs} if evaluate else dict(pairs)
 
 
-def _plain(x: Any) -> Any:
+def plain_value(x: Any) -> Any:
     """Evaluate the value wrappers, keep other computed objects (features, dates) as objects."""
     if isinstance(x, Number | String | List | Dictionary) or type(x) is ComputedObject:
         return x._evaluate()
@@ -383,7 +392,7 @@ def _lazy_checked(cls: type, value: Any, check: Callable[[Any], Any]) -> Any:
     if isinstance(value, cls):
         return value._thunk
     if isinstance(value, ComputedObject):
-        return Thunk(lambda: check(_plain(value)))
+        return Thunk(lambda: check(plain_value(value)))
     return Thunk.of(check(value))
 
 
@@ -401,7 +410,7 @@ def _check_number(x: Any) -> int | float:
 
 
 def _num(x: Any) -> int | float:
-    return _check_number(_plain(x))
+    return _check_number(plain_value(x))
 
 
 class Number(ComputedObject):
@@ -452,7 +461,7 @@ class Number(ComputedObject):
         """
 
         def run() -> int | float:
-            s = str(_plain(input)).strip()
+            s = str(plain_value(input)).strip()
             try:
                 if int(radix) != 10:
                     return int(s, int(radix))
@@ -564,7 +573,7 @@ class Number(ComputedObject):
         >>> Number(1234567).format("%,d").getInfo()
         '1,234,567'
         """
-        return String._lazy(lambda: _printf(_plain(pattern), self._evaluate()))
+        return String._lazy(lambda: _printf(plain_value(pattern), self._evaluate()))
 
 
 def _mod(a: int | float, b: int | float) -> int | float:
@@ -656,7 +665,7 @@ def _check_string(x: Any) -> str:
 
 
 def _str(x: Any) -> str:
-    return _check_string(_plain(x))
+    return _check_string(plain_value(x))
 
 
 class String(ComputedObject):
@@ -696,7 +705,7 @@ class String(ComputedObject):
 
     def equals(self, target: Any) -> Number:
         """True if ``target`` is an equal string (a Boolean, as Earth Engine)."""
-        return self._op(lambda s: s == _plain(target), Number)
+        return self._op(lambda s: s == plain_value(target), Number)
 
     def toUpperCase(self) -> String:
         """Upper case."""
@@ -747,11 +756,11 @@ def _check_list(x: Any) -> list:
 
 
 def _lst(x: Any) -> list:
-    return _check_list(_plain(x))
+    return _check_list(plain_value(x))
 
 
 def _sort_key(x: Any) -> tuple:
-    x = _plain(x)
+    x = plain_value(x)
     if x is None:
         return (2, 0)
     if isinstance(x, str):
@@ -810,7 +819,7 @@ class List(ComputedObject):
     @staticmethod
     def repeat(value: Any, count: Any) -> List:
         """``value`` repeated ``count`` times."""
-        return List._lazy(lambda: [_plain(value)] * int(_num(count)))
+        return List._lazy(lambda: [plain_value(value)] * int(_num(count)))
 
     def get(self, index: Any) -> ComputedObject:
         """The element at ``index`` (negative counts from the end); cast it with ``ee.Number(...)`` etc."""
@@ -844,7 +853,7 @@ class List(ComputedObject):
 
     def add(self, element: Any) -> List:
         """A new list with ``element`` appended."""
-        return self._op(lambda v: [*v, _plain(element)])
+        return self._op(lambda v: [*v, plain_value(element)])
 
     def cat(self, other: Any) -> List:
         """The concatenation with ``other``."""
@@ -854,7 +863,7 @@ class List(ComputedObject):
         """Apply ``baseAlgorithm`` to each element (given as an ``ee`` object) when evaluated."""
 
         def run(values: list) -> list:
-            out = [_plain(baseAlgorithm(wrap(v))) for v in values]
+            out = [plain_value(baseAlgorithm(wrap(v))) for v in values]
             return [v for v in out if v is not None] if dropNulls else out
 
         return self._op(run)
@@ -887,14 +896,14 @@ class List(ComputedObject):
 
     def contains(self, element: Any) -> Number:
         """True if ``element`` is in the list (a Boolean, as Earth Engine)."""
-        return self._op(lambda v: _plain(element) in [_plain(x) for x in v], Number)
+        return self._op(lambda v: plain_value(element) in [plain_value(x) for x in v], Number)
 
     def indexOf(self, element: Any) -> Number:
         """The first index of ``element``, or -1."""
 
         def run(values: list) -> int:
-            target = _plain(element)
-            return next((i for i, x in enumerate(values) if _plain(x) == target), -1)
+            target = plain_value(element)
+            return next((i for i, x in enumerate(values) if plain_value(x) == target), -1)
 
         return self._op(run, Number)
 
@@ -925,7 +934,7 @@ class List(ComputedObject):
 
 def _flatten(values: Iterable) -> Iterable:
     for v in values:
-        v = _plain(v)
+        v = plain_value(v)
         if isinstance(v, list | tuple):
             yield from _flatten(v)
         else:
@@ -946,7 +955,7 @@ def _check_dict(x: Any) -> dict:
 
 
 def _dct(x: Any) -> dict:
-    return _check_dict(_plain(x))
+    return _check_dict(plain_value(x))
 
 
 class Dictionary(ComputedObject):
@@ -994,7 +1003,7 @@ class Dictionary(ComputedObject):
             if k in d:
                 return d[k]
             if defaultValue is not None:
-                return _plain(defaultValue)
+                return plain_value(defaultValue)
             raise ArgumentError(
                 f"Dictionary.get: key {k!r} not found; keys are {sorted(d)!r}. Give a defaultValue or check the key."
             )
@@ -1025,7 +1034,7 @@ class Dictionary(ComputedObject):
 
     def set(self, key: Any, value: Any) -> Dictionary:
         """A new dictionary with ``key`` set to ``value``."""
-        return self._op(lambda d: _check_dict({**d, _str(key): _plain(value)}))
+        return self._op(lambda d: _check_dict({**d, _str(key): plain_value(value)}))
 
     def size(self) -> Number:
         """The number of entries."""
@@ -1049,7 +1058,7 @@ class Dictionary(ComputedObject):
         """Only the keys named or matched (full regex match) by ``selectors``."""
 
         def run(d: dict) -> dict:
-            sel = [_str(s) for s in (_lst(selectors) if not isinstance(_plain(selectors), str) else [selectors])]
+            sel = [_str(s) for s in (_lst(selectors) if not isinstance(plain_value(selectors), str) else [selectors])]
             out = {}
             for s in sel:
                 hits = [k for k in d if k == s or re.fullmatch(s, k)]
@@ -1092,4 +1101,4 @@ class Dictionary(ComputedObject):
 
     def map(self, baseAlgorithm: Callable[[Any, Any], Any]) -> Dictionary:
         """``baseAlgorithm(key, value)`` for each entry, when evaluated."""
-        return self._op(lambda d: {k: _plain(baseAlgorithm(String(k), wrap(v))) for k, v in d.items()})
+        return self._op(lambda d: {k: plain_value(baseAlgorithm(String(k), wrap(v))) for k, v in d.items()})

@@ -226,3 +226,15 @@ def test_tarjan_handles_deep_graphs():
     assert [len(c) for c in strongly_connected(chain)] == [5001]
     chain["5000"] = set()
     assert len(strongly_connected(chain)) == 5001
+
+
+def test_entry_points_listed_after_the_facade_may_import_it(tmp_path):
+    cli = "import pkg\n\n\ndef main():\n    return pkg\n"
+    unlisted = check_order(load_package(variant(tmp_path / "a", cli=cli)))
+    assert "module cli is not in the import order" in unlisted[0]
+    init = CLEAN["__init__.py"].replace("engine\n\nMore text.", "engine pkg cli\n\nMore text.")
+    assert check_order(load_package(variant(tmp_path / "b", cli=cli, __init__=init))) == []
+    # a module listed before the facade still may not import it
+    init = CLEAN["__init__.py"].replace("engine\n\nMore text.", "engine cli pkg\n\nMore text.")
+    before = check_order(load_package(variant(tmp_path / "c", cli=cli, __init__=init)))
+    assert len(before) == 1 and "cli imports the facade pkg (" in before[0]
