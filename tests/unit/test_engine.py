@@ -1,0 +1,130 @@
+"""The engine: requests, plans (blocks, shared weights) and reductions, against hand and numpy oracles."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+from dask.base import tokenize
+from hypothesis import given
+from hypothesis import strategies as st
+
+import reducer as ee
+from reducer.engine import ReductionRequest, assign_blocks, plan_reduction, reduce_images
+from reducer.errors import MaxPixelsError
+from reducer.grid import Grid
+from reducer.sources import open_raster
+from tests.common import CRS, OUTSIDE, SQUARE, TOP_LEFT, VALUES_3x3, write_tif
+
+
+@pytest.fixture
+def raster(tmp_path):
+    return open_raster(write_tif(tmp_path / "v.tif", VALUES_3x3))
+
+
+def _geoms(*shapes):
+    return np.array(list(shapes), dtype=object)
+
+
+def test_request_tokens_follow_what_determines_the_result(raster):
+    a = ReductionRequest((raster,), ee.Reducer.mean(), scale=10)
+    assert tokenize(a) == tokenize(ReductionRequest((raster,), ee.Reducer.mean(), scale=10))
+    assert tokenize(a) != tokenize(ReductionRequest((raster,), ee.Reducer.mean(), scale=20))
+    assert tokenize(a) != tokenize(ReductionRequest((raster,), ee.Reducer.max(), scale=10))
+    assert ReductionRequest((raster,), ee.Reducer.mean(), crs_transform=[1, 0, 0, 0, -1, 0]).crs_transform == (
+        1.0,
+        0.0,
+        0.0,
+        0.0,
+        -1.0,
+        0.0,
+    )
+
+
+def _oracle_weighted_mean(shape):
+    """Brute force: each pixel's covered fraction from shapely, then sum(w v) / sum(w)."""
+    w = np.zeros((3, 3))
+    for r in range(3):
+        for c in range(3):
+            cell = shapely.box(500000 + c, 4000003 - r - 1, 500000 + c + 1, 4000003 - r)
+            w[r, c] = shape.intersection(cell).area
+    return float((w * VALUES_3x3).sum() / w.sum())
+
+
+def _oracle_centre_mean(shape):
+    v = [
+        VALUES_3x3[r, c]
+        for r in range(3)
+        for c in range(3)
+        if shape.contains(shapely.Point(500000 + c + 0.5, 4000003 - r - 0.5))
+    ]
+    return float(np.mean(v))
+
+
+def test_reduce_images_matches_the_oracles(raster):
+    geoms = _geoms(SQUARE, TOP_LEFT, OUTSIDE)
+    [(columns, values)] = reduce_images(ReductionRequest((raster,), ee.Reducer.mean()), geoms, CRS)
+    assert [c.name for c in columns] == ["mean"]
+    assert values["mean"][0] == pytest.approx(_oracle_weighted_mean(SQUARE), rel=1e-7) == pytest.approx(5.0)
+    assert values["mean"][1] == pytest.approx(_oracle_weighted_mean(TOP_LEFT), rel=1e-7)
+    assert np.isnan(values["mean"][2])
+    [(_, unweighted)] = reduce_images(ReductionRequest((raster,), ee.Reducer.mean().unweighted()), geoms, CRS)
+    assert unweighted["mean"][1] == _oracle_centre_mean(TOP_LEFT) == 3.0
+
+
+def test_plan_reads_only_touched_blocks_and_shares_weights_across_images(tmp_path, monkeypatch):
+    monkeypatch.setattr("reducer.sources.files.TARGET_BLOCK", 16)
+    values = np.arange(64 * 64, dtype="float32").reshape(64, 64)
+    transform = Affine(1, 0, 0, 0, -1, 64)
+    paths = [write_tif(tmp_path / f"t{k}.tif", values + k, transform, tiled=True, blocksize=16) for k in range(3)]
+    rasters = tuple(open_raster(p) for p in paths)
+    # one small feature in the top-left block and one across the four centre blocks
+    geoms = _geoms(shapely.box(0.2, 60.2, 1.8, 63.8), shapely.box(30, 30, 34, 34))
+    plan = plan_reduction(ReductionRequest(rasters, ee.Reducer.mean()), geoms, "EPSG:32633")
+    assert len(plan.images) == 3 and len({ip.key for ip in plan.images}) == 1  # one weights key for all
+    assert plan.images[0].touched == [(0, 0), (1, 1), (1, 2), (2, 1), (2, 2)]  # of 4 x 4 blocks
+    info = plan.explain()
+    assert info["images"] == 3 and info["grids"] == 1 and info["blocks_to_read"] == 3 * 5
+    [(_, got)] = reduce_images(ReductionRequest(rasters[:1], ee.Reducer.mean().unweighted()), geoms, "EPSG:32633")
+    # oracle: centre-in pixels of each box, straight from the array
+    assert got["mean"].tolist() == [values[0:4, 0:2].mean(), values[30:34, 30:34].mean()]
+
+
+def test_max_pixels_is_enforced_in_planning(raster):
+    with pytest.raises(MaxPixelsError, match="Found 4, but maxPixels allows only 3"):
+        plan_reduction(ReductionRequest((raster,), ee.Reducer.mean(), max_pixels=3), _geoms(SQUARE), CRS)
+
+
+@given(
+    boxes=st.lists(
+        st.tuples(st.floats(-2, 9), st.floats(-2, 9), st.floats(0.1, 4), st.floats(0.1, 4)), min_size=1, max_size=8
+    ),
+    step=st.integers(1, 4),
+)
+def test_assign_blocks_equals_brute_force(boxes, step):
+    grid = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 8), 8, 8)
+    chunks = (tuple([step] * (8 // step) + ([8 % step] if 8 % step else [])),) * 2
+    geoms = _geoms(*[shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes])
+    got = {k: sorted(v.tolist()) for k, v in assign_blocks(geoms, grid, chunks).items()}
+    edges = np.concatenate([[0], np.cumsum(chunks[0])])
+    expected: dict[tuple[int, int], list[int]] = {}
+    for i in range(len(chunks[0])):
+        for j in range(len(chunks[1])):
+            # block (i, j) spans rows edges[i]..edges[i+1], i.e. y from 8 - edges[i+1] to 8 - edges[i]
+            block = shapely.box(edges[j], 8 - edges[i + 1], edges[j + 1], 8 - edges[i])
+            hits = []
+            for f, g in enumerate(geoms):
+                x0, y0, x1, y1 = g.bounds
+                # the pixels the box's bounds reach (a bound on a pixel edge does not reach the next pixel)
+                c0, c1 = np.floor(x0), np.ceil(x1) - 1
+                r0, r1 = np.floor(8 - y1), np.ceil(8 - y0) - 1
+                c0, c1, r0, r1 = max(c0, 0), min(c1, 7), max(r0, 0), min(r1, 7)
+                if c0 > c1 or r0 > r1:
+                    continue
+                pix = shapely.box(c0, 8 - r1 - 1, c1 + 1, 8 - r0)
+                if pix.intersection(block).area > 0:
+                    hits.append(f)
+            if hits:
+                expected[(i, j)] = hits
+    assert got == expected

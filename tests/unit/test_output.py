@@ -1,0 +1,127 @@
+"""Result shapes (reducer.output) and the reduction entry points (reducer.regions), on a 3x3 oracle."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import reducer as ee
+from reducer.errors import CRSError, MaxPixelsError
+from reducer.output import band_stat_table, explain, fc_info, long_frame, reduction_to_xarray, wide_frame
+from reducer.regions import reduce_region, reduce_regions
+from reducer.sources import open_raster
+from tests.common import CRS, OUTSIDE, SQUARE, TOP_LEFT, TRANSFORM_3x3, VALUES_3x3, write_tif
+
+DAY = 86_400_000
+
+
+@pytest.fixture
+def rasters(tmp_path):
+    # two dates: the 3x3 values, then the values times 10
+    return [
+        open_raster(write_tif(tmp_path / "a_2024-01-01.tif", VALUES_3x3)),
+        open_raster(write_tif(tmp_path / "b_2024-01-02.tif", VALUES_3x3 * 10)),
+    ]
+
+
+@pytest.fixture
+def features():
+    return gpd.GeoDataFrame(
+        {"name": ["square", "top", "out"]},
+        geometry=[SQUARE, TOP_LEFT, OUTSIDE],
+        crs=CRS,
+        index=pd.Index(["s", "t", "o"], name="system:index"),
+    )
+
+
+def _centre_in(shape):
+    """GDAL's centre-in rule (rasterio.features.geometry_mask, as rasterstats uses it) on the 3x3 grid."""
+    from rasterio.features import geometry_mask
+
+    return geometry_mask([shape], out_shape=(3, 3), transform=TRANSFORM_3x3, invert=True)
+
+
+def _unweighted_means():
+    return {k: float(VALUES_3x3[_centre_in(g)].mean()) for k, g in (("s", SQUARE), ("t", TOP_LEFT))}
+
+
+def test_long_frame_is_image_major_with_ids_and_dates(rasters, features):
+    red = reduce_regions(rasters, lambda: features, ee.Reducer.mean().unweighted())
+    out = long_frame(red)
+    assert list(out.index) == ["a_2024-01-01_s", "a_2024-01-01_t", "a_2024-01-01_o"] + [
+        "b_2024-01-02_s",
+        "b_2024-01-02_t",
+        "b_2024-01-02_o",
+    ]
+    oracle = _unweighted_means()
+    expected = [oracle["s"], oracle["t"], np.nan, 10 * oracle["s"], 10 * oracle["t"], np.nan]
+    np.testing.assert_allclose(out["mean"].to_numpy(), expected)
+    assert out["system:time_start"].tolist() == [1704067200000] * 3 + [1704067200000 + DAY] * 3
+    assert out["name"].tolist() == ["square", "top", "out"] * 2 and out.crs == features.crs
+
+
+def test_image_reduce_regions_keeps_feature_ids(rasters, features):
+    out = long_frame(reduce_regions(rasters[:1], lambda: features, ee.Reducer.count(), per_image_ids=False))
+    expected = [int(_centre_in(SQUARE).sum()), int(_centre_in(TOP_LEFT).sum()), 0]
+    assert list(out.index) == ["s", "t", "o"] and out["count"].tolist() == expected == [6, 4, 0]
+
+
+def test_wide_frame_and_xarray_agree_with_the_long_form(rasters, features):
+    red = reduce_regions(rasters, lambda: features, ee.Reducer.mean().combine(ee.Reducer.max(), sharedInputs=True))
+    wide = wide_frame(red)
+    assert list(wide.columns.names) == ["output", "time"]
+    assert wide["max"].loc["t"].tolist() == [5.0, 50.0]  # the largest value under TOP_LEFT, per date
+    cube = reduction_to_xarray(red)
+    assert dict(cube.sizes) == {"feature": 3, "time": 2}
+    np.testing.assert_allclose(cube["mean"].values, wide["mean"].to_numpy())
+    long = long_frame(red)
+    np.testing.assert_allclose(cube["max"].values.T.reshape(-1), long["max"].to_numpy())
+
+
+def test_fc_info_is_earth_engines_shape(features):
+    info = fc_info(features.assign(v=[1.5, 2.0, None]), {"title": "x"})
+    assert info["type"] == "FeatureCollection" and info["properties"] == {"title": "x"}
+    assert info["columns"] == {"name": "String", "system:index": "String", "v": "Float"}
+    first = info["features"][0]
+    assert first["id"] == "s" and first["properties"] == {"name": "square", "v": 1.5}
+    lon, lat = first["geometry"]["coordinates"][0][0]
+    assert 14 < lon < 16 and 36 < lat < 37  # EPSG:4326, reprojected from UTM 33N
+
+
+def test_explain_reads_nothing(rasters, features):
+    from reducer.sources import READ_COUNTER
+
+    before = READ_COUNTER.reads
+    plan = explain(reduce_regions(rasters, lambda: features, ee.Reducer.mean()))
+    assert READ_COUNTER.reads == before
+    assert plan["images"] == 2 and plan["features"] == 3 and plan["blocks_to_read"] == 2
+
+
+def test_features_without_crs_are_refused(rasters, features):
+    red = reduce_regions(rasters, lambda: features.set_crs(None, allow_override=True), ee.Reducer.mean())
+    with pytest.raises(CRSError, match="no CRS"):
+        red.result()
+
+
+def test_reduce_region_best_effort_coarsens_until_it_fits(rasters):
+    square = ee.Geometry(shapely.box(500000, 4000000, 500003, 4000003), proj=CRS)
+    with pytest.raises(MaxPixelsError):
+        reduce_region(rasters[0], ee.Reducer.count(), square, None, None, None, False, 4)
+    out = reduce_region(rasters[0], ee.Reducer.count(), square, None, None, None, True, 4)
+    assert 1 <= out["B1"] <= 4  # coarser pixels: at most maxPixels of them
+    assert reduce_region(rasters[0], ee.Reducer.sum(), square, None, None, None, False, 1e7) == {"B1": 45.0}
+
+
+def test_band_stat_table_long_and_wide(rasters):
+    values = np.arange(2 * 1 * 2 * 3, dtype="f8").reshape(2, 1, 2, 3)  # image, band, stat, feature
+    long, rows = band_stat_table(values, ["f0", "f1", "f2"], "id", rasters, ["B1"], ["mean", "max"], wide=False)
+    assert list(long.columns) == ["id", "date", "image", "band", "statistic", "value"]
+    assert len(long) == 12 and rows.tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2]
+    first = long.iloc[0]
+    assert (first["id"], first["date"], first["statistic"], first["value"]) == ("f0", "2024-01-01", "mean", 0.0)
+    wide, _ = band_stat_table(values, ["f0", "f1", "f2"], "id", rasters, ["B1"], ["mean", "max"], wide=True)
+    assert list(wide.columns) == ["id", "band", "statistic", "2024-01-01", "2024-01-02"]
+    assert wide["2024-01-02"].tolist() == [values[1, 0, s, f] for f in range(3) for s in range(2)]
