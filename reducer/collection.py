@@ -21,8 +21,9 @@ from .features import FeatureCollection
 from .filters import Filter, filter_mask
 from .geometry import Geometry, as_geometry
 from .image import Image
-from .output import long_frame
+from .output import ImageCollectionInfo, collection_info, long_frame
 from .raster import Raster
+from .reducers import Reducer
 from .regions import reduce_regions
 from .sampling import get_region
 from .sources import expands, open_collection, raster_paths, rasters_from_stac, rasters_from_xarray
@@ -257,7 +258,7 @@ class ImageCollection(ComputedObject):
         """Per pixel, all bands of the image with the highest ``qualityBand`` value."""
         return Image(_composites.quality_mosaic(self._rasters, qualityBand))
 
-    def reduce(self, reducer: Any, parallelScale: float = 1) -> Image:
+    def reduce(self, reducer: Reducer, parallelScale: float = 1) -> Image:
         """Apply ``reducer`` over time per pixel; bands named ``<band>_<output>``."""
         return Image(_composites.reduce(self._rasters, reducer))
 
@@ -269,14 +270,14 @@ class ImageCollection(ComputedObject):
     @known_arguments("ImageCollection.reduceRegions")
     def reduceRegions(
         self,
-        collection: Any,
-        reducer: Any,
+        collection: FeatureCollection | Any,
+        reducer: Reducer,
         scale: float | None = None,
         crs: Any = None,
         crsTransform: list[float] | None = None,
         tileScale: float = 1,
         maxPixelsPerRegion: float | None = None,
-    ) -> Any:
+    ) -> FeatureCollection:
         """Reduce every image over every feature: one feature per (image, feature).
 
         The same as ``ic.map(lambda i: i.reduceRegions(fc, r, scale).map(lambda f:
@@ -316,13 +317,8 @@ class ImageCollection(ComputedObject):
         return List._lazy(get_region(self._rasters, geometry, scale, crs, crsTransform))
 
     # -- evaluation -------------------------------------------------------------------------------
-    def _evaluate(self) -> dict:
-        return {
-            "type": "ImageCollection",
-            "bands": [],
-            "features": [Image(r)._evaluate() for r in self._rasters],
-            **({"properties": dict(self._props)} if self._props else {}),
-        }
+    def _evaluate(self) -> ImageCollectionInfo:
+        return collection_info(self._rasters, self._props)
 
 
 def _expand(item: Any) -> list:

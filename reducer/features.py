@@ -32,7 +32,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ from .errors import ArgumentError, CRSError, GeometryError, InputFileError
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
-from .output import ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
+from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
 from .regions import Reduction
 from .values import (
@@ -60,6 +60,10 @@ from .values import (
     to_info,
     unwrap,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    import xarray as xr
 
 __all__ = ["Feature", "FeatureCollection", "FeatureValue"]
 
@@ -792,11 +796,11 @@ class FeatureCollection(ComputedObject):
         object.__setattr__(out, "_props", dict(self._props if props is None else props))
         return out
 
-    def _gdf(self) -> Any:
+    def _gdf(self) -> gpd.GeoDataFrame:
         """The evaluated GeoDataFrame (normal form; do not mutate it)."""
         return self._evaluate()
 
-    def _info(self, value: Any) -> Any:
+    def _info(self, value: gpd.GeoDataFrame) -> FeatureCollectionInfo:
         return fc_info(value, self._props)
 
     @property
@@ -811,7 +815,7 @@ class FeatureCollection(ComputedObject):
         return f"ee.FeatureCollection(<{len(v)} features>)"
 
     # -- Python exits ---------------------------------------------------------------------------
-    def to_geopandas(self) -> Any:
+    def to_geopandas(self) -> gpd.GeoDataFrame:
         """A copy of the features as a GeoDataFrame; the ids are its index, named ``system:index``.
 
         Examples
@@ -855,7 +859,7 @@ class FeatureCollection(ComputedObject):
             )
         return wide_frame(self._meta)
 
-    def to_xarray(self) -> Any:
+    def to_xarray(self) -> xr.Dataset:
         """A reduction over images as an ``xarray.Dataset``: dims ``(feature, time)``, one variable per output.
 
         Only for the result of ``reduceRegions``; NaN where a feature has no valid pixel.

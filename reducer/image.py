@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from . import algebra as _algebra
+from .algebra import Projection
 from .dates import Date, to_millis
 from .errors import ArgumentError, BandError, DateError
 from .expression import expression as _expression
 from .features import FeatureCollection
-from .grid import crs_string
-from .output import long_frame
+from .output import ImageInfo, image_info, long_frame
 from .raster import Band, Raster, constant_band, rename_bands, select_bands
+from .reducers import Reducer
 from .regions import reduce_region, reduce_regions
 from .sampling import sample, sample_regions
 from .sources import open_raster
@@ -224,13 +225,13 @@ class Image(ComputedObject):
     # -- sampling (logic in reducer.sampling) -------------------------------------------------------
     def sampleRegions(
         self,
-        collection: Any,
+        collection: FeatureCollection | Any,
         properties: list[str] | None = None,
         scale: float | None = None,
         projection: Any = None,
         tileScale: float = 1,
         geometries: bool = False,
-    ) -> Any:
+    ) -> FeatureCollection:
         """One feature per valid pixel of each region, with the region's properties (lazy).
 
         A polygon takes the pixels whose centre is inside it, a point the pixel that contains it. Each
@@ -268,7 +269,7 @@ class Image(ComputedObject):
         dropNulls: bool = True,
         tileScale: float = 1,
         geometries: bool = False,
-    ) -> Any:
+    ) -> FeatureCollection:
         """A random sample of pixels as features, one property per band (lazy, deterministic).
 
         The pixels are those of ``region`` (centre rule; the whole image when None). ``numPixels``
@@ -297,7 +298,7 @@ class Image(ComputedObject):
     @known_arguments("Image.reduceRegion")
     def reduceRegion(
         self,
-        reducer: Any,
+        reducer: Reducer,
         geometry: Any = None,
         scale: float | None = None,
         crs: Any = None,
@@ -319,14 +320,14 @@ class Image(ComputedObject):
     @known_arguments("Image.reduceRegions")
     def reduceRegions(
         self,
-        collection: Any,
-        reducer: Any,
+        collection: FeatureCollection | Any,
+        reducer: Reducer,
         scale: float | None = None,
         crs: Any = None,
         crsTransform: list[float] | None = None,
         tileScale: float = 1,
         maxPixelsPerRegion: float | None = None,
-    ) -> Any:
+    ) -> FeatureCollection:
         """Reduce each feature's region; returns the features with the outputs added (lazy)."""
         fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
         red = reduce_regions([self._raster], fc._evaluate, reducer, scale, crs, crsTransform, per_image_ids=False)
@@ -606,7 +607,7 @@ class Image(ComputedObject):
         return Image(_algebra.cast(self._raster, "uint32"))
 
     # -- projection (logic in reducer.algebra) ------------------------------------------------------
-    def projection(self) -> Any:
+    def projection(self) -> Projection:
         """The default projection (an ``ee.Projection``: ``crs()``, ``nominalScale()``, ``transform()``)."""
         return _algebra.projection(self._raster)
 
@@ -619,28 +620,8 @@ class Image(ComputedObject):
         return Image(_algebra.resample(self._raster, mode))
 
     # -- evaluation -------------------------------------------------------------------------------
-    def _evaluate(self) -> dict:
-        bands = []
-        for b in self._raster.bands:
-            entry: dict[str, Any] = {
-                "id": b.name,
-                "data_type": {"type": "PixelType", "precision": _precision(b.dtype)},
-            }
-            if b.grid is not None:
-                entry["crs"] = crs_string(b.grid)
-                entry["crs_transform"] = list(tuple(b.grid.transform)[:6])
-                entry["dimensions"] = [b.grid.width, b.grid.height]
-            else:
-                entry["crs"] = "EPSG:4326"
-                entry["crs_transform"] = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
-            bands.append(entry)
-        out: dict[str, Any] = {"type": "Image", "bands": bands}
-        props = self._raster.properties
-        if "system:id" in props:
-            out["id"] = props["system:id"]
-        if props:
-            out["properties"] = dict(props)
-        return out
+    def _evaluate(self) -> ImageInfo:
+        return image_info(self._raster)
 
     # Earth Engine's short cast names (assigned last: they shadow builtins inside the class body)
     float = toFloat
@@ -655,11 +636,6 @@ class Image(ComputedObject):
     byte = toByte
     uint16 = toUint16
     uint32 = toUint32
-
-
-def _precision(dtype: str) -> str:
-    kind = np.dtype(dtype).kind
-    return "int" if kind in "iub" else ("double" if np.dtype(dtype).itemsize == 8 else "float")
 
 
 def _is_dataarray(x: Any) -> bool:

@@ -28,11 +28,17 @@ from .dates import Date
 from .engine import plan_reduction
 from .errors import ArgumentError
 from .geometry import WGS84
+from .grid import crs_string
 from .raster import Raster
 from .regions import Reduction
 from .values import to_info
 
 __all__ = [
+    "BandInfo",
+    "ImageInfo",
+    "ImageCollectionInfo",
+    "image_info",
+    "collection_info",
     "FeatureInfo",
     "FeatureCollectionInfo",
     "fc_info",
@@ -54,6 +60,41 @@ __all__ = [
 INDEX = "system:index"
 
 
+class PixelTypeInfo(TypedDict):
+    """A band's ``data_type`` in ``Image.getInfo()``."""
+
+    type: str
+    precision: str
+
+
+class BandInfo(TypedDict):
+    """One band of ``Image.getInfo()``."""
+
+    id: str
+    data_type: PixelTypeInfo
+    crs: str
+    crs_transform: list[float]
+    dimensions: NotRequired[list[int]]
+
+
+class ImageInfo(TypedDict):
+    """``Image.getInfo()``: Earth Engine's dict."""
+
+    type: str
+    bands: list[BandInfo]
+    id: NotRequired[str]
+    properties: NotRequired[dict[str, Any]]
+
+
+class ImageCollectionInfo(TypedDict):
+    """``ImageCollection.getInfo()``: Earth Engine's dict."""
+
+    type: str
+    bands: list[BandInfo]
+    features: list[ImageInfo]
+    properties: NotRequired[dict[str, Any]]
+
+
 class FeatureInfo(TypedDict):
     """One feature of ``FeatureCollection.getInfo()``."""
 
@@ -70,6 +111,57 @@ class FeatureCollectionInfo(TypedDict):
     columns: dict[str, str]
     properties: NotRequired[dict[str, Any]]
     features: list[FeatureInfo]
+
+
+# -- getInfo of images ----------------------------------------------------------------------------
+
+
+def _precision(dtype: str) -> str:
+    kind = np.dtype(dtype).kind
+    return "int" if kind in "iub" else ("double" if np.dtype(dtype).itemsize == 8 else "float")
+
+
+def image_info(raster: Raster) -> ImageInfo:
+    """A raster as Earth Engine's ``Image.getInfo()`` dict (headers only; no pixel is read).
+
+    Examples
+    --------
+    >>> from reducer.raster import constant_band
+    >>> info = image_info(Raster((constant_band("c", 1),), {"a": 1}))
+    >>> info["bands"][0]
+    {'id': 'c', 'data_type': {'type': 'PixelType', 'precision': 'int'}, 'crs': 'EPSG:4326',
+     'crs_transform': [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]}
+    >>> info["properties"]
+    {'a': 1}
+    """
+    bands: list[BandInfo] = []
+    for b in raster.bands:
+        entry: BandInfo = {
+            "id": b.name,
+            "data_type": {"type": "PixelType", "precision": _precision(b.dtype)},
+            "crs": "EPSG:4326",
+            "crs_transform": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+        }
+        if b.grid is not None:
+            entry["crs"] = crs_string(b.grid)
+            entry["crs_transform"] = list(tuple(b.grid.transform)[:6])
+            entry["dimensions"] = [b.grid.width, b.grid.height]
+        bands.append(entry)
+    out: ImageInfo = {"type": "Image", "bands": bands}
+    props = raster.properties
+    if "system:id" in props:
+        out["id"] = props["system:id"]
+    if props:
+        out["properties"] = dict(props)
+    return out
+
+
+def collection_info(rasters: Sequence[Raster], properties: Mapping[str, Any]) -> ImageCollectionInfo:
+    """Rasters as Earth Engine's ``ImageCollection.getInfo()`` dict (headers only)."""
+    out: ImageCollectionInfo = {"type": "ImageCollection", "bands": [], "features": [image_info(r) for r in rasters]}
+    if properties:
+        out["properties"] = dict(properties)
+    return out
 
 
 # -- getInfo of a feature collection --------------------------------------------------------------
