@@ -9,7 +9,6 @@ sources to :mod:`reducer.sources`, sampling to :mod:`reducer.sampling` and reduc
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -21,7 +20,7 @@ from .errors import ArgumentError, BandError, DateError
 from .expression import expression as _expression
 from .features import FeatureCollection
 from .output import ImageInfo, image_info, long_frame
-from .raster import Band, Raster, constant_band, rename_bands, select_bands
+from .raster import Raster, constant_band, rename_bands, select_bands
 from .reducers import Reducer
 from .regions import reduce_region, reduce_regions
 from .sampling import sample, sample_regions
@@ -89,14 +88,6 @@ class Image(ComputedObject):
     def raster(self) -> Raster:
         """The image's :class:`~reducer.raster.Raster`: its bands (lazy pixels) and properties."""
         return self._raster
-
-    def _with(self, bands: Sequence[Band] | None = None, props: dict | None = None) -> Image:
-        r = self._raster
-        if bands is not None:
-            r = r.with_bands(bands)
-        if props is not None:
-            r = r.with_properties(props)
-        return Image(r)
 
     # -- metadata ---------------------------------------------------------------------------------
     def bandNames(self) -> List:
