@@ -518,7 +518,7 @@ def reduce_values(reducer: Any, values: np.ndarray) -> float:
     >>> reduce_values(Reducer.max(), np.array([np.nan]))
     nan
     """
-    from .aggregations import AGGREGATIONS
+    from .stats.aggregations import AGGREGATIONS
 
     v = np.asarray(values, dtype="f8")
     v = v[np.isfinite(v)]

@@ -300,8 +300,8 @@ def reduce(images: Sequence[Raster], reducer: Any) -> Raster:
 
 def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: Any) -> list[Band]:
     """The output bands of ``reducer`` over time on bands ``names`` (statistics in reducer.segments)."""
-    from .aggregations import AGGREGATIONS
-    from .segments import reduce_over_time_dask, time_columns
+    from .stats.aggregations import AGGREGATIONS
+    from .stats.segments import reduce_over_time_dask, time_columns
 
     columns = time_columns(reducer, names)
     present = [b for ms in members for b in ms if b is not None]

@@ -20,15 +20,15 @@ import numpy as np
 import shapely
 from dask.base import tokenize
 
-from .aggregations import AGGREGATIONS
 from .compute import compute
 from .coverage import coverage, estimate_pixels
 from .errors import ArgumentError, CRSError, MaxPixelsError, ReducerInputError
 from .grid import Grid, norm_crs, resolve_grid
-from .kernels import KINDS, Gathered, chunk_stats, combine_partials, scatter
 from .raster import Raster
 from .reducers import Output, Reducer
-from .segments import Context, Segments, evaluate, needed_kinds
+from .stats.aggregations import AGGREGATIONS
+from .stats.kernels import KINDS, Gathered, chunk_stats, combine_partials, scatter
+from .stats.segments import Context, Segments, evaluate, needed_kinds
 from .validate import check_geometries, check_overlap
 
 __all__ = [

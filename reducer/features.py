@@ -1215,7 +1215,7 @@ class FeatureCollection(ComputedObject):
         """
         from .errors import ReducerInputError
         from .reducers import Reducer
-        from .segments import reduce_columns
+        from .stats.segments import reduce_columns
 
         if not isinstance(reducer, Reducer):
             raise ArgumentError(f"reduceColumns: expected an ee.Reducer such as ee.Reducer.sum(), got {reducer!r}.")

@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .aggregations import AGGREGATIONS
 from .errors import ArgumentError, ReducerInputError
+from .stats.aggregations import AGGREGATIONS
 from .values import List, unwrap
 
 __all__ = ["Reducer", "Output"]

@@ -11,9 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import reducer as ee
-from reducer.aggregations import AGGREGATIONS
-from reducer.kernels import KINDS, chunk_stats, combine_partials, scatter
-from reducer.segments import SEGMENT_FUNCTIONS, Segments
+from reducer.stats.aggregations import AGGREGATIONS
+from reducer.stats.kernels import KINDS, chunk_stats, combine_partials, scatter
+from reducer.stats.segments import SEGMENT_FUNCTIONS, Segments
 
 DECOMPOSABLE = [a for a in AGGREGATIONS.values() if a.finalize is not None]
 ROW_KINDS = [k for k in KINDS if k != "vals"]

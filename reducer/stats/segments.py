@@ -831,8 +831,8 @@ def evaluate(output: Any, bands: Sequence[int], ctx: Context) -> np.ndarray:
 
 
 def _scalar_check(columns: Sequence[Any], where: str) -> None:
+    from ..errors import ReducerInputError
     from .aggregations import AGGREGATIONS
-    from .errors import ReducerInputError
 
     for c in columns:
         if not AGGREGATIONS[c.output.stat].scalar:
@@ -845,7 +845,7 @@ def _scalar_check(columns: Sequence[Any], where: str) -> None:
 
 def time_columns(reducer: Any, band_names: Sequence[str], dtypes: Sequence[str] | None = None) -> list[Any]:
     """The output bands of ``ImageCollection.reduce``: Earth Engine's names, checked to be numbers."""
-    from .engine import resolve_columns
+    from ..engine import resolve_columns
 
     dtypes = list(dtypes) if dtypes is not None else ["float64"] * len(band_names)
     columns = resolve_columns(reducer, list(band_names), dtypes, "collection")
@@ -935,10 +935,10 @@ def reduce_columns(
     """
     import pandas as pd
 
+    from ..engine import resolve_columns
+    from ..errors import ArgumentError, ReducerInputError
+    from ..values import to_info
     from .aggregations import AGGREGATIONS
-    from .engine import resolve_columns
-    from .errors import ArgumentError, ReducerInputError
-    from .values import to_info
 
     selectors = [str(s) for s in selectors]
     n_in = reducer.numInputs()
@@ -986,8 +986,8 @@ def reduce_columns(
 
 def _check_labels(output: Any, bands: Sequence[int], labels: Sequence[Any], selectors: Sequence[str]) -> None:
     """Raise when a statistic that does arithmetic reads a non-numeric property."""
+    from ..errors import ArgumentError
     from .aggregations import AGGREGATIONS
-    from .errors import ArgumentError
 
     agg = AGGREGATIONS[output.stat]
     if agg.compose is not None:
