@@ -9,7 +9,7 @@ checks it, and that there is no import cycle); ``docs/architecture.md`` explains
 Import order (each module imports only modules listed before it):
 errors, options, _time
 grid, values, dates, geometry, validate
-kernels, segments, aggregations
+stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
 reducers
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources

@@ -38,7 +38,8 @@ from .export import atomic_write
 from .features import Feature, FeatureCollection
 from .geometry import as_geometry
 from .output import band_output_values
-from .reducers import Reducer
+from .reducers import Reducer, reduce_columns
+from .stats import AGGREGATIONS
 from .values import Thunk, unwrap
 
 __all__ = ["Chart", "ImageCharts", "FeatureCharts", "CHART_TYPES", "trend_slope"]
@@ -449,8 +450,8 @@ def _single_output(reducer: Any, where: str) -> Any:
         return Reducer.mean()
     if not isinstance(reducer, Reducer):
         raise ArgumentError(f"{where}: reducer must be an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}.")
-    if len(reducer._outputs) != 1 or reducer._n_inputs != 1:
-        names = [o.name for o in reducer._outputs]
+    if len(reducer.outputs) != 1 or reducer.n_inputs != 1:
+        names = [o.name for o in reducer.outputs]
         raise ArgumentError(
             f"{where}: the reducer must give one value per band, but it has outputs {names!r}. "
             "Use a single reducer such as ee.Reducer.mean(), or draw one chart per output."
@@ -508,39 +509,31 @@ def _doy(images: Sequence[Any]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def reduce_values(reducer: Any, values: np.ndarray) -> float:
-    """Apply a single-output ``ee.Reducer`` to plain numbers (NaN left out), unweighted.
+    """Apply a single-output ``ee.Reducer`` to plain numbers (non-finite ones left out), unweighted.
+
+    The numbers are one column for :func:`reducer.reducers.reduce_columns`; the result is NaN when
+    there is no value.
 
     Examples
     --------
     >>> from reducer.reducers import Reducer
     >>> reduce_values(Reducer.mean(), np.array([1.0, 2.0, np.nan, 6.0]))
     3.0
+    >>> reduce_values(Reducer.median(), np.array([1.0, 2.0, 6.0, 10.0]))
+    4.0
     >>> reduce_values(Reducer.max(), np.array([np.nan]))
     nan
     """
-    from .aggregations import AGGREGATIONS
-
     v = np.asarray(values, dtype="f8")
     v = v[np.isfinite(v)]
-    out = reducer._outputs[0]
-    agg = AGGREGATIONS[out.stat]
-    n = float(len(v))
-    mean = float(v.mean()) if n else 0.0
-    known = {
-        "w": n,
-        "wx": float(v.sum()),
-        "m2": float(((v - mean) ** 2).sum()),
-        "min": float(v.min()) if n else np.inf,
-        "max": float(v.max()) if n else -np.inf,
-    }
-    missing = [k for k in agg.needs if k not in known]
-    if missing:
+    out = reducer.outputs[0]
+    if not AGGREGATIONS[out.stat].scalar:
         raise ArgumentError(
-            f"reducer {out.stat!r} cannot combine plain values here. Use ee.Reducer.mean(), sum(), min(), max(), "
-            "count(), stdDev() or variance()."
+            f"reducer {out.stat!r} gives a list or dictionary, not a number. Use a reducer with a number output "
+            "such as ee.Reducer.mean(), median(), min(), max(), count() or stdDev()."
         )
-    d = {k: np.array([[known[k]]]) for k in agg.needs}
-    return float(agg.finalize(d)[0, 0])
+    got = reduce_columns(reducer, [v.tolist()], ["value"], where="ui.Chart")[out.name]
+    return np.nan if got is None else float(got)
 
 
 class ImageCharts:
@@ -577,7 +570,7 @@ class ImageCharts:
         ic = _collection(imageCollection, "ui.Chart.image.series")
         red = _single_output(reducer, "ui.Chart.image.series")
         fc = _one_region(region)
-        output = red._outputs[0].name
+        output = red.outputs[0].name
 
         def run() -> pd.DataFrame:
             _, per_image = _reduce(ic, fc, red, scale)
@@ -624,7 +617,7 @@ class ImageCharts:
             band = ic.rasters[0].bands[0].name
         selected = ic.select(band)
         band_name = str(band) if isinstance(band, str) else selected.rasters[0].bands[0].name
-        output = red._outputs[0].name
+        output = red.outputs[0].name
 
         def run() -> pd.DataFrame:
             gdf, per_image = _reduce(selected, fc, red, scale)
@@ -673,7 +666,7 @@ class ImageCharts:
         red = _single_output(regionReducer, "ui.Chart.image.doySeries")
         year_red = _single_output(yearReducer, "ui.Chart.image.doySeries (yearReducer)")
         fc = _one_region(region)
-        output = red._outputs[0].name
+        output = red.outputs[0].name
 
         def run() -> pd.DataFrame:
             doy, _ = _doy(ic.rasters)
@@ -720,7 +713,7 @@ class ImageCharts:
         same = _single_output(sameDayReducer, "ui.Chart.image.doySeriesByYear (sameDayReducer)")
         fc = _one_region(region)
         selected = ic.select(bandName)
-        output = red._outputs[0].name
+        output = red.outputs[0].name
 
         def run() -> pd.DataFrame:
             doy, year = _doy(selected.rasters)

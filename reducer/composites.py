@@ -5,6 +5,12 @@ the grid (``band.on(grid)``) and reduces the stack pixel by pixel, one block at 
 :func:`dask.array.map_blocks`. A task holds one block of every image, so memory per task is the block
 size times the number of images. Masked pixels (NaN) are left out of every statistic.
 
+Every statistic over time is the statistics core's: a block of T images is a
+:class:`reducer.stats.StackContext` (a pixel is a segment, its entries the images, each with
+weight 1, in collection order) and :func:`reducer.stats.evaluate` computes each reducer output on
+it. The shortcuts (``mean()``, ``median()``, ...) are ``reduce()`` with the reducer of the same name,
+with the band names kept.
+
 Rules:
 
 - Bands are matched by name; the composite has every band name of the collection, in the order
@@ -17,23 +23,27 @@ Rules:
 - ``median`` of an even number of values is the mean of the middle two; ``mode`` breaks ties
   towards the smallest value; ``stdDev`` and ``variance`` are population statistics (divide by n),
   as the region reducers are.
+- Band types: ``count`` is int64; ``min``, ``max`` and ``mode`` keep the images' (promoted) type;
+  ``sum`` and ``product`` are int64 for integer bands; the others float64.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any
 
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
 
 from .errors import ArgumentError, BandError, ReducerInputError
 from .grid import Grid
 from .raster import Band, Raster, align, memo
 from .raster import constant_band as _constant
+from .reducers import Column, Reducer, time_columns
+from .stats import AGGREGATIONS, StackContext, evaluate, needed_kinds
 
-__all__ = ["STATS", "composite", "mosaic", "quality_mosaic", "reduce", "to_bands"]
+__all__ = ["STATS", "composite", "mosaic", "quality_mosaic", "reduce", "reduce_over_time", "to_bands"]
 
 F8 = np.dtype("f8")
 _META = np.empty((0, 0), F8)
@@ -41,63 +51,91 @@ BLOCK = 1024
 
 STATS = ("mean", "median", "min", "max", "sum", "count", "mode", "product", "stdDev", "variance")
 
+_SHORTCUTS: dict[str, Reducer] = {
+    "mean": Reducer.mean(),
+    "median": Reducer.median(),
+    "min": Reducer.min(),
+    "max": Reducer.max(),
+    "sum": Reducer.sum(),
+    "count": Reducer.count(),
+    "mode": Reducer.mode(),
+    "product": Reducer.product(),
+    "stdDev": Reducer.stdDev(),
+    "variance": Reducer.variance(),
+}
+
 # -- per-block kernels ----------------------------------------------------------------------------
 
 
-def _mode(x: np.ndarray) -> np.ndarray:
-    s = np.sort(x, axis=0)  # NaN last, so NaN runs never win
-    best_val = s[0].copy()
-    best_len = np.ones(s.shape[1:], dtype=np.int64)
-    run = np.ones(s.shape[1:], dtype=np.int64)
-    for j in range(1, s.shape[0]):
-        run = np.where(s[j] == s[j - 1], run + 1, 1)
-        better = (run > best_len) & ~np.isnan(s[j])
-        best_len = np.where(better, run, best_len)
-        best_val = np.where(better, s[j], best_val)
-    return best_val
-
-
-def _median(x: np.ndarray, n: np.ndarray) -> np.ndarray:
-    s = np.sort(x, axis=0)  # NaN last
-    lo = np.maximum((n - 1) // 2, 0)[None]
-    hi = np.maximum(n // 2, 0)[None]
-    out = (np.take_along_axis(s, lo, 0)[0] + np.take_along_axis(s, hi, 0)[0]) / 2
-    return np.where(n > 0, out, np.nan)
-
-
-def _stat(x: np.ndarray, stat: str) -> np.ndarray:
-    valid = ~np.isnan(x)
-    n = valid.sum(axis=0)
-    if stat == "count":
-        return n.astype(F8)
-    if stat == "min":
-        return np.fmin.reduce(x, axis=0)
-    if stat == "max":
-        return np.fmax.reduce(x, axis=0)
-    if stat == "median":
-        return _median(x, n)
-    if stat == "mode":
-        return _mode(x)
-    if stat == "product":
-        return np.where(n > 0, np.prod(np.where(valid, x, 1.0), axis=0), np.nan)
-    total = np.where(valid, x, 0.0).sum(axis=0)
-    if stat == "sum":
-        return np.where(n > 0, total, np.nan)
-    mean = total / np.where(n > 0, n, 1)
-    if stat == "mean":
-        return np.where(n > 0, mean, np.nan)
-    var = np.where(valid, (x - mean) ** 2, 0.0).sum(axis=0) / np.where(n > 0, n, 1)
-    if stat == "variance":
-        return np.where(n > 0, var, np.nan)
-    if stat == "stdDev":
-        return np.where(n > 0, np.sqrt(var), np.nan)
-    raise ArgumentError(f"unknown composite statistic {stat!r}; expected one of {STATS!r}.")  # pragma: no cover
-
-
-def _stat_block(*blocks: np.ndarray, stat: str) -> np.ndarray:
-    x = np.stack([np.asarray(b, dtype=F8) for b in blocks])
+def _evaluate_stack(stack: np.ndarray, columns: Sequence[Column]) -> list[np.ndarray]:
+    """Each column's values on a ``(T, bands, pixels)`` stack: ``(pixels,)`` floats, NaN for none."""
+    kinds = set().union(*needed_kinds([c.output for c in columns]).values()) if columns else set()
+    ctx = StackContext(stack, sorted(kinds))
     with np.errstate(all="ignore"):
-        return _stat(x, stat)
+        return [np.asarray(evaluate(c.output, c.bands, ctx), dtype=F8) for c in columns]
+
+
+def reduce_over_time(
+    values: np.ndarray, reducer: Reducer, band_names: Sequence[str] | None = None
+) -> dict[str, np.ndarray]:
+    """Reduce a ``(T, B, y, x)`` block over time, each pixel on its own: ``{band name: (y, x)}``.
+
+    Masked values are NaN; each image has weight 1, in collection order (``first``, ``toList``).
+    Output names follow ``ImageCollection.reduce``: a one-input reducer gives ``<band>_<output>``,
+    a reducer with several inputs its output names. A pixel with no valid value gets NaN (``count``
+    gets 0).
+
+    Examples
+    --------
+    >>> v = np.array([1.0, 5.0, 2.0, np.nan]).reshape(4, 1, 1, 1)
+    >>> out = reduce_over_time(v, Reducer.median().combine(Reducer.count(), sharedInputs=True), ["b"])
+    >>> {k: a.ravel().tolist() for k, a in out.items()}
+    {'b_median': [2.0], 'b_count': [3.0]}
+    """
+    values = np.asarray(values, dtype=F8)
+    n_t, n_b, ny, nx = values.shape
+    names = list(band_names) if band_names is not None else [f"b{i}" for i in range(n_b)]
+    columns = time_columns(reducer, names)
+    out = _evaluate_stack(values.reshape(n_t, n_b, ny * nx), columns)
+    return {c.name: v.reshape(ny, nx) for c, v in zip(columns, out, strict=True)}
+
+
+def _stack_block(blocks: Sequence[np.ndarray], n_bands: int) -> np.ndarray:
+    """``(T, n_bands, pixels)`` from blocks ordered band by band, then image by image."""
+    flat = np.stack([np.asarray(b, dtype=F8).reshape(-1) for b in blocks])
+    return flat.reshape(n_bands, len(blocks) // n_bands, -1).transpose(1, 0, 2)
+
+
+def _over_time_block(*blocks: np.ndarray, n_bands: int, columns: Sequence[Column]) -> np.ndarray:
+    shape = np.shape(blocks[0])
+    out = _evaluate_stack(_stack_block(blocks, n_bands), columns)
+    return np.stack(out).reshape(len(columns), *shape)
+
+
+def _one_column_block(*blocks: np.ndarray, column: Column) -> np.ndarray:
+    shape = np.shape(blocks[0])
+    return _evaluate_stack(_stack_block(blocks, 1), [column])[0].reshape(shape)
+
+
+def _over_time_dask(arrays: Sequence[Sequence[da.Array]], columns: Sequence[Column]) -> dict[str, da.Array]:
+    """The columns over time of dask arrays ``arrays[band][image]`` (2-D, equal chunks), one task per block."""
+    flat = [a for band in arrays for a in band]
+    names = [c.name for c in columns]
+    if not flat or not names:
+        return {}
+    name = "reduce-over-time-" + tokenize([a.name for a in flat], repr(list(columns)))
+    stacked = da.map_blocks(
+        _over_time_block,
+        *flat,
+        n_bands=len(arrays),
+        columns=list(columns),
+        new_axis=0,
+        chunks=((len(names),), *flat[0].chunks),
+        dtype=F8,
+        meta=np.empty((0, 0, 0), F8),
+        name=name,
+    )
+    return {n: stacked[i] for i, n in enumerate(names)}
 
 
 def _mosaic_block(*blocks: np.ndarray) -> np.ndarray:
@@ -159,11 +197,14 @@ def _arrays(bands: Sequence[Band | None], grid: Grid) -> list[da.Array]:
 
 
 def _stat_band(name: str, bands: Sequence[Band | None], stat: str) -> Band:
+    """``stat`` of the band ``name`` over time: ``ImageCollection.reduce`` with that reducer, the name kept."""
     present = [b for b in bands if b is not None]
     grid = next((b.grid for b in present if b.grid is not None), None)
+    (column,) = time_columns(_SHORTCUTS[stat], [name])
 
     def fn(g: Grid, resampling: str) -> da.Array:
-        return da.map_blocks(_stat_block, *align([b.on(g) for b in present]), stat=stat, dtype=F8, meta=_META)
+        arrays = align([b.on(g) for b in present])
+        return da.map_blocks(_one_column_block, *arrays, column=column, dtype=F8, meta=_META)
 
     return Band(name, _dtype(stat, [b.dtype for b in present]), grid, memo(fn))
 
@@ -255,19 +296,18 @@ def quality_mosaic(images: Sequence[Raster], qualityBand: str) -> Raster:
     return Raster(tuple(bands))
 
 
-def reduce(images: Sequence[Raster], reducer: Any) -> Raster:
+def reduce(images: Sequence[Raster], reducer: Reducer) -> Raster:
     """Earth Engine's ``ImageCollection.reduce``: apply ``reducer`` over time, pixel by pixel.
 
     A one-input reducer is applied to each band, and each output band is named
     ``<band>_<output>`` (``B4_mean``). A reducer with n inputs (``combine`` without
     ``sharedInputs``, ``linearFit``) needs n bands and keeps its output names. Every reducer with
-    number outputs works (statistics in :mod:`reducer.segments`); weighting does not apply: every
+    number outputs works (statistics in :mod:`reducer.stats`); weighting does not apply: every
     valid pixel counts once, in collection order (``first``, ``kendallsCorrelation``). Reducers
     whose outputs are lists or dictionaries (histograms, ``toList``, ``group``) raise.
 
     Examples
     --------
-    >>> from reducer.reducers import Reducer
     >>> imgs = [Raster((_constant("B4", 1),)), Raster((_constant("B4", 3),))]
     >>> reduce(imgs, Reducer.mean().combine(Reducer.stdDev(), sharedInputs=True)).names
     ['B4_mean', 'B4_stdDev']
@@ -276,33 +316,29 @@ def reduce(images: Sequence[Raster], reducer: Any) -> Raster:
     ...
     reducer.errors.ReducerInputError: ImageCollection.reduce: the reducer has 2 inputs but the collection ...
     """
-    from .reducers import Reducer
-
     if not isinstance(reducer, Reducer):
         raise ArgumentError(
             f"ImageCollection.reduce: expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}."
         )
     table = _table(list(images))
-    if reducer._n_inputs == 1:
+    n_in = reducer.n_inputs
+    if n_in == 1:
         bands = []
         for name, members in table.items():
             bands.extend(_reduced_bands([name], [members], reducer))
         return Raster(tuple(bands))
     names = list(table)
-    if len(names) != reducer._n_inputs:
+    if len(names) != n_in:
         raise ReducerInputError(
-            f"ImageCollection.reduce: the reducer has {reducer._n_inputs} inputs but the collection has "
-            f"{len(names)} band(s) {names!r}. Select {reducer._n_inputs} bands, or combine reducers with "
+            f"ImageCollection.reduce: the reducer has {n_in} inputs but the collection has "
+            f"{len(names)} band(s) {names!r}. Select {n_in} bands, or combine reducers with "
             "sharedInputs=True to apply them to each band."
         )
     return Raster(tuple(_reduced_bands(names, [table[n] for n in names], reducer)))
 
 
-def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: Any) -> list[Band]:
-    """The output bands of ``reducer`` over time on bands ``names`` (statistics in reducer.segments)."""
-    from .aggregations import AGGREGATIONS
-    from .segments import reduce_over_time_dask, time_columns
-
+def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: Reducer) -> list[Band]:
+    """The output bands of ``reducer`` over time on bands ``names``: one task per block for all of them."""
     columns = time_columns(reducer, names)
     present = [b for ms in members for b in ms if b is not None]
     grid = next((b.grid for b in present if b.grid is not None), None)
@@ -312,7 +348,7 @@ def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: 
         arrays = align([a for ms in members for a in _arrays(ms, g)])
         n_t = len(members[0])
         per_band = [arrays[k * n_t : (k + 1) * n_t] for k in range(len(members))]
-        return reduce_over_time_dask(per_band, reducer, names)[name]
+        return _over_time_dask(per_band, columns)[name]
 
     out = []
     for c in columns:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,20 +19,17 @@ import numpy as np
 import shapely
 from dask.base import tokenize
 
-from .aggregations import AGGREGATIONS
 from .compute import compute
 from .coverage import coverage, estimate_pixels
-from .errors import ArgumentError, CRSError, MaxPixelsError, ReducerInputError
+from .errors import CRSError, MaxPixelsError
 from .grid import Grid, norm_crs, resolve_grid
-from .kernels import KINDS, Gathered, chunk_stats, combine_partials, scatter
 from .raster import Raster
-from .reducers import Output, Reducer
-from .segments import Context, Segments, evaluate, needed_kinds
+from .reducers import Column, Reducer, resolve_columns
+from .stats import KINDS, Context, Segments, evaluate, needed_kinds
+from .stats.kernels import Gathered, chunk_stats, combine_partials, scatter
 from .validate import check_geometries, check_overlap
 
 __all__ = [
-    "Column",
-    "resolve_columns",
     "ReductionRequest",
     "plan_reduction",
     "reduce_images",
@@ -42,79 +38,6 @@ __all__ = [
 ]
 
 FAN_IN = 8
-
-
-@dataclass(frozen=True)
-class Column:
-    """One output column: its name, the bands it reads and the reducer output it comes from.
-
-    ``bands`` maps each reducer input to an image band; ``band`` is the first.
-    """
-
-    name: str
-    band: int
-    output: Output
-    integer: bool = False
-    bands: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if not self.bands:
-            object.__setattr__(self, "bands", (self.band,))
-
-
-def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str], rule: str) -> list[Column]:
-    """Output columns following Earth Engine's naming rules.
-
-    ``rule`` is ``"region"`` (``reduceRegion``), ``"regions"`` (``reduceRegions``), ``"collection"``
-    (``ImageCollection.reduce``) or ``"columns"`` (``FeatureCollection.reduceColumns``). A one-input
-    reducer is repeated for each band: a single output is named after the band, several give
-    ``<band>_<output>``, except that ``reduceRegions`` on a one-band image uses the output names and
-    ``ImageCollection.reduce`` always gives ``<band>_<output>``. A reducer with n > 1 inputs reads
-    bands 1..n and keeps its output names; so does ``reduceColumns``.
-
-    Examples
-    --------
-    >>> r = Reducer.mean().combine(Reducer.max(), sharedInputs=True)
-    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "regions")]
-    ['mean', 'max']
-    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "region")]
-    ['NDVI_mean', 'NDVI_max']
-    >>> [c.name for c in resolve_columns(Reducer.mean(), ["a", "b"], ["f4", "f4"], "regions")]
-    ['a', 'b']
-    >>> [c.name for c in resolve_columns(Reducer.median(), ["NDVI"], ["f4"], "collection")]
-    ['NDVI_median']
-    """
-    if not isinstance(reducer, Reducer):
-        raise ArgumentError(f"expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}.")
-    outs = reducer._outputs
-    n_in = reducer._n_inputs
-
-    def integer(o: Output, band: int) -> bool:
-        agg = AGGREGATIONS[o.stat]
-        return agg.integer or (agg.keeps_type and np.dtype(dtypes[band]).kind in "iub")
-
-    if rule == "columns":
-        return [Column(o.name, o.input, o, AGGREGATIONS[o.stat].integer, tuple(range(n_in))) for o in outs]
-    if n_in == 1:
-        cols = []
-        for b, name in enumerate(bands):
-            for o in outs:
-                if rule == "collection":
-                    col = f"{name}_{o.name}"
-                elif rule == "regions" and len(bands) == 1:
-                    col = o.name
-                elif len(outs) == 1:
-                    col = name
-                else:
-                    col = f"{name}_{o.name}"
-                cols.append(Column(col, b, o, integer(o, b), (b,)))
-        return cols
-    if len(bands) != n_in:
-        raise ReducerInputError(
-            f"the reducer has {n_in} inputs but the image has {len(bands)} band(s) {list(bands)!r}. "
-            f"Select {n_in} bands, or combine reducers with sharedInputs=True to repeat them for each band."
-        )
-    return [Column(o.name, o.input, o, integer(o, o.input), tuple(range(n_in))) for o in outs]
 
 
 # -- coverage split by blocks -----------------------------------------------------------------------
@@ -275,7 +198,7 @@ def _combine_task(*parts: dict) -> dict:
 
 
 class _RegionContext(Context):
-    """Per-feature intermediates of one image, as :func:`reducer.segments.evaluate` reads them."""
+    """Per-feature intermediates of one image, as :func:`reducer.stats.evaluate` reads them."""
 
     def __init__(self, part: dict, n_features: int, n_bands: int, kinds: dict):
         self.part, self.n_seg, self.n_bands, self.kinds = part, n_features, n_bands, kinds
@@ -459,7 +382,7 @@ class ReductionRequest:
     scale, crs, crs_transform
         The grid, as ``reduceRegion(s)`` takes it (``None``: each image's own).
     rule
-        The output naming rule of :func:`resolve_columns` (``"regions"``, ``"region"``, ...).
+        The output naming rule of :func:`reducer.reducers.resolve_columns` (``"regions"``, ``"region"``, ...).
     max_pixels
         Refuse the plan when a grid holds more pixels under the features than this.
 

@@ -40,12 +40,13 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .errors import ArgumentError, CRSError, GeometryError, InputFileError
+from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
 from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
+from .reducers import Reducer, reduce_columns
 from .regions import Reduction
 from .values import (
     UNSET,
@@ -1169,43 +1170,76 @@ class FeatureCollection(ComputedObject):
 
         return List._lazy(run)
 
-    def _aggregate(self, property: str, fn: Callable[[list], Any]) -> Any:
-        values = self.aggregate_array(property)
-        return Number._lazy(lambda: fn(values._evaluate()))
+    def _aggregate(self, property: str, reducer: Reducer, where: str, empty: Any = None) -> Number:  # noqa: A002
+        """One statistic of a property's non-null values, through :meth:`reduceColumns`' reduction.
+
+        A whole ``sum`` of ints is an int, and ``min``/``max`` give the value itself, as Python's
+        ``sum``, ``min`` and ``max`` do; ``empty`` when there is no value.
+        """
+        name = str(unwrap(property))
+        output = reducer.outputs[0]
+
+        def run() -> Any:
+            (values,) = _property_columns(_table(self._gdf()), [name])
+            got = reduce_columns(reducer, [values], [name], where=f"FeatureCollection.{where}")[output.name]
+            if got is None:
+                return empty
+            present = [v for v in values if v is not None]
+            if output.stat in ("min", "max"):
+                return next((v for v in present if v == got), got)
+            if isinstance(got, float) and got.is_integer() and all(_is_int(v) for v in present):
+                return int(got)
+            return got
+
+        return Number._lazy(run)
 
     def aggregate_sum(self, property: str) -> Number:  # noqa: A002
-        """The sum of a property's non-null values (0 when there are none)."""
-        return self._aggregate(property, lambda v: sum(_nums(v, "aggregate_sum")))
+        """The sum of a property's non-null values (0 when there are none).
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": 1}), Feature(None, {"v": 2}), Feature(None, {})])
+        >>> fc.aggregate_sum("v").getInfo(), fc.aggregate_sum("nope").getInfo()
+        (3, 0)
+        """
+        return self._aggregate(property, Reducer.sum(), "aggregate_sum", empty=0)
 
     def aggregate_mean(self, property: str) -> Number:  # noqa: A002
         """The mean of a property's non-null values (None when there are none)."""
-        return self._aggregate(property, lambda v: (sum(x := _nums(v, "aggregate_mean")) / len(x)) if v else None)
+        return self._aggregate(property, Reducer.mean(), "aggregate_mean")
 
     def aggregate_min(self, property: str) -> Number:  # noqa: A002
-        """The minimum of a property's non-null values (None when there are none)."""
-        return self._aggregate(property, lambda v: min(v) if v else None)
+        """The minimum of a property's non-null values (None when there are none); strings compare as strings.
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": 3, "k": "b"}), Feature(None, {"v": 2, "k": "a"})])
+        >>> fc.aggregate_min("v").getInfo(), fc.aggregate_min("k").getInfo(), fc.aggregate_min("nope").getInfo()
+        (2, 'a', None)
+        """
+        return self._aggregate(property, Reducer.min(), "aggregate_min")
 
     def aggregate_max(self, property: str) -> Number:  # noqa: A002
-        """The maximum of a property's non-null values (None when there are none)."""
-        return self._aggregate(property, lambda v: max(v) if v else None)
+        """The maximum of a property's non-null values (None when there are none); strings compare as strings."""
+        return self._aggregate(property, Reducer.max(), "aggregate_max")
 
     def aggregate_count(self, property: str) -> Number:  # noqa: A002
         """The number of non-null values of a property."""
-        return self._aggregate(property, len)
+        return self._aggregate(property, Reducer.count(), "aggregate_count")
 
     def aggregate_first(self, property: str) -> ComputedObject:  # noqa: A002
         """The first non-null value of a property (None when there is none)."""
         values = self.aggregate_array(property)
         return ComputedObject._lazy(lambda: v[0] if (v := values._evaluate()) else None)
 
-    # -- reducers over property columns (statistics in reducer.segments) ---------------------------
+    # -- reducers over property columns (statistics in reducer.stats, through reducers.reduce_columns) ----
     def reduceColumns(self, reducer: Any, selectors: Any, weightSelectors: Any = None) -> Dictionary:
         """Reduce property columns with any reducer: ``{output name: value}`` (lazy).
 
         One property per reducer input (``selectors``); ``weightSelectors`` weight the rows. Strings
         work with the reducers that need no arithmetic (``frequencyHistogram``, ``toList``,
-        ``countDistinct``, ``mode``, ``first``, ``group``). Null properties are left out, except by
-        ``countEvery``, ``first`` and ``last``.
+        ``countDistinct``, ``mode``, ``first``, ``min``, ``max``, ``group``). Null properties are left
+        out, except by ``countEvery``, ``first`` and ``last``.
 
         Examples
         --------
@@ -1217,10 +1251,6 @@ class FeatureCollection(ComputedObject):
         >>> fc.reduceColumns(Reducer.sum().group(1, "k"), ["v", "k"]).getInfo()
         {'groups': [{'k': 'a', 'sum': 5.0}, {'k': 'b', 'sum': 3.0}]}
         """
-        from .errors import ReducerInputError
-        from .reducers import Reducer
-        from .segments import reduce_columns
-
         if not isinstance(reducer, Reducer):
             raise ArgumentError(f"reduceColumns: expected an ee.Reducer such as ee.Reducer.sum(), got {reducer!r}.")
         sel = [str(x) for x in unwrap(selectors)]
@@ -1230,7 +1260,12 @@ class FeatureCollection(ComputedObject):
                 "were given. Give one property name per input."
             )
         ws = None if weightSelectors is None else [None if w is None else str(w) for w in unwrap(weightSelectors)]
-        return Dictionary._lazy(lambda: reduce_columns(_table(self._gdf()), reducer, sel, ws))
+
+        def run() -> dict:
+            table = _table(self._gdf())
+            return reduce_columns(reducer, _property_columns(table, sel), sel, _row_weights(table, ws))
+
+        return Dictionary._lazy(run)
 
     def _reduce_one(self, property: str, reducer: Any, output: str) -> ComputedObject:
         d = self.reduceColumns(reducer, [str(unwrap(property))])
@@ -1238,44 +1273,30 @@ class FeatureCollection(ComputedObject):
 
     def aggregate_count_distinct(self, property: str) -> Number:  # noqa: A002
         """The number of distinct non-null values of a property."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.countDistinct(), "count")
 
     def aggregate_histogram(self, property: str) -> Dictionary:  # noqa: A002
         """How often each non-null value of a property occurs: ``{value: count}``."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.frequencyHistogram(), "histogram")
 
     def aggregate_product(self, property: str) -> Number:  # noqa: A002
         """The product of a property's non-null values."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.product(), "product")
 
     def aggregate_sample_sd(self, property: str) -> Number:  # noqa: A002
         """The sample standard deviation of a property's non-null values."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.sampleStdDev(), "stdDev")
 
     def aggregate_sample_var(self, property: str) -> Number:  # noqa: A002
         """The sample variance of a property's non-null values."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.sampleVariance(), "variance")
 
     def aggregate_total_sd(self, property: str) -> Number:  # noqa: A002
         """The population standard deviation of a property's non-null values."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.stdDev(), "stdDev")
 
     def aggregate_total_var(self, property: str) -> Number:  # noqa: A002
         """The population variance of a property's non-null values."""
-        from .reducers import Reducer
-
         return self._reduce_one(property, Reducer.variance(), "variance")
 
     def aggregate_stats(self, property: str) -> Dictionary:  # noqa: A002
@@ -1284,8 +1305,6 @@ class FeatureCollection(ComputedObject):
         Keys: max, mean, min, sample_sd, sample_var, sum, sum_sq, total_count, total_sd, total_var,
         valid_count and weight_sum.
         """
-        from .reducers import Reducer
-
         red = Reducer.minMax()
         for r in (
             Reducer.mean(),
@@ -1317,11 +1336,35 @@ def _null(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
 
 
-def _nums(values: list, where: str) -> list:
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ArgumentError(f"FeatureCollection.{where}: {v!r} is not a number. Aggregate a numeric property.")
-    return values
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int | np.integer) and not isinstance(v, bool)
+
+
+def _property_columns(table: pd.DataFrame, names: list[str]) -> list[list[Any]]:
+    """The values of each property (None for null; all None for a missing property)."""
+    n = len(table)
+    return [
+        [None if _null(v) else v for v in table[name].tolist()] if name in table.columns else [None] * n
+        for name in names
+    ]
+
+
+def _row_weights(table: pd.DataFrame, weight_selectors: list[str | None] | None) -> np.ndarray | None:
+    """The weight of each row from ``weightSelectors`` (one property for every input), or None."""
+    if not weight_selectors:
+        return None
+    wnames = {w for w in weight_selectors if w is not None}
+    if len(wnames) > 1:
+        raise NotImplementedError(
+            f"reduceColumns: different weight columns per input {sorted(wnames)!r} are not supported; "
+            "weight every input by the same column."
+        )
+    if not wnames:
+        return None
+    (wname,) = wnames
+    if wname not in table.columns:
+        raise ArgumentError(f"reduceColumns: weight property {wname!r} not found.")
+    return pd.to_numeric(table[wname], errors="coerce").to_numpy(dtype="f8")
 
 
 def _is_geo_frame(x: Any) -> bool:

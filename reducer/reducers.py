@@ -1,22 +1,35 @@
-"""``ee.Reducer``: the reducer DSL.
+"""``ee.Reducer``: the reducer DSL and its output naming.
 
-A reducer is an immutable list of outputs. Each output names a statistic
-(:mod:`reducer.aggregations`), the reducer input it reads and whether it is weighted.
-Nothing here touches pixels; the engine turns a reducer into one pass over each block.
+A reducer is an immutable list of outputs. Each output names a statistic (a blueprint in
+:mod:`reducer.stats`), the reducer input it reads and whether it is weighted. Nothing here touches
+pixels: the engine turns a reducer into one pass over each block, and the statistics core
+(:func:`reducer.stats.evaluate`) computes each output.
+
+Output naming is a contract and lives here: :func:`resolve_columns` names the values a reducer gives
+on some bands (Earth Engine's rules for ``reduceRegion``, ``reduceRegions``,
+``ImageCollection.reduce`` and ``reduceColumns``). :func:`reduce_columns` runs a reducer on plain
+columns of values (``FeatureCollection.reduceColumns``, ``aggregate_*``, charts).
+
+Adding a reducer: its statistic in :mod:`reducer.stats` (a blueprint in
+``reducer/stats/aggregations.py`` and, if it is gathered, its function in
+``reducer/stats/segments.py``) and a constructor on :class:`Reducer` that documents its output names.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 
-from .aggregations import AGGREGATIONS
 from .errors import ArgumentError, ReducerInputError
-from .values import List, unwrap
+from .stats import AGGREGATIONS, Segments, SegmentsContext, evaluate, needed_kinds
+from .stats.segments import python_value
+from .values import List, to_info, unwrap
 
-__all__ = ["Reducer", "Output"]
+__all__ = ["Reducer", "Output", "Column", "resolve_columns", "time_columns", "reduce_columns"]
 
 
 @dataclass(frozen=True)
@@ -28,7 +41,7 @@ class Output:
     name
         The output's name (``"mean"``, ``"p90"``).
     stat
-        The statistic, a key of :data:`reducer.aggregations.AGGREGATIONS`.
+        The statistic, a key of :data:`reducer.stats.AGGREGATIONS`.
     inputs
         The reducer inputs it reads, in order (``(0,)``; ``(0, 1)`` for x and y of ``linearFit``).
     weighted
@@ -168,6 +181,28 @@ class Reducer:
 
     def __dask_tokenize__(self) -> str:
         return repr(self)
+
+    @property
+    def outputs(self) -> tuple[Output, ...]:
+        """The outputs, in order (:meth:`getOutputs` gives their names as an ``ee.List``).
+
+        Examples
+        --------
+        >>> [(o.name, o.stat) for o in Reducer.median().combine(Reducer.count(), sharedInputs=True).outputs]
+        [('median', 'percentile'), ('count', 'count')]
+        """
+        return self._outputs
+
+    @property
+    def n_inputs(self) -> int:
+        """How many inputs the reducer reads (the same as :meth:`numInputs`).
+
+        Examples
+        --------
+        >>> Reducer.mean().n_inputs, Reducer.linearFit().n_inputs
+        (1, 2)
+        """
+        return self._n_inputs
 
     # -- constructors -------------------------------------------------------------------------
     @staticmethod
@@ -424,7 +459,7 @@ class Reducer:
     ) -> Reducer:
         """A histogram: ``{bucketMeans, bucketMin, bucketWidth, histogram}``. Output: ``histogram``.
 
-        Bucketing rule (:func:`reducer.segments.bucket_rule`): ``maxBuckets`` (default 256) rounded up
+        Bucketing rule (:func:`reducer.stats.segments.bucket_rule`): ``maxBuckets`` (default 256) rounded up
         to a power of 2; the bucket width is the smallest power of 2 (any exponent), at least
         ``minBucketWidth``, that fits the values' range in that many buckets; ``bucketMin`` is the
         minimum rounded down to a multiple of the width. ``histogram`` holds the (weighted) counts and
@@ -704,7 +739,7 @@ class Reducer:
 
         Examples
         --------
-        >>> Reducer.mean().combine(Reducer.count(), sharedInputs=True).all_touched()._outputs[1].mode
+        >>> Reducer.mean().combine(Reducer.count(), sharedInputs=True).all_touched().outputs[1].mode
         'touched'
         """
         return Reducer(tuple(_unweight(o, touched=True) for o in self._outputs), self._n_inputs)
@@ -745,3 +780,245 @@ def _single_input(name: str, n: int) -> None:
             f"ee.Reducer.{name}(numInputs={n!r}) is not supported yet: only numInputs=1. "
             f"Reduce the extra bands with a separate reducer."
         )
+
+
+# -- output naming ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """One output column: its name, the bands it reads and the reducer output it comes from.
+
+    ``bands`` maps each reducer input to an image band; ``band`` is the first.
+    """
+
+    name: str
+    band: int
+    output: Output
+    integer: bool = False
+    bands: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.bands:
+            object.__setattr__(self, "bands", (self.band,))
+
+
+def resolve_columns(reducer: Reducer, bands: Sequence[str], dtypes: Sequence[str], rule: str) -> list[Column]:
+    """Output columns following Earth Engine's naming rules.
+
+    ``rule`` is ``"region"`` (``reduceRegion``), ``"regions"`` (``reduceRegions``), ``"collection"``
+    (``ImageCollection.reduce``) or ``"columns"`` (``FeatureCollection.reduceColumns``). A one-input
+    reducer is repeated for each band: a single output is named after the band, several give
+    ``<band>_<output>``, except that ``reduceRegions`` on a one-band image uses the output names and
+    ``ImageCollection.reduce`` always gives ``<band>_<output>``. A reducer with n > 1 inputs reads
+    bands 1..n and keeps its output names; so does ``reduceColumns``. A column is ``integer`` when its
+    statistic is a whole number (``count``) or one of the inputs (``min``) of an integer band.
+
+    Examples
+    --------
+    >>> r = Reducer.mean().combine(Reducer.max(), sharedInputs=True)
+    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "regions")]
+    ['mean', 'max']
+    >>> [c.name for c in resolve_columns(r, ["NDVI"], ["float32"], "region")]
+    ['NDVI_mean', 'NDVI_max']
+    >>> [c.name for c in resolve_columns(Reducer.mean(), ["a", "b"], ["f4", "f4"], "regions")]
+    ['a', 'b']
+    >>> [c.name for c in resolve_columns(Reducer.median(), ["NDVI"], ["f4"], "collection")]
+    ['NDVI_median']
+    >>> [(c.name, c.integer) for c in resolve_columns(Reducer.minMax(), ["lc"], ["uint8"], "region")]
+    [('lc_min', True), ('lc_max', True)]
+    """
+    if not isinstance(reducer, Reducer):
+        raise ArgumentError(f"expected an ee.Reducer such as ee.Reducer.mean(), got {reducer!r}.")
+    outs = reducer.outputs
+    n_in = reducer.n_inputs
+
+    def integer(o: Output, band: int) -> bool:
+        agg = AGGREGATIONS[o.stat]
+        return agg.integer or (agg.keeps_type and np.dtype(dtypes[band]).kind in "iub")
+
+    if rule == "columns":
+        return [Column(o.name, o.input, o, AGGREGATIONS[o.stat].integer, tuple(range(n_in))) for o in outs]
+    if n_in == 1:
+        cols = []
+        for b, name in enumerate(bands):
+            for o in outs:
+                if rule == "collection":
+                    col = f"{name}_{o.name}"
+                elif rule == "regions" and len(bands) == 1:
+                    col = o.name
+                elif len(outs) == 1:
+                    col = name
+                else:
+                    col = f"{name}_{o.name}"
+                cols.append(Column(col, b, o, integer(o, b), (b,)))
+        return cols
+    if len(bands) != n_in:
+        raise ReducerInputError(
+            f"the reducer has {n_in} inputs but the image has {len(bands)} band(s) {list(bands)!r}. "
+            f"Select {n_in} bands, or combine reducers with sharedInputs=True to repeat them for each band."
+        )
+    return [Column(o.name, o.input, o, integer(o, o.input), tuple(range(n_in))) for o in outs]
+
+
+def time_columns(reducer: Reducer, band_names: Sequence[str], where: str = "ImageCollection.reduce") -> list[Column]:
+    """The output bands of ``ImageCollection.reduce``: Earth Engine's names, checked to be numbers.
+
+    Examples
+    --------
+    >>> [c.name for c in time_columns(Reducer.minMax(), ["B4"])]
+    ['B4_min', 'B4_max']
+    >>> time_columns(Reducer.toList(), ["B4"])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ReducerInputError: ImageCollection.reduce: the output 'B4_list' (toList) is a list or ...
+    """
+    columns = resolve_columns(reducer, list(band_names), ["float64"] * len(band_names), "collection")
+    for c in columns:
+        if not AGGREGATIONS[c.output.stat].scalar:
+            raise ReducerInputError(
+                f"{where}: the output {c.name!r} ({c.output.stat}) is a list or dictionary per pixel, which an "
+                "image band cannot hold. Reduce regions instead (reduceRegion/reduceRegions), or use a reducer "
+                "with number outputs."
+            )
+    return columns
+
+
+# -- reducing columns of plain values -------------------------------------------------------------------
+
+
+def _null(v: Any) -> bool:
+    return v is None or (isinstance(v, float | np.floating) and math.isnan(v))
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)
+
+
+def _encode(values: Sequence[Any]) -> tuple[np.ndarray, list[Any] | None, Any]:
+    """A column as floats (NaN for null), or as codes with their sorted labels when not all numbers.
+
+    Also returns the first value that is not a number (None when all are).
+    """
+    vals = list(values)
+    first_bad = next((v for v in vals if not _null(v) and not _number(v)), None)
+    if first_bad is None:
+        return np.array([np.nan if _null(v) else float(v) for v in vals], dtype="f8"), None, None
+    present = [v for v in vals if not _null(v)]
+    try:
+        distinct = list(set(present))
+        key = None
+    except TypeError:  # unhashable values (lists, dicts): told apart by their repr
+        by_repr = {repr(v): v for v in present}
+        distinct, key = list(by_repr.values()), repr
+    try:
+        labels = sorted(distinct, key=key)
+    except TypeError:  # values of several types: a fixed order
+        labels = sorted(distinct, key=repr)
+    ident = key or (lambda v: v)
+    index = {ident(v): i for i, v in enumerate(labels)}
+    codes = np.array([np.nan if _null(v) else index[ident(v)] for v in vals], dtype="f8")
+    return codes, labels, first_bad
+
+
+def _check_labels(output: Output, bands: Sequence[int], bad: Sequence[Any], names: Sequence[str], where: str) -> None:
+    """Raise when a statistic that does arithmetic reads a column that is not all numbers."""
+    agg = AGGREGATIONS[output.stat]
+    if agg.compose is not None:
+        for c in output.children():
+            _check_labels(c, bands, bad, names, where)
+        return
+    if agg.labels:
+        return
+    for i in output.inputs:
+        b = bands[i]
+        if bad[b] is not None:
+            raise ArgumentError(
+                f"{where}: property {names[b]!r} is not numeric ({bad[b]!r} is not a number); {output.stat!r} "
+                "needs numbers. Reduce a numeric property."
+            )
+
+
+def reduce_columns(
+    reducer: Reducer,
+    columns: Sequence[Sequence[Any]],
+    names: Sequence[str],
+    weights: Sequence[float] | np.ndarray | None = None,
+    where: str = "reduceColumns",
+) -> dict[str, Any]:
+    """Reduce columns of plain values (one per reducer input) to ``{output name: value}``.
+
+    This is ``FeatureCollection.reduceColumns`` on the property columns: one segment, its entries
+    the rows. Numbers reduce as numbers; other values (strings) as labels, for the statistics that do
+    no arithmetic (``frequencyHistogram``, ``toList``, ``countDistinct``, ``first``, ``mode``, ``min``,
+    ...). Nulls (None or NaN) are inputs that ``countEvery``, ``first`` and ``last`` see; the others
+    skip them. ``weights`` weight each row (rows with a NaN or non-positive weight are left out).
+    Values are Earth Engine's: None for no value, whole-number statistics as ints.
+
+    Parameters
+    ----------
+    reducer
+        The ``ee.Reducer``.
+    columns
+        One sequence of values per reducer input, all of the same length.
+    names
+        The name of each column (the properties), for messages.
+    weights
+        One weight per row, or None for weight 1.
+    where
+        The calling method, for messages.
+
+    Examples
+    --------
+    >>> reduce_columns(Reducer.mean().combine(Reducer.count(), sharedInputs=True), [[1, 2, None, 6]], ["v"])
+    {'mean': 3.0, 'count': 3}
+    >>> reduce_columns(Reducer.frequencyHistogram(), [["a", "b", "a"]], ["k"])
+    {'histogram': {'a': 2, 'b': 1}}
+    >>> reduce_columns(Reducer.sum(), [[1.0, 3.0]], ["v"], weights=[0.5, 1.0])
+    {'sum': 3.5}
+    >>> reduce_columns(Reducer.max(), [[]], ["v"])
+    {'max': None}
+    >>> reduce_columns(Reducer.mean(), [["a", 1]], ["v"])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: reduceColumns: property 'v' is not numeric ('a' is not a number); 'mean' needs ...
+    """
+    if not isinstance(reducer, Reducer):
+        raise ArgumentError(f"{where}: expected an ee.Reducer such as ee.Reducer.sum(), got {reducer!r}.")
+    names = [str(n) for n in names]
+    n_in = reducer.n_inputs
+    if len(columns) != n_in or len(names) != n_in:
+        raise ReducerInputError(
+            f"{where}: the reducer has {n_in} input(s) but {len(names)} selector(s) {names!r} were given. "
+            "Give one property name per input."
+        )
+    n = len(columns[0]) if columns else 0
+    if any(len(c) != n for c in columns):
+        raise ArgumentError(f"{where}: the columns have different lengths {[len(c) for c in columns]!r}.")
+    rows, labels, bad = [], [], []
+    for col in columns:
+        v, lab, first_bad = _encode(col)
+        rows.append(v)
+        labels.append(None if lab is None else np.array(lab, dtype=object))
+        bad.append(first_bad)
+    weight = np.ones(n) if weights is None else np.asarray(weights, dtype="f8")
+    if weight.shape != (n,):
+        raise ArgumentError(f"{where}: {weight.shape[0] if weight.ndim else 1} weights for {n} rows.")
+    keep = ~np.isnan(weight) & (weight > 0)
+    values = np.vstack(rows)[:, keep] if rows else np.empty((0, int(keep.sum())))
+    seg = Segments(np.array([0, int(keep.sum())]), weight[keep], values, nulls=True, labels=labels)
+    cols = resolve_columns(reducer, names, ["float64"] * n_in, "columns")
+    kinds = set().union(*needed_kinds([c.output for c in cols]).values()) if cols else set()
+    ctx = SegmentsContext(seg, sorted(kinds))
+    out = {}
+    for c in cols:
+        _check_labels(c.output, c.bands, bad, names, where)
+        v = evaluate(c.output, c.bands, ctx)[0]
+        if (
+            AGGREGATIONS[c.output.stat].keeps_type
+            and isinstance(v, float)
+            and labels[c.bands[c.output.input]] is not None
+        ):
+            v = seg.label(c.bands[c.output.input], v)
+        out[c.name] = python_value(v, c.integer)
+    return to_info(out)

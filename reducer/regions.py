@@ -19,12 +19,12 @@ import numpy as np
 import shapely
 
 from .coverage import estimate_pixels
-from .engine import Column, ReductionRequest, reduce_images
+from .engine import ReductionRequest, reduce_images
 from .errors import CRSError
 from .geometry import as_geometry
 from .grid import resolve_grid
 from .raster import Raster
-from .reducers import Reducer
+from .reducers import Column, Reducer
 from .values import to_json_value
 
 __all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "to_python"]

@@ -1,29 +1,36 @@
-"""Per-segment statistics: the one implementation of every reducer statistic.
+"""Per-segment statistics: the gathered statistics of every reducer, on :class:`Segments`.
 
 A :class:`Segments` holds entries (a weight and the values of every input) grouped into
-contiguous segments. The same functions serve three callers:
+contiguous segments. The same functions serve every caller:
 
 - ``reduceRegion(s)``: a segment is a feature, its entries the pixels it covers (gathered across
   blocks, sorted by pixel), weighted by the covered fraction or 1 (unweighted);
 - ``ImageCollection.reduce``: a segment is a pixel, its entries the images (in collection order),
-  each with weight 1 (:func:`reduce_over_time`);
-- ``FeatureCollection.reduceColumns``: one segment, its entries the features (:func:`reduce_columns`).
+  each with weight 1 (:meth:`Segments.from_stack`);
+- ``FeatureCollection.reduceColumns``: one segment, its entries the features.
+
+Each statistic is a function ``f(segments, params) -> (n_seg,)`` of the segments of the output's
+inputs (one row per input, entries where every input is valid) and the output's parameters; a
+blueprint in :mod:`reducer.stats.aggregations` names it. Float results use NaN for "no value"; dict
+and list results are object arrays with ``None``.
 
 Statistics are vectorised over segments where reasonable (a sort by (segment, value) and cumulative
 weights for quantiles; runs of equal values for modes and frequencies); regressions, histograms and
 lists loop over segments. Decomposable statistics (``mean``, ``variance``, ...) are computed with the
-block kernels of :mod:`reducer.kernels` on the segments, so each statistic has one definition.
+block kernels of :mod:`reducer.stats.kernels` on the segments (:func:`dense_from_segments`), so each
+statistic has one definition.
 
 Weighted quantiles follow exactextract's definition (``weighted_quantiles.cpp``): sort by value;
 ``s_0 = 0``, ``s_i = i w_i + (n - 1) sum_{j<i} w_j``, ``S_n = (n - 1) sum w``; the q-quantile
 interpolates linearly at ``q S_n`` between the entries whose ``s`` bracket it. With all weights 1
 this is numpy's default (linear) percentile.
+
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -32,14 +39,37 @@ from .kernels import chunk_stats, scatter
 
 __all__ = [
     "Segments",
-    "Context",
-    "SegmentsContext",
-    "evaluate",
-    "needed_kinds",
-    "reduce_over_time",
-    "reduce_over_time_dask",
-    "reduce_columns",
     "weighted_quantile",
+    "bucket_rule",
+    "dense_from_segments",
+    "to_number",
+    "python_value",
+    "percentile",
+    "interval_mean",
+    "majority",
+    "minority",
+    "count_distinct",
+    "unique",
+    "frequency_histogram",
+    "frac",
+    "histogram",
+    "auto_histogram",
+    "fixed_histogram",
+    "first",
+    "last",
+    "to_list",
+    "count_every",
+    "linear_fit_scale",
+    "linear_fit_offset",
+    "regression_coefficients",
+    "regression_residuals",
+    "sens_slope",
+    "sens_offset",
+    "pearson_correlation",
+    "pearson_p_value",
+    "spearman_correlation",
+    "kendall_tau",
+    "kendall_p_value",
 ]
 
 
@@ -93,6 +123,28 @@ class Segments:
         """Segments from a sorted segment id per entry."""
         offsets = np.searchsorted(np.asarray(seg_ids), np.arange(n_seg + 1), side="left")
         return cls(offsets, weight, values, **kw)
+
+    @classmethod
+    def from_stack(cls, values: np.ndarray) -> Segments:
+        """Segments from a dense ``(n_entries, n_rows, n_seg)`` stack (pixels over time).
+
+        Segment ``k`` holds column ``k``'s entries in order, each with weight 1; an entry that is NaN
+        in every row is left out.
+
+        Examples
+        --------
+        >>> v = np.array([[1.0, np.nan], [np.nan, np.nan], [3.0, 4.0]]).reshape(3, 1, 2)
+        >>> seg = Segments.from_stack(v)
+        >>> seg.offsets.tolist(), seg.values.tolist()
+        ([0, 2, 3], [[1.0, 3.0, 4.0]])
+        """
+        values = np.asarray(values, dtype="f8")
+        n_t, n_rows, n_seg = values.shape
+        flat = values.transpose(1, 2, 0).reshape(n_rows, n_seg * n_t)
+        keep = ~np.isnan(flat).all(axis=0)
+        counts = keep.reshape(n_seg, n_t).sum(axis=1)
+        offsets = np.concatenate([[0], np.cumsum(counts)])
+        return cls(offsets, np.ones(int(offsets[-1])), flat[:, keep])
 
     @property
     def n_seg(self) -> int:
@@ -197,12 +249,38 @@ class Segments:
             return None
         if labels is not None:
             return labels[int(x)]
-        return _num(x)
+        return to_number(x)
 
 
-def _num(x: float) -> int | float:
+def to_number(x: float) -> int | float:
+    """A number as Earth Engine writes it: an int when it is whole, else a float.
+
+    Examples
+    --------
+    >>> to_number(3.0), to_number(0.5), to_number(np.float32(2))
+    (3, 0.5, 2)
+    """
     x = float(x)
     return int(x) if x.is_integer() and abs(x) < 2**53 else x
+
+
+def python_value(v: Any, integer: bool) -> Any:
+    """One statistic's value as plain Python: None for NaN, an int for whole-number statistics.
+
+    Dicts and lists (object results) pass through.
+
+    Examples
+    --------
+    >>> python_value(np.float64(2.0), True), python_value(2.0, False), python_value(np.nan, False)
+    (2, 2.0, None)
+    >>> python_value({"1": 2}, False)
+    {'1': 2}
+    """
+    if isinstance(v, float | np.floating):
+        if not np.isfinite(v):
+            return None
+        return int(round(float(v))) if integer else float(v)
+    return v
 
 
 def _key(x: Any) -> str:
@@ -260,15 +338,36 @@ def weighted_quantile(seg: Segments, q: float, row: int = 0) -> np.ndarray:
     out[ne & last] = x[starts[ne & last] + counts[ne & last] - 1]
     r = starts[mid] + cnt[mid]
     left = r - 1
-    out[mid] = x[left] + (target[mid] - s[left]) * (x[r] - x[left]) / (s[r] - s[left])
+    # no interpolation on an entry or between equal values (an infinite neighbour would give NaN)
+    with np.errstate(invalid="ignore"):
+        interp = x[left] + (target[mid] - s[left]) * (x[r] - x[left]) / (s[r] - s[left])
+    out[mid] = np.where((target[mid] == s[left]) | (x[r] == x[left]), x[left], interp)
     return out
 
 
-def _percentile(seg: Segments, params: tuple) -> np.ndarray:
+def percentile(seg: Segments, params: tuple) -> np.ndarray:
+    """The weighted ``params[0]``-th percentile of each segment (:func:`weighted_quantile`).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> percentile(s, (50.0,)).tolist(), float(np.median([3, 1, 3, 2]))
+    ([2.5, nan], 2.5)
+    """
     return weighted_quantile(seg, float(params[0]) / 100.0)
 
 
-def _interval_mean(seg: Segments, params: tuple) -> np.ndarray:
+def interval_mean(seg: Segments, params: tuple) -> np.ndarray:
+    """The weighted mean of the entries between the ``params[0]``-th and ``params[1]``-th percentiles, inclusive.
+
+    Examples
+    --------
+    The 25th and 75th percentiles of 1, 2, 3, 3 are 1.75 and 3: the mean of 2, 3, 3.
+
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> interval_mean(s, (25.0, 75.0)).tolist()
+    [2.6666666666666665, nan]
+    """
     lo = weighted_quantile(seg, float(params[0]) / 100.0)
     hi = weighted_quantile(seg, float(params[1]) / 100.0)
     sid = seg.seg_ids
@@ -297,21 +396,53 @@ def _extreme_run(seg: Segments, largest: bool) -> np.ndarray:
     return out
 
 
-def _majority(seg: Segments, params: tuple) -> np.ndarray:
+def majority(seg: Segments, params: tuple) -> np.ndarray:
+    """The value with the largest total weight per segment (``mode``); ties go to the smallest value.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> majority(s, ()).tolist()
+    [3.0, nan]
+    """
     return _extreme_run(seg, True)
 
 
-def _minority(seg: Segments, params: tuple) -> np.ndarray:
+def minority(seg: Segments, params: tuple) -> np.ndarray:
+    """The value with the smallest total weight per segment; ties go to the smallest value.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> minority(s, ()).tolist()
+    [1.0, nan]
+    """
     return _extreme_run(seg, False)
 
 
-def _count_distinct(seg: Segments, params: tuple) -> np.ndarray:
+def count_distinct(seg: Segments, params: tuple) -> np.ndarray:
+    """The number of distinct values per segment (0 for an empty one).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> count_distinct(s, ()).tolist()
+    [3.0, 0.0]
+    """
     rsid = seg.runs()[0]
     return np.bincount(rsid, minlength=seg.n_seg).astype("f8")
 
 
-def _unique(seg: Segments, params: tuple) -> np.ndarray:
-    n = _count_distinct(seg, params)
+def unique(seg: Segments, params: tuple) -> np.ndarray:
+    """The number of distinct values per segment (NaN for an empty one).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> unique(s, ()).tolist()
+    [3.0, nan]
+    """
+    n = count_distinct(seg, params)
     return np.where(seg.counts > 0, n, np.nan)
 
 
@@ -324,15 +455,31 @@ def _run_dicts(seg: Segments, fn: Callable[[np.ndarray, np.ndarray, np.ndarray],
     bounds = np.searchsorted(rsid, np.arange(seg.n_seg + 1))
     for k in np.flatnonzero(seg.counts > 0):
         a, b = bounds[k], bounds[k + 1]
-        out[k] = {_key(seg.label(0, x)): _num(v) for x, v in zip(rx[a:b], vals[a:b], strict=True)}
+        out[k] = {_key(seg.label(0, x)): to_number(v) for x, v in zip(rx[a:b], vals[a:b], strict=True)}
     return out
 
 
-def _frequency_histogram(seg: Segments, params: tuple) -> np.ndarray:
+def frequency_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    """``{value: weight sum}`` per segment, keys as Earth Engine writes them.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> frequency_histogram(s, ()).tolist()
+    [{'1': 1, '2': 1, '3': 2}, None]
+    """
     return _run_dicts(seg, lambda rsid, rw, rn: rw)
 
 
-def _frac(seg: Segments, params: tuple) -> np.ndarray:
+def frac(seg: Segments, params: tuple) -> np.ndarray:
+    """``{value: share of the segment's weight}`` per segment.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> frac(s, ()).tolist()
+    [{'1': 0.25, '2': 0.25, '3': 0.5}, None]
+    """
     total = np.bincount(seg.seg_ids, weights=seg.weight, minlength=seg.n_seg)
     return _run_dicts(seg, lambda rsid, rw, rn: rw / total[rsid])
 
@@ -389,7 +536,17 @@ def _bucket_counts(x: np.ndarray, w: np.ndarray, bmin: float, width: float, n: i
     return np.bincount(idx, weights=w, minlength=n), np.bincount(idx, weights=w * x, minlength=n)
 
 
-def _histogram(seg: Segments, params: tuple) -> np.ndarray:
+def histogram(seg: Segments, params: tuple) -> np.ndarray:
+    """Earth Engine's histogram dictionary per segment; ``params`` are ``(maxBuckets, minBucketWidth, maxRaw)``.
+
+    Buckets follow :func:`bucket_rule`.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> histogram(s, (4, None, None)).tolist()[0]
+    {'bucketMeans': [1.0, 2.0, 3.0], 'bucketMin': 1, 'bucketWidth': 1, 'histogram': [1, 1, 2]}
+    """
     max_buckets, min_width, _ = params
 
     def one(v: np.ndarray, w: np.ndarray) -> dict:
@@ -401,9 +558,9 @@ def _histogram(seg: Segments, params: tuple) -> np.ndarray:
             means = np.where(counts > 0, sums / np.where(counts > 0, counts, 1), centres)
         return {
             "bucketMeans": [float(m) for m in means],
-            "bucketMin": _num(bmin),
-            "bucketWidth": _num(width),
-            "histogram": [_num(c) for c in counts],
+            "bucketMin": to_number(bmin),
+            "bucketWidth": to_number(width),
+            "histogram": [to_number(c) for c in counts],
         }
 
     return _per_segment(seg, one)
@@ -413,19 +570,35 @@ def _cumulate(counts: np.ndarray, cumulative: bool) -> np.ndarray:
     return np.cumsum(counts) if cumulative else counts
 
 
-def _auto_histogram(seg: Segments, params: tuple) -> np.ndarray:
+def auto_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    """``[[bucket lower edge, count], ...]`` per segment; ``params`` end with ``cumulative``.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> auto_histogram(s, (4, None, None, False)).tolist()
+    [[[1, 1], [2, 1], [3, 2]], None]
+    """
     max_buckets, min_width, _, cumulative = params
 
     def one(v: np.ndarray, w: np.ndarray) -> list:
         x = v[0]
         bmin, width, n = bucket_rule(float(x.min()), float(x.max()), max_buckets, min_width)
         counts = _cumulate(_bucket_counts(x, w, bmin, width, n)[0], cumulative)
-        return [[_num(bmin + i * width), _num(c)] for i, c in enumerate(counts)]
+        return [[to_number(bmin + i * width), to_number(c)] for i, c in enumerate(counts)]
 
     return _per_segment(seg, one)
 
 
-def _fixed_histogram(seg: Segments, params: tuple) -> np.ndarray:
+def fixed_histogram(seg: Segments, params: tuple) -> np.ndarray:
+    """``[[lower edge, count], ...]`` over ``params = (min, max, steps, cumulative)``; values outside are left out.
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> fixed_histogram(s, (0.0, 4.0, 2, False)).tolist()
+    [[[0, 1], [2, 3]], None]
+    """
     lo, hi, steps, cumulative = float(params[0]), float(params[1]), int(params[2]), bool(params[3])
     width = (hi - lo) / steps
     edges = lo + np.arange(steps) * width
@@ -435,7 +608,7 @@ def _fixed_histogram(seg: Segments, params: tuple) -> np.ndarray:
         inside = (x >= lo) & (x < hi)
         idx = np.clip(np.floor((x[inside] - lo) / width).astype("i8"), 0, steps - 1)
         counts = _cumulate(np.bincount(idx, weights=w[inside], minlength=steps), cumulative)
-        return [[_num(e), _num(c)] for e, c in zip(edges, counts, strict=True)]
+        return [[to_number(e), to_number(c)] for e, c in zip(edges, counts, strict=True)]
 
     return _per_segment(seg, one)
 
@@ -443,7 +616,15 @@ def _fixed_histogram(seg: Segments, params: tuple) -> np.ndarray:
 # -- order: first, last, lists ------------------------------------------------------------------------
 
 
-def _first(seg: Segments, params: tuple) -> np.ndarray:
+def first(seg: Segments, params: tuple) -> np.ndarray:
+    """The first entry of each segment (its label for label rows).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> first(s, ()).tolist()
+    [3.0, nan]
+    """
     out = _objects(seg.n_seg) if seg.labels[0] is not None else _nan(seg.n_seg)
     ne = seg.counts > 0
     vals = seg.values[0][seg.offsets[:-1][ne]]
@@ -451,7 +632,15 @@ def _first(seg: Segments, params: tuple) -> np.ndarray:
     return out
 
 
-def _last(seg: Segments, params: tuple) -> np.ndarray:
+def last(seg: Segments, params: tuple) -> np.ndarray:
+    """The last entry of each segment (its label for label rows).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> last(s, ()).tolist()
+    [2.0, nan]
+    """
     out = _objects(seg.n_seg) if seg.labels[0] is not None else _nan(seg.n_seg)
     ne = seg.counts > 0
     vals = seg.values[0][seg.offsets[1:][ne] - 1]
@@ -459,7 +648,18 @@ def _last(seg: Segments, params: tuple) -> np.ndarray:
     return out
 
 
-def _to_list(seg: Segments, params: tuple) -> np.ndarray:
+def to_list(seg: Segments, params: tuple) -> np.ndarray:
+    """The entries of each segment as a list; ``params = (tupleSize, numOptional)``.
+
+    With a ``tupleSize`` each item is a list of the rows' values; the last ``numOptional`` rows may
+    be null (None).
+
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> to_list(s, (None, 0)).tolist()
+    [[3, 1, 3, 2], None]
+    """
     tuple_size, num_optional = params
     n_rows = seg.values.shape[0]
     required = n_rows - int(num_optional or 0)
@@ -500,14 +700,30 @@ def _moments2(seg: Segments) -> dict[str, np.ndarray]:
     return seg.memo("moments2", run)
 
 
-def _linear_fit_scale(seg: Segments, params: tuple) -> np.ndarray:
+def linear_fit_scale(seg: Segments, params: tuple) -> np.ndarray:
+    """The (weighted) least-squares slope of row 1 (y) on row 0 (x) per segment.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> linear_fit_scale(xy, ()).tolist(), np.polyfit([0, 1, 2, 3], [1, 3, 5, 8], 1).round(6).tolist()
+    ([2.3], [2.3, 0.8])
+    """
     m = _moments2(seg)
     ok = (m["W"] > 0) & (m["sxx"] > 0)
     return np.where(ok, m["sxy"] / np.where(ok, m["sxx"], 1), np.nan)
 
 
-def _linear_fit_offset(seg: Segments, params: tuple) -> np.ndarray:
-    return _moments2(seg)["my"] - _linear_fit_scale(seg, params) * _moments2(seg)["mx"]
+def linear_fit_offset(seg: Segments, params: tuple) -> np.ndarray:
+    """The (weighted) least-squares intercept of row 1 (y) on row 0 (x) per segment.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> linear_fit_offset(xy, ()).tolist()
+    [0.8000000000000003]
+    """
+    return _moments2(seg)["my"] - linear_fit_scale(seg, params) * _moments2(seg)["mx"]
 
 
 def _pearson(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
@@ -531,11 +747,29 @@ def _pearson(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
     return seg.memo("pearson", run)
 
 
-def _pearson_r(seg: Segments, params: tuple) -> np.ndarray:
+def pearson_correlation(seg: Segments, params: tuple) -> np.ndarray:
+    """Pearson's (weighted) correlation of rows 0 and 1 per segment.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> from scipy.stats import pearsonr
+    >>> round(float(pearson_correlation(xy, ())[0]), 12), round(float(pearsonr([0, 1, 2, 3], [1, 3, 5, 8])[0]), 12)
+    (0.994376712684, 0.994376712684)
+    """
     return _pearson(seg)[0]
 
 
-def _pearson_p(seg: Segments, params: tuple) -> np.ndarray:
+def pearson_p_value(seg: Segments, params: tuple) -> np.ndarray:
+    """The two-sided p-value of Pearson's correlation (Student's t with n - 2 degrees of freedom).
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> from scipy.stats import pearsonr
+    >>> round(float(pearson_p_value(xy, ())[0]), 12), round(float(pearsonr([0, 1, 2, 3], [1, 3, 5, 8])[1]), 12)
+    (0.005623287316, 0.005623287316)
+    """
     return _pearson(seg)[1]
 
 
@@ -556,12 +790,20 @@ def _ranks(seg: Segments, row: int) -> np.ndarray:
     return seg.memo(("ranks", row), run)
 
 
-def _spearman(seg: Segments, params: tuple) -> np.ndarray:
+def spearman_correlation(seg: Segments, params: tuple) -> np.ndarray:
+    """Spearman's rank correlation of rows 0 and 1 (average ranks for ties).
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> spearman_correlation(xy, ()).tolist()
+    [1.0]
+    """
     ranked = Segments(seg.offsets, np.ones(seg.n), np.vstack([_ranks(seg, 0), _ranks(seg, 1)]))
     return _pearson(ranked)[0]
 
 
-def _pairs(offsets: np.ndarray, max_pairs: int = 4_000_000):
+def _pairs(offsets: np.ndarray, max_pairs: int = 4_000_000) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Batches of all pairs ``i < j`` within each segment: ``(i, j, segment)`` index arrays."""
     counts = np.diff(offsets)
     n_pairs = counts * (counts - 1) // 2
@@ -607,11 +849,28 @@ def _sens(seg: Segments) -> tuple[np.ndarray, np.ndarray]:
     return seg.memo("sens", run)
 
 
-def _sens_slope(seg: Segments, params: tuple) -> np.ndarray:
+def sens_slope(seg: Segments, params: tuple) -> np.ndarray:
+    """Sen's slope of row 1 (y) on row 0 (x): the median of the pairwise slopes (weights ignored).
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> from scipy.stats import theilslopes
+    >>> sens_slope(xy, ()).tolist(), float(theilslopes([1, 3, 5, 8], [0, 1, 2, 3]).slope)
+    ([2.166666666666667], 2.166666666666667)
+    """
     return _sens(seg)[0]
 
 
-def _sens_offset(seg: Segments, params: tuple) -> np.ndarray:
+def sens_offset(seg: Segments, params: tuple) -> np.ndarray:
+    """``median(y) - slope * median(x)`` with Sen's slope (scipy's ``theilslopes`` intercept).
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> sens_offset(xy, ()).tolist()
+    [0.7499999999999996]
+    """
     return _sens(seg)[1]
 
 
@@ -660,11 +919,28 @@ def _with_sequence(seg: Segments, params: tuple) -> Segments:
     return seg.memo("sequence", lambda: Segments(seg.offsets, seg.weight, np.vstack([pos, seg.values[0]])))
 
 
-def _kendall_tau(seg: Segments, params: tuple) -> np.ndarray:
+def kendall_tau(seg: Segments, params: tuple) -> np.ndarray:
+    """Kendall's tau-b of rows 0 and 1, or of the sequence number and row 0 when ``params[0]`` is 1.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> kendall_tau(xy, (2,)).tolist(), kendall_tau(xy, (1,)).tolist()
+    ([1.0], [1.0])
+    """
     return _kendall(_with_sequence(seg, params))[0]
 
 
-def _kendall_p(seg: Segments, params: tuple) -> np.ndarray:
+def kendall_p_value(seg: Segments, params: tuple) -> np.ndarray:
+    """The two-sided p-value of Kendall's tau (normal approximation with ties).
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> from scipy.stats import kendalltau
+    >>> kendall_p_value(xy, (2,)).tolist(), float(kendalltau([0, 1, 2, 3], [1, 3, 5, 8], method="asymptotic")[1])
+    ([0.04154006700988516], 0.04154006700988516)
+    """
     return _kendall(_with_sequence(seg, params))[1]
 
 
@@ -689,51 +965,43 @@ def _regression(seg: Segments, params: tuple) -> tuple[np.ndarray, np.ndarray]:
     return seg.memo(("regression", num_x, num_y), run)
 
 
-def _regression_coefficients(seg: Segments, params: tuple) -> np.ndarray:
+def regression_coefficients(seg: Segments, params: tuple) -> np.ndarray:
+    """The ``numX`` × ``numY`` least-squares coefficients (no constant term); ``params = (numX, numY)``.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> regression_coefficients(xy, (1, 1)).tolist(), 37 / 14
+    ([[[2.642857142857143]]], 2.642857142857143)
+    """
     return _regression(seg, params)[0]
 
 
-def _regression_residuals(seg: Segments, params: tuple) -> np.ndarray:
+def regression_residuals(seg: Segments, params: tuple) -> np.ndarray:
+    """The root mean square residual of each dependent row; ``params = (numX, numY)``.
+
+    Examples
+    --------
+    >>> xy = Segments(np.array([0, 4]), np.ones(4), np.array([[0.0, 1, 2, 3], [1.0, 3, 5, 8]]))  # (x, y) pairs
+    >>> regression_residuals(xy, (1, 1)).tolist()
+    [[0.5509731650193397]]
+    """
     return _regression(seg, params)[1]
 
 
-SEGMENT_FUNCTIONS: dict[str, Callable[[Segments, tuple], np.ndarray]] = {
-    "percentile": _percentile,
-    "intervalMean": _interval_mean,
-    "mode": _majority,
-    "majority": _majority,
-    "minority": _minority,
-    "countDistinct": _count_distinct,
-    "unique": _unique,
-    "frequencyHistogram": _frequency_histogram,
-    "frac": _frac,
-    "histogram": _histogram,
-    "autoHistogram": _auto_histogram,
-    "fixedHistogram": _fixed_histogram,
-    "first": _first,
-    "last": _last,
-    "firstNonNull": _first,
-    "lastNonNull": _last,
-    "toList": _to_list,
-    "linearFit.scale": _linear_fit_scale,
-    "linearFit.offset": _linear_fit_offset,
-    "linearRegression.coefficients": _regression_coefficients,
-    "linearRegression.residuals": _regression_residuals,
-    "sensSlope.slope": _sens_slope,
-    "sensSlope.offset": _sens_offset,
-    "pearsonsCorrelation.correlation": _pearson_r,
-    "pearsonsCorrelation.p-value": _pearson_p,
-    "spearmansCorrelation.correlation": _spearman,
-    "kendallsCorrelation.tau": _kendall_tau,
-    "kendallsCorrelation.p-value": _kendall_p,
-}
-"""Gathered statistics: ``fn(segments of the output's inputs, params) -> (n_seg,)`` values.
+def count_every(seg: Segments, params: tuple) -> np.ndarray:
+    """The number of entries of each segment, nulls included (``countEvery`` in ``reduceColumns``).
 
-Float results use NaN for "no value"; dict and list results are object arrays with ``None``.
-"""
+    Examples
+    --------
+    >>> s = Segments(np.array([0, 4, 4]), np.ones(4), np.array([[3.0, 1.0, 3.0, 2.0]]))  # 3 1 3 2 | (empty)
+    >>> count_every(s, ()).tolist()
+    [4.0, 0.0]
+    """
+    return seg.counts.astype("f8")
 
 
-# -- evaluation ----------------------------------------------------------------------------------------
+# -- decomposable statistics on segments -----------------------------------------------------------------
 
 
 def dense_from_segments(seg: Segments, kinds: Sequence[str]) -> dict[str, np.ndarray]:
@@ -747,288 +1015,3 @@ def dense_from_segments(seg: Segments, kinds: Sequence[str]) -> dict[str, np.nda
         # drop empty segments: the kernels need each segment non-empty
         part = chunk_stats(seg.values, np.arange(seg.n), seg.weight, seg.offsets[:-1][ne], ne, kinds, order=None)
     return scatter(part, seg.n_seg, n_rows, kinds)
-
-
-class Context:
-    """Where statistics find their data: dense intermediates and gathered segments, per coverage mode."""
-
-    n_seg: int
-    nulls: bool = False
-
-    def dense(self, mode: str) -> dict[str, np.ndarray]:  # pragma: no cover - interface
-        """``{kind: (n_seg, n_bands)}`` decomposable intermediates."""
-        raise NotImplementedError
-
-    def segments(self, mode: str) -> Segments:  # pragma: no cover - interface
-        """The gathered entries of every band."""
-        raise NotImplementedError
-
-
-class SegmentsContext(Context):
-    """A context over given segments: their weights for weighted outputs, 1 for unweighted ones."""
-
-    def __init__(self, seg: Segments, kinds: Sequence[str]):
-        self.seg = seg
-        self.kinds = tuple(kinds)
-        self.n_seg = seg.n_seg
-        self.nulls = seg.nulls
-        self._dense: dict[str, dict[str, np.ndarray]] = {}
-        self._unit: Segments | None = None
-
-    def dense(self, mode: str) -> dict[str, np.ndarray]:  # noqa: D102
-        if mode not in self._dense:
-            self._dense[mode] = dense_from_segments(self.segments(mode), self.kinds)
-        return self._dense[mode]
-
-    def segments(self, mode: str) -> Segments:  # noqa: D102
-        if mode == "weighted" or bool(np.all(self.seg.weight == 1)):
-            return self.seg
-        if self._unit is None:
-            s = self.seg
-            self._unit = Segments(s.offsets, np.ones(s.n), s.values, nulls=s.nulls, labels=s.labels)
-        return self._unit
-
-
-def needed_kinds(outputs: Sequence[Any]) -> dict[str, set[str]]:
-    """``{mode: intermediate kinds}`` that the outputs need (``vals`` for gathered statistics)."""
-    from .aggregations import AGGREGATIONS
-
-    out: dict[str, set[str]] = {}
-    for o in outputs:
-        agg = AGGREGATIONS[o.stat]
-        if agg.compose is not None:
-            if agg.regroups:
-                for m in agg.gather_modes(o):
-                    out.setdefault(m, set()).add("vals")
-            else:
-                for m, ks in needed_kinds(agg.children(o)).items():
-                    out.setdefault(m, set()).update(ks)
-            continue
-        out.setdefault(o.mode, set()).update(agg.needs)
-    return out
-
-
-def evaluate(output: Any, bands: Sequence[int], ctx: Context) -> np.ndarray:
-    """One output's values ``(n_seg,)``: floats (NaN for none) or objects (None for none).
-
-    ``bands`` maps the reducer's inputs to rows of the context's data (image bands).
-    """
-    from .aggregations import AGGREGATIONS
-
-    agg = AGGREGATIONS[output.stat]
-    if agg.compose is not None:
-        return agg.compose(output, bands, ctx)
-    rows = [bands[i] for i in output.inputs]
-    if agg.needs == ("vals",) or (ctx.nulls and agg.keeps_nulls):
-        seg = ctx.segments(output.mode).select(rows, keep_null=agg.keeps_nulls, force=agg.select_all)
-        if ctx.nulls and agg.keeps_nulls and agg.segment_null is not None:
-            return agg.segment_null(seg, output.params)
-        return SEGMENT_FUNCTIONS[agg.name](seg, output.params)
-    return agg.finalize(ctx.dense(output.mode))[:, rows[0]]
-
-
-# -- time and columns ----------------------------------------------------------------------------------
-
-
-def _scalar_check(columns: Sequence[Any], where: str) -> None:
-    from .aggregations import AGGREGATIONS
-    from .errors import ReducerInputError
-
-    for c in columns:
-        if not AGGREGATIONS[c.output.stat].scalar:
-            raise ReducerInputError(
-                f"{where}: the output {c.name!r} ({c.output.stat}) is a list or dictionary per pixel, which an "
-                "image band cannot hold. Reduce regions instead (reduceRegion/reduceRegions), or use a reducer "
-                "with number outputs."
-            )
-
-
-def time_columns(reducer: Any, band_names: Sequence[str], dtypes: Sequence[str] | None = None) -> list[Any]:
-    """The output bands of ``ImageCollection.reduce``: Earth Engine's names, checked to be numbers."""
-    from .engine import resolve_columns
-
-    dtypes = list(dtypes) if dtypes is not None else ["float64"] * len(band_names)
-    columns = resolve_columns(reducer, list(band_names), dtypes, "collection")
-    _scalar_check(columns, "ImageCollection.reduce")
-    return columns
-
-
-def reduce_over_time(
-    values: np.ndarray, reducer: Any, band_names: Sequence[str] | None = None
-) -> dict[str, np.ndarray]:
-    """Reduce a ``(T, B, y, x)`` block over time, each pixel on its own: ``{band name: (y, x)}``.
-
-    Masked values are NaN; each image has weight 1, in collection order (``first``, ``toList``).
-    Output names follow ``ImageCollection.reduce``: a one-input reducer gives ``<band>_<output>``,
-    a reducer with several inputs its output names. A pixel with no valid value gets NaN.
-
-    Examples
-    --------
-    >>> from reducer.reducers import Reducer
-    >>> v = np.array([1.0, 5.0, 2.0, np.nan]).reshape(4, 1, 1, 1)
-    >>> out = reduce_over_time(v, Reducer.median().combine(Reducer.count(), sharedInputs=True), ["b"])
-    >>> {k: a.ravel().tolist() for k, a in out.items()}
-    {'b_median': [2.0], 'b_count': [3.0]}
-    """
-    values = np.asarray(values, dtype="f8")
-    T, B, ny, nx = values.shape
-    names = list(band_names) if band_names is not None else [f"b{i}" for i in range(B)]
-    columns = time_columns(reducer, names)
-    flat = values.reshape(T, B, ny * nx).transpose(1, 2, 0).reshape(B, ny * nx * T)
-    keep = ~np.isnan(flat).all(axis=0)
-    seg_ids = np.repeat(np.arange(ny * nx), T)[keep]
-    seg = Segments.from_ids(seg_ids, ny * nx, np.ones(int(keep.sum())), flat[:, keep])
-    kinds = set().union(*needed_kinds([c.output for c in columns]).values()) if columns else set()
-    ctx = SegmentsContext(seg, sorted(kinds))
-    out = {}
-    for c in columns:
-        v = evaluate(c.output, c.bands, ctx)
-        out[c.name] = np.asarray(v, dtype="f8").reshape(ny, nx)
-    return out
-
-
-def reduce_over_time_dask(arrays: Sequence[Sequence[Any]], reducer: Any, band_names: Sequence[str]) -> dict[str, Any]:
-    """:func:`reduce_over_time` on dask arrays: ``arrays[band][image]`` 2-D, with equal chunks.
-
-    Returns ``{output band name: 2-D dask array}``; all outputs come from one task per block.
-    """
-    import dask.array as da
-    from dask.base import tokenize
-
-    names_in = list(band_names)
-    columns = time_columns(reducer, names_in)
-    n_b, n_t = len(arrays), len(arrays[0]) if arrays else 0
-    flat = [a for band in arrays for a in band]
-    names = [c.name for c in columns]
-    if not flat or not names:
-        return {}
-
-    def block(*blocks: np.ndarray) -> np.ndarray:
-        shape = np.shape(blocks[0])
-        v = np.stack([np.asarray(b, dtype="f8") for b in blocks]).reshape(n_b, n_t, *shape).transpose(1, 0, 2, 3)
-        with np.errstate(all="ignore"):
-            out = reduce_over_time(v, reducer, names_in)
-        return np.stack([out[n] for n in names])
-
-    name = "reduce-over-time-" + tokenize([a.name for a in flat], repr(reducer), names_in)
-    stacked = da.map_blocks(
-        block,
-        *flat,
-        new_axis=0,
-        chunks=((len(names),), *flat[0].chunks),
-        dtype="f8",
-        meta=np.empty((0, 0, 0), "f8"),
-        name=name,
-    )
-    return {n: stacked[i] for i, n in enumerate(names)}
-
-
-def reduce_columns(
-    table: Any, reducer: Any, selectors: Sequence[str], weight_selectors: Sequence[str] | None = None
-) -> dict[str, Any]:
-    """``FeatureCollection.reduceColumns``: reduce property columns (one segment) to ``{output: value}``.
-
-    Numbers reduce as numbers; other values (strings) as labels, for the statistics that do not do
-    arithmetic (``frequencyHistogram``, ``toList``, ``countDistinct``, ``first``, ``mode``, ...).
-    Nulls (missing properties) are inputs that ``countEvery``, ``first`` and ``last`` see; the others
-    skip them. ``weightSelectors`` weight each row (one column for all inputs).
-    """
-    import pandas as pd
-
-    from .aggregations import AGGREGATIONS
-    from .engine import resolve_columns
-    from .errors import ArgumentError, ReducerInputError
-    from .values import to_info
-
-    selectors = [str(s) for s in selectors]
-    n_in = reducer.numInputs()
-    if len(selectors) != n_in:
-        raise ReducerInputError(
-            f"reduceColumns: the reducer has {n_in} input(s) but {len(selectors)} selector(s) {selectors!r} were "
-            f"given. Give one property name per input."
-        )
-    n = len(table)
-    rows, labels = [], []
-    for name in selectors:
-        col = table[name] if name in table.columns else pd.Series([None] * n, index=table.index, dtype=object)
-        v, lab = _encode(col)
-        rows.append(v)
-        labels.append(lab)
-    weight = np.ones(n)
-    if weight_selectors:
-        wnames = {str(w) for w in weight_selectors if w is not None}
-        if len(wnames) > 1:
-            raise NotImplementedError(
-                f"reduceColumns: different weight columns per input {sorted(wnames)!r} are not supported; "
-                "weight every input by the same column."
-            )
-        if wnames:
-            (wname,) = wnames
-            if wname not in table.columns:
-                raise ArgumentError(f"reduceColumns: weight property {wname!r} not found.")
-            weight = pd.to_numeric(table[wname], errors="coerce").to_numpy(dtype="f8")
-    keep = ~np.isnan(weight) & (weight > 0)
-    values = np.vstack(rows)[:, keep] if rows else np.empty((0, int(keep.sum())))
-    seg = Segments(np.array([0, int(keep.sum())]), weight[keep], values, nulls=True, labels=labels)
-    columns = resolve_columns(reducer, selectors, ["float64"] * n_in, "columns")
-    kinds = set().union(*needed_kinds([c.output for c in columns]).values()) if columns else set()
-    ctx = SegmentsContext(seg, sorted(kinds))
-    out = {}
-    for c in columns:
-        _check_labels(c.output, c.bands, labels, selectors)
-        v = evaluate(c.output, c.bands, ctx)[0]
-        agg = AGGREGATIONS[c.output.stat]
-        if agg.keeps_type and isinstance(v, float) and labels[c.bands[c.output.input]] is not None:
-            v = seg.label(c.bands[c.output.input], v)
-        out[c.name] = _python(v, c.integer)
-    return to_info(out)
-
-
-def _check_labels(output: Any, bands: Sequence[int], labels: Sequence[Any], selectors: Sequence[str]) -> None:
-    """Raise when a statistic that does arithmetic reads a non-numeric property."""
-    from .aggregations import AGGREGATIONS
-    from .errors import ArgumentError
-
-    agg = AGGREGATIONS[output.stat]
-    if agg.compose is not None:
-        for c in agg.children(output):
-            _check_labels(c, bands, labels, selectors)
-        return
-    if agg.labels:
-        return
-    for i in output.inputs:
-        if labels[bands[i]] is not None:
-            raise ArgumentError(
-                f"reduceColumns: property {selectors[bands[i]]!r} is not numeric; {output.stat!r} needs numbers."
-            )
-
-
-def _encode(col: Any) -> tuple[np.ndarray, np.ndarray | None]:
-    """A property column as floats (NaN for null), or as codes with their labels when not numeric."""
-    import pandas as pd
-
-    vals = col.tolist()
-
-    def null(v: Any) -> bool:
-        return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
-
-    if all(
-        null(v) or (isinstance(v, int | float | np.integer | np.floating) and not isinstance(v, bool)) for v in vals
-    ):
-        return np.array([np.nan if null(v) else float(v) for v in vals], dtype="f8"), None
-    present = [v for v in vals if not null(v)]
-    try:
-        labels = sorted(set(present))
-    except TypeError:
-        labels = sorted(set(present), key=repr)
-    index = {v: i for i, v in enumerate(labels)}
-    codes = np.array([np.nan if null(v) else index[v] for v in vals], dtype="f8")
-    return codes, np.array(labels, dtype=object)
-
-
-def _python(v: Any, integer: bool) -> Any:
-    if isinstance(v, float | np.floating):
-        if not np.isfinite(v):
-            return None
-        return int(round(float(v))) if integer else float(v)
-    return v

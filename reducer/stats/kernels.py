@@ -4,6 +4,12 @@ Per block, coverage entries are sorted by feature, so each feature's pixels are 
 contiguous segment ``starts[k]:starts[k+1]``; reductions are ``ufunc.reduceat`` over segments.
 A partial is ``(fids, {kind: array (n_fids, n_bands)})`` for the features present in a block.
 
+Pixels over time come as a dense stack instead: ``(n_images, n_bands, n_pixels)``, NaN where an
+image is masked, every entry with weight 1. :func:`stack_stats` gives the same intermediates along
+the first axis, and :func:`stack_quantile` and :func:`stack_mode` are the unit-weight quantile and
+mode of :mod:`reducer.stats.segments` on that layout: the same definitions, computed without
+gathering the entries into segments (the evaluator uses them where they apply, for speed).
+
 Intermediate kinds (x_i value, c_i weight of a valid pixel; exactextract's notation):
 
 - ``w``: sum of c_i
@@ -25,7 +31,17 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["KINDS", "Gathered", "chunk_stats", "combine_partials", "empty_partial", "scatter"]
+__all__ = [
+    "KINDS",
+    "Gathered",
+    "chunk_stats",
+    "combine_partials",
+    "empty_partial",
+    "scatter",
+    "stack_stats",
+    "stack_quantile",
+    "stack_mode",
+]
 
 KINDS = ("w", "w2", "wx", "m2", "m3", "m4", "min", "max", "prod", "anynz", "allnz", "vals")
 _FILL = {
@@ -248,3 +264,162 @@ def scatter(partial: Partial, n_features: int, n_bands: int, kinds: Iterable[str
             dense[fids] = arrays[k]
         out[k] = dense
     return out
+
+
+# -- dense stacks (pixels over time) -------------------------------------------------------------------
+
+
+def stack_stats(values: np.ndarray, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+    """Intermediates of each column of a dense stack, every entry with weight 1.
+
+    The same kinds as :func:`chunk_stats` (``vals`` aside), for segments that are the columns of
+    ``values``: what :func:`scatter` of :func:`chunk_stats` gives on those segments, up to rounding.
+
+    Parameters
+    ----------
+    values
+        ``(n_entries, n_rows, n_seg)``, NaN where an entry is missing.
+    kinds
+        Which intermediates to compute (not ``vals``).
+
+    Returns
+    -------
+    dict
+        ``{kind: (n_seg, n_rows)}``, each kind's identity (0, +inf, 1, ...) where a column has no entry.
+
+    Examples
+    --------
+    >>> v = np.array([[1.0, np.nan], [3.0, np.nan], [np.nan, np.nan]]).reshape(3, 1, 2)
+    >>> out = stack_stats(v, ["w", "wx", "m2", "min"])
+    >>> {k: a.ravel().tolist() for k, a in out.items()}
+    {'w': [2.0, 0.0], 'wx': [4.0, 0.0], 'm2': [2.0, 0.0], 'min': [1.0, inf]}
+    """
+    v = np.asarray(values, dtype="f8")
+    valid = ~np.isnan(v)
+    all_valid = bool(valid.all())
+    out: dict[str, np.ndarray] = {}
+    kinds = list(kinds)
+    need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
+    if need_sums:
+        w = valid.sum(axis=0).astype("f8")
+        out["w"] = out["w2"] = w  # w_i = 1: sum w_i^2 = sum w_i
+        if "wx" in kinds or set(_MOMENTS) & set(kinds):
+            x0 = v if all_valid else np.where(valid, v, 0.0)
+            wx = x0.sum(axis=0)
+            out["wx"] = wx
+            if set(_MOMENTS) & set(kinds):
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    mean = np.where(w > 0, wx / np.where(w > 0, w, 1.0), 0.0)
+                dev = x0 - mean if all_valid else np.where(valid, x0 - mean, 0.0)
+                for p, k in enumerate(_MOMENTS, start=2):
+                    if k in kinds:
+                        out[k] = (dev * dev ** (p - 1)).sum(axis=0)
+    if "min" in kinds:
+        out["min"] = (v if all_valid else np.where(valid, v, np.inf)).min(axis=0, initial=np.inf)
+    if "max" in kinds:
+        out["max"] = (v if all_valid else np.where(valid, v, -np.inf)).max(axis=0, initial=-np.inf)
+    if "prod" in kinds:
+        out["prod"] = np.where(valid, v, 1.0).prod(axis=0)
+    if "anynz" in kinds:
+        out["anynz"] = (valid & (v != 0)).any(axis=0).astype("f8")
+    if "allnz" in kinds:
+        out["allnz"] = (~valid | (v != 0)).all(axis=0).astype("f8")
+    return {k: out[k].T for k in kinds}
+
+
+def _sorted_columns(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each column sorted (NaN last) and its number of valid entries."""
+    s = np.sort(np.asarray(values, dtype="f8"), axis=0)
+    n = (~np.isnan(s)).sum(axis=0)
+    return s, n
+
+
+def stack_quantile(values: np.ndarray, q: float) -> np.ndarray:
+    """The q-quantile of each column, entries of weight 1: numpy's linear percentile.
+
+    This is :func:`reducer.stats.segments.weighted_quantile` with every weight 1 (``s_i = n i``,
+    ``S_n = n (n - 1)``), written with the same arithmetic so that both give the same bits.
+
+    Parameters
+    ----------
+    values
+        ``(n_entries, n_seg)``, NaN where an entry is missing.
+    q
+        The quantile, between 0 and 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_seg,)``, NaN for a column without any entry.
+
+    Examples
+    --------
+    >>> v = np.array([[4.0, 1.0, np.nan], [1.0, np.nan, np.nan], [3.0, np.nan, np.nan], [2.0, np.nan, np.nan]])
+    >>> stack_quantile(v, 0.25).tolist(), float(np.percentile([4, 1, 3, 2], 25))
+    ([1.75, 1.0, nan], 1.75)
+    """
+    s, n = _sorted_columns(values)
+    out = np.full(s.shape[1:], np.nan)
+    if s.shape[0] == 0:
+        return out
+    nf = n.astype("f8")
+    target = q * (n - 1) * nf
+    # cnt = #{i < n : n i <= target}, the entries at or below the target (at least 1 when n > 0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        k = np.floor(target / np.where(n > 0, nf, 1.0))
+    k = np.where(n > 0, k, 0.0)
+    k = np.where(nf * k > target, k - 1, k)
+    k = np.where(nf * (k + 1) <= target, k + 1, k)
+    cnt = np.clip(k + 1, 0, n).astype("i8")
+    ne = n > 0
+    last = ne & (cnt >= n)
+    mid = ne & ~last
+    cols = np.arange(s.shape[1])
+    out[last] = s[n[last] - 1, cols[last]]
+    r = cnt[mid]
+    left = r - 1
+    x_left, x_right = s[left, cols[mid]], s[r, cols[mid]]
+    s_left, s_right = (nf[mid] * left), (nf[mid] * r)
+    with np.errstate(invalid="ignore"):
+        interp = x_left + (target[mid] - s_left) * (x_right - x_left) / (s_right - s_left)
+    out[mid] = np.where((target[mid] == s_left) | (x_right == x_left), x_left, interp)
+    return out
+
+
+def stack_mode(values: np.ndarray) -> np.ndarray:
+    """The most frequent value of each column (entries of weight 1); ties go to the smallest value.
+
+    :func:`reducer.stats.segments.majority` with every weight 1.
+
+    Parameters
+    ----------
+    values
+        ``(n_entries, n_seg)``, NaN where an entry is missing.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_seg,)``, NaN for a column without any entry.
+
+    Examples
+    --------
+    >>> v = np.array([[2.0, 5.0, np.nan], [1.0, np.nan, np.nan], [2.0, 7.0, np.nan], [1.0, np.nan, np.nan]])
+    >>> stack_mode(v).tolist()
+    [1.0, 5.0, nan]
+    """
+    s, _ = _sorted_columns(values)
+    if s.shape[0] == 0:
+        return np.full(s.shape[1:], np.nan)
+    best_val = s[0].copy()
+    best_len = np.ones(s.shape[1:], dtype=np.int64)
+    run = np.ones(s.shape[1:], dtype=np.int64)
+    start = s[0].copy()
+    for j in range(1, s.shape[0]):
+        same = s[j] == s[j - 1]  # NaN (sorted last) never extends a run
+        run = np.where(same, run + 1, 1)
+        start = np.where(same, start, s[j])
+        # a value wins when its run first grows longer than every earlier one: the smallest among ties
+        better = run > best_len
+        best_len = np.where(better, run, best_len)
+        best_val = np.where(better, start, best_val)
+    return best_val
