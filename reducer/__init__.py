@@ -8,8 +8,8 @@ checks it, and that there is no import cycle); ``docs/architecture.md`` explains
 
 Import order (each module imports only modules listed before it):
 errors, options, _time
-grid, values, dates, geometry, validate
 stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
+grid, values, dates, geometry, validate
 reducers
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
@@ -21,8 +21,8 @@ points, chart, ui, batch
 reducer
 demo, cli
 
-The base (errors to validate) knows nothing of images; ``reducers`` is the ``ee.Reducer`` DSL over the
-statistics core; ``raster`` is the image model every layer above works on; ``sources`` turn data into
+The leaves and the statistics core (numpy only) come first; the base (grid to validate) knows nothing
+of images; ``reducers`` is the ``ee.Reducer`` DSL over the statistics core; ``raster`` is the image model every layer above works on; ``sources`` turn data into
 rasters; band math works on rasters; ``compute`` is the one place that calls ``dask.compute``;
 ``regions`` and ``output`` run a reduction and shape its results; the Earth Engine facades
 (``filters`` to ``collection``) hold models and delegate; ``demo`` and ``cli`` use the facade as a user does.

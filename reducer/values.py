@@ -35,6 +35,7 @@ import numpy as np
 
 from ._time import to_millis
 from .errors import ArgumentError
+from .stats.segments import python_value
 
 __all__ = [
     "ComputedObject",
@@ -279,9 +280,7 @@ def to_json_value(v: Any, integer: bool | None = None, sort_keys: bool = False) 
     if isinstance(v, int | np.integer):
         return float(v) if integer is False else int(v)
     if isinstance(v, float | np.floating):
-        if not math.isfinite(v):
-            return None
-        return int(round(float(v))) if integer else float(v)
+        return python_value(v, bool(integer))  # the statistics core's rule for one number
     if isinstance(v, Number):
         return to_json_value(v._evaluate(), integer, sort_keys)
     return to_info(v, sort_keys)
