@@ -261,10 +261,18 @@ class Kernel:
         return w * self.magnitude
 
     def center(self) -> tuple[int, int]:
-        """The focus ``(x, y)``: the column and row of the kernel cell over the output pixel."""
+        """The focus ``(x, y)`` of the kernel in pixels: the column and row of the cell over the output pixel.
+
+        A kernel in metres is centred on the grid it is used on (its middle cell).
+        """
         if self.focus is not None:
             return self.focus
-        w = self.matrix(1.0)
+        if self.units == "meters":
+            raise ArgumentError(
+                f"ee.Kernel.{self.shape}: a kernel in meters has no pixel focus until it meets a grid; "
+                "use it on an image, or give units='pixels'."
+            )
+        w = self.matrix()
         return (w.shape[1] // 2, w.shape[0] // 2)
 
     def getInfo(self) -> dict[str, Any]:
@@ -388,7 +396,8 @@ def _neighborhood(
     """``(columns, y, x)``: the neighbourhood statistics of 2-D arrays on ``grid`` (lazy)."""
     where = "Image.reduceNeighborhood"
     matrix = kernel.matrix(grid.nominal_scale)
-    offsets, weights, halo = _layout(matrix, kernel.center(), input_weight, where)
+    center = kernel.focus if kernel.focus is not None else (matrix.shape[1] // 2, matrix.shape[0] // 2)
+    offsets, weights, halo = _layout(matrix, center, input_weight, where)
     top, bottom, left, right = halo
     stack = da.stack(align(arrays))
     if not offsets:  # an all-zero kernel: no neighbour
@@ -466,6 +475,8 @@ def reduce_neighborhood(
     if not image.bands:
         raise BandError(f"{where}: the image has no bands. Select or add bands first.")
     columns = time_columns(reducer, image.names, where)
+    if k.units == "pixels":  # checked now; a kernel in metres is checked on the grid it meets
+        _layout(k.matrix(), k.center(), weight, where)
     bands = _neighborhood_bands(image, columns, k, weight, bool(unwrap(skipMasked)))
     return Raster(tuple(bands), {})
 
