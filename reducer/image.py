@@ -614,7 +614,10 @@ class Image(ComputedObject):
         return Image(_neighborhood.focal(self._raster, "mode", radius, kernelType, units, iterations, kernel))
 
     def directionalDistanceTransform(self, angle: float, maxDistance: int, labelBand: str | None = None) -> Image:
-        """Not available: raises ``NotImplementedError`` (Earth Engine does not document its stepping)."""
+        """The distance (pixels) from each zero pixel to the nearest non-zero pixel at ``angle`` degrees.
+
+        See :func:`reducer.neighborhood.directional_distance_transform` for the conventions.
+        """
         return Image(_neighborhood.directional_distance_transform(self._raster, angle, maxDistance, labelBand))
 
     # -- masks (logic in reducer.algebra) -----------------------------------------------------------

@@ -13,7 +13,7 @@ import pytest
 from affine import Affine
 
 import reducer as ee
-from reducer.errors import ArgumentError
+from reducer.errors import ArgumentError, BandError
 from reducer.grid import resolve_grid
 from reducer.neighborhood import Kernel
 from tests.common import CRS, write_tif
@@ -280,9 +280,90 @@ def test_bad_neighborhood_arguments(tmp_path):
         img.reduceNeighborhood(ee.Reducer.mean(), ee.Kernel.fixed(weights=[[1, -1, 1]]))
 
 
-def test_unavailable_algorithms_raise_not_implemented(tmp_path):
+def test_simple_cloud_score_raises_not_implemented(tmp_path):
     img = _image(tmp_path, _data())
-    with pytest.raises(NotImplementedError, match="directionalDistanceTransform"):
-        img.directionalDistanceTransform(0, 10)
     with pytest.raises(NotImplementedError, match="simpleCloudScore"):
         ee.Algorithms.Landsat.simpleCloudScore(img)
+
+
+def _ddt_oracle(lab: np.ndarray, step: tuple[int, int], n: int) -> np.ndarray:
+    """Walk from each zero pixel by ``step`` (rows, cols), ``n`` steps at most, to the first non-zero pixel."""
+    out = np.full(lab.shape, np.nan)
+    unit = float(np.hypot(*step))
+    for i in range(lab.shape[0]):
+        for j in range(lab.shape[1]):
+            if np.isnan(lab[i, j]):
+                continue
+            if lab[i, j] != 0:
+                out[i, j] = 0.0
+                continue
+            for k in range(1, n + 1):
+                ii, jj = i + k * step[0], j + k * step[1]
+                if not (0 <= ii < lab.shape[0] and 0 <= jj < lab.shape[1]):
+                    break
+                if not np.isnan(lab[ii, jj]) and lab[ii, jj] != 0:
+                    out[i, j] = k * unit
+                    break
+    return out
+
+
+@pytest.mark.parametrize(
+    ("angle", "step", "steps"),
+    [(0, (0, 1), 6), (90, (-1, 0), 6), (180, (0, -1), 6), (270, (1, 0), 6), (45, (-1, 1), 4)],
+)
+def test_directional_distance_transform_matches_a_walk(tmp_path, small_blocks, angle, step, steps):
+    """0° is east and 90° north (counter-clockwise); at 45° the walk visits the diagonal pixels."""
+    rng = np.random.default_rng(4)
+    a = (rng.random((H, W)) < 0.05).astype("float32")
+    a[rng.random((H, W)) < 0.05] = NODATA
+    img = _image(tmp_path, a)
+    out = img.directionalDistanceTransform(angle, 6)
+    assert out.bandNames().getInfo() == ["distance"]
+    lab = np.where(a == NODATA, np.nan, a.astype("f8"))
+    # 6 unit steps at 45° reach the diagonal pixels 1..round(6·cos 45°) = 1..4
+    np.testing.assert_allclose(_pixels(out), _ddt_oracle(lab, step, steps), equal_nan=True)
+
+
+def test_directional_distance_transform_label_band_carries_values(tmp_path, small_blocks):
+    rng = np.random.default_rng(8)
+    clouds = (rng.random((H, W)) < 0.05).astype("float32")
+    height = rng.integers(1, 100, (H, W)).astype("float32")
+    img = _image(tmp_path, height, "h.tif").rename("height").addBands(_image(tmp_path, clouds, "c.tif").rename("c"))
+    out = img.directionalDistanceTransform(0, 5, "c")
+    assert out.bandNames().getInfo() == ["height", "distance"]
+    got_h = out.raster.bands[0].on(img.raster.grid).compute()
+    dist = _ddt_oracle(clouds.astype("f8"), (0, 1), 5)
+    for i in range(H):
+        for j in range(W):
+            if np.isnan(dist[i, j]):
+                assert np.isnan(got_h[i, j])
+            else:  # the value of the label pixel found, d columns east
+                assert got_h[i, j] == height[i, j + int(round(dist[i, j]))]
+    with pytest.raises(BandError):
+        img.directionalDistanceTransform(0, 5)
+
+
+def test_reduce_neighborhood_on_several_bands(tmp_path, small_blocks):
+    """A one-input reducer runs per band; a two-input reducer (linearFit) takes the bands as x and y."""
+    x = _data(seed=5)
+    rng = np.random.default_rng(6)
+    y = np.where(x == NODATA, NODATA, 2 * x + 3 + rng.normal(0, 1, x.shape)).astype("float32")
+    img = _image(tmp_path, x, "x.tif").rename("x").addBands(_image(tmp_path, y, "y.tif").rename("y"))
+    means = img.reduceNeighborhood(ee.Reducer.mean(), ee.Kernel.square(1))
+    assert means.bandNames().getInfo() == ["x_mean", "y_mean"]
+    got_y = means.raster.bands[1].on(img.raster.grid).compute()
+    np.testing.assert_allclose(got_y, _oracle(y, np.ones((3, 3)), "mean", True), rtol=1e-12, equal_nan=True)
+
+    fit = img.reduceNeighborhood(ee.Reducer.linearFit(), ee.Kernel.square(1))
+    assert fit.bandNames().getInfo() == ["scale", "offset"]
+    scale = fit.raster.bands[0].on(img.raster.grid).compute()
+    xm, ym = np.where(x == NODATA, np.nan, x.astype("f8")), np.where(y == NODATA, np.nan, y.astype("f8"))
+    for i, j in [(0, 1), (5, 5), (15, 14), (16, 20), (36, 34)]:  # corners, a block edge, the hole's rim
+        if np.isnan(xm[i, j]):
+            assert np.isnan(scale[i, j])
+            continue
+        wx = xm[max(0, i - 1) : i + 2, max(0, j - 1) : j + 2].ravel()
+        wy = ym[max(0, i - 1) : i + 2, max(0, j - 1) : j + 2].ravel()
+        ok = ~np.isnan(wx) & ~np.isnan(wy)
+        slope = np.polyfit(wx[ok], wy[ok], 1)[0]
+        assert scale[i, j] == pytest.approx(slope, rel=1e-9)
