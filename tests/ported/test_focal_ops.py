@@ -102,3 +102,58 @@ def test_texture_and_cloud_buffer_zonal_stats(tmp_path, monkeypatch):
         assert rows[name]["nir_stdDev"] == pytest.approx(np.nanmean(sd[r0:r1, c0:c1]), rel=1e-9)
         assert rows[name]["smooth"] == pytest.approx(np.nanmean(mean3[r0:r1, c0:c1]), rel=1e-9)
     assert np.isnan(clear_px[9:13, 19:24]).all()  # the cloud and its 60 m buffer are gone
+
+
+def _walk_hits(lab: np.ndarray, step: tuple[int, int], n: int) -> np.ndarray:
+    """True where a non-zero pixel is met within ``n`` steps of ``step`` (or the pixel is non-zero)."""
+    out = lab != 0
+    for k in range(1, n + 1):
+        shifted = np.zeros_like(out)
+        r, c = step[0] * k, step[1] * k
+        h, w = lab.shape
+        src = lab[max(0, r) : h + min(0, r), max(0, c) : w + min(0, c)] != 0
+        shifted[max(0, -r) : h + min(0, -r), max(0, -c) : w + min(0, -c)] = src
+        out |= shifted
+    return out
+
+
+def test_sentinel2_cloud_shadow_projection(tmp_path):
+    """The s2cloudless tutorial's shadow step: project clouds away from the sun, intersect with dark pixels."""
+    rng = np.random.default_rng(9)
+    prob = np.zeros((60, 60), "float32")
+    prob[30:36, 30:38] = 80  # a cloud
+    prob[8:10, 50:52] = 70
+    b8 = rng.integers(500, 3000, (60, 60)).astype("float32")
+    t20 = Affine(20, 0, ORIGIN[0], 0, -20, ORIGIN[1])
+    prob_path = write_tif(tmp_path / "prob.tif", prob, transform=t20, crs="EPSG:32633")
+    b8_path = write_tif(tmp_path / "b8.tif", b8, transform=t20, crs="EPSG:32633")
+    CLD_PRB_THRESH, NIR_DRK_THRESH, CLD_PRJ_DIST, SR_BAND_SCALE = 50, 0.15, 1, 1e4
+
+    # --- the script -----------------------------------------------------------------------------
+    img = ee.Image(str(b8_path)).rename("B8").set("MEAN_SOLAR_AZIMUTH_ANGLE", 135)
+    cld_prb = ee.Image(str(prob_path)).rename("probability")
+    img = img.addBands(cld_prb.gt(CLD_PRB_THRESH).rename("clouds"))
+    dark_pixels = img.select("B8").lt(NIR_DRK_THRESH * SR_BAND_SCALE).rename("dark_pixels")
+    shadow_azimuth = ee.Number(90).subtract(ee.Number(img.get("MEAN_SOLAR_AZIMUTH_ANGLE")))
+    cld_proj = (
+        img.select("clouds")
+        .directionalDistanceTransform(shadow_azimuth, CLD_PRJ_DIST * 10)
+        .reproject(**{"crs": img.select(0).projection(), "scale": 40})
+        .select("distance")
+        .mask()
+        .rename("cloud_transform")
+    )
+    shadows = cld_proj.multiply(dark_pixels).rename("shadows")
+    region = ee.Geometry.Rectangle([ORIGIN[0], ORIGIN[1] - 1200, ORIGIN[0] + 1200, ORIGIN[1]], "EPSG:32633", False)
+    n_shadow = shadows.reduceRegion(ee.Reducer.sum(), region, 20).getInfo()["shadows"]
+    # ---------------------------------------------------------------------------------------------
+
+    # On the 40 m grid a pixel takes the 20 m pixel holding its centre; the search runs at -45°
+    # (towards the sun in the south-east), one row down and one column right per step, for the
+    # 7 diagonal pixels that 10 unit steps reach; the projection is then read back at 20 m.
+    coarse = (prob[1::2, 1::2] > CLD_PRB_THRESH).astype(int)
+    projected = _walk_hits(coarse, (1, 1), 7)
+    on_native = np.repeat(np.repeat(projected, 2, axis=0), 2, axis=1)
+    expected = (on_native & (b8 < NIR_DRK_THRESH * SR_BAND_SCALE)).sum()
+    assert expected > 0
+    assert n_shadow == pytest.approx(expected)
