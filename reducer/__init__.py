@@ -13,7 +13,7 @@ grid, values, dates, geometry, validate
 reducers
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
-algebra, expression, composites
+algebra, neighborhood, expression, composites
 compute, engine, sampling
 regions, output, export
 filters, features, image, collection
@@ -40,6 +40,7 @@ from .features import Feature, FeatureCollection
 from .filters import Filter
 from .geometry import Geometry
 from .image import Image
+from .neighborhood import Kernel, simple_cloud_score
 from .options import set_options
 from .points import point_query
 from .reducers import Reducer
@@ -59,7 +60,9 @@ __all__ = [
     "Geometry",
     "Image",
     "ImageCollection",
+    "Kernel",
     "Initialize",
+    "Algorithms",
     "Authenticate",
     "List",
     "Number",
@@ -84,3 +87,15 @@ def Initialize(*args: object, **kwargs: object) -> None:
 
 def Authenticate(*args: object, **kwargs: object) -> None:
     """Accepted for Earth Engine compatibility; does nothing."""
+
+
+class Algorithms:
+    """``ee.Algorithms``: the Earth Engine algorithms reducer has (see each for what is missing)."""
+
+    class Landsat:
+        """``ee.Algorithms.Landsat``."""
+
+        @staticmethod
+        def simpleCloudScore(image: Image) -> Image:
+            """Not available: raises ``NotImplementedError`` (Earth Engine does not publish its thresholds)."""
+            return Image(simple_cloud_score(Image(image).raster))

@@ -63,6 +63,10 @@ __all__ = [
     "reproject",
     "resample",
     "select_value",
+    "clamp",
+    "unit_scale",
+    "remap",
+    "interpolate",
 ]
 
 BLOCK = 1024
@@ -599,6 +603,192 @@ def where(image: Raster, test: Any, value: Any) -> Raster:
         for b, tb, vb in zip(image.bands, tests, values, strict=True)
     ]
     return image.with_bands(bands)
+
+
+def _number(x: Any, what: str, where: str) -> float:
+    v = unwrap(x)
+    if isinstance(v, bool | np.bool_) or not _is_number(v) or not math.isfinite(float(v)):
+        raise ArgumentError(f"{where}: {what}={x!r} is not a finite number. Give e.g. {what}=0.")
+    return float(v)
+
+
+def _clamp_block(a: np.ndarray, low: float, high: float) -> np.ndarray:
+    return np.where(np.isnan(a), np.nan, np.clip(a, low, high))
+
+
+def _unit_scale_block(a: np.ndarray, low: float, high: float) -> np.ndarray:
+    return (a - low) / (high - low)
+
+
+def _map_band(b: Band, name: str, dtype: str, func: Callable[..., np.ndarray], **kwargs: Any) -> Band:
+    def fn(g: Grid, resampling: str) -> da.Array:
+        return da.map_blocks(func, b.on(g), dtype=F8, meta=_META, **kwargs)
+
+    return Band(name, dtype, b.grid, memo(fn))
+
+
+def clamp(image: Raster, low: float, high: float) -> Raster:
+    """Every band's values clamped to ``[low, high]`` (Earth Engine's ``Image.clamp``).
+
+    Masked pixels stay masked. Integer bands stay integer when both bounds are whole numbers;
+    otherwise the bands are ``float64``. Names are kept, properties are not.
+
+    Examples
+    --------
+    >>> _types(clamp(constant(5), 0, 3))
+    {'constant': 'int64'}
+    >>> clamp(constant(5), 3, 0)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.clamp: low=3 is greater than high=0. Give low <= high.
+    """
+    lo, hi = _number(low, "low", "Image.clamp"), _number(high, "high", "Image.clamp")
+    if lo > hi:
+        raise ArgumentError(f"Image.clamp: low={low!r} is greater than high={high!r}. Give low <= high.")
+    whole = lo.is_integer() and hi.is_integer()
+    bands = [
+        _map_band(
+            b, b.name, b.dtype if whole or np.dtype(b.dtype).kind == "f" else "float64", _clamp_block, low=lo, high=hi
+        )
+        for b in image.bands
+    ]
+    return _raster(bands)
+
+
+def unit_scale(image: Raster, low: float, high: float) -> Raster:
+    """``(x − low) / (high − low)`` on every band, not clamped (Earth Engine's ``Image.unitScale``).
+
+    The result is floating point (``float32`` for 8- and 16-bit and ``float32`` bands, else
+    ``float64``); names are kept, properties are not.
+
+    Examples
+    --------
+    >>> _types(unit_scale(constant(5), 0, 10))
+    {'constant': 'float64'}
+    >>> unit_scale(constant(5), 1, 1)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.unitScale: low and high are both 1.0; the range must not be empty. ...
+    """
+    lo, hi = _number(low, "low", "Image.unitScale"), _number(high, "high", "Image.unitScale")
+    if lo == hi:
+        raise ArgumentError(
+            f"Image.unitScale: low and high are both {lo!r}; the range must not be empty. Give low != high."
+        )
+    bands = [_map_band(b, b.name, _floating(b.dtype), _unit_scale_block, low=lo, high=hi) for b in image.bands]
+    return _raster(bands)
+
+
+def _remap_block(a: np.ndarray, src: tuple, dst: tuple, default: float | None) -> np.ndarray:
+    out = np.full(a.shape, np.nan if default is None else default, dtype=F8)
+    out[np.isnan(a)] = np.nan
+    done = np.zeros(a.shape, bool)
+    for f, t in zip(src, dst, strict=True):  # the first match wins
+        hit = (a == f) & ~done
+        out[hit] = t
+        done |= hit
+    return out
+
+
+def remap(
+    image: Raster,
+    from_: Sequence[float],
+    to: Sequence[float],
+    defaultValue: float | None = None,
+    bandName: str | None = None,
+) -> Raster:
+    """Map the values of one band through parallel lists (Earth Engine's ``Image.remap``).
+
+    The band is ``bandName``, else the first. A value equal to ``from_[i]`` becomes ``to[i]``;
+    other values become ``defaultValue``, or are masked without one. The result is one band named
+    ``remapped``, without properties.
+
+    Examples
+    --------
+    >>> remap(constant(1), [1, 2], [10, 20]).names
+    ['remapped']
+    >>> remap(constant(1), [1, 2], [10])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.remap: from has 2 values [1, 2] but to has 1 [10]. ...
+    """
+    where = "Image.remap"
+    src, dst = unwrap(from_), unwrap(to)
+    if not isinstance(src, list | tuple) or not isinstance(dst, list | tuple):
+        raise ArgumentError(f"{where}: from={from_!r} and to={to!r} must be lists of numbers.")
+    src = [_number(v, "from", where) for v in src]
+    dst = [_number(v, "to", where) for v in dst]
+    if len(src) != len(dst):
+        raise ArgumentError(
+            f"{where}: from has {len(src)} values {unwrap(from_)!r} but to has {len(dst)} {unwrap(to)!r}. "
+            "Give one 'to' value per 'from' value."
+        )
+    default = None if unwrap(defaultValue) is None else _number(defaultValue, "defaultValue", where)
+    if not image.bands:
+        raise BandError(f"{where}: the image has no bands.")
+    band = (
+        image.bands[0]
+        if unwrap(bandName) is None
+        else select_bands(image, [str(unwrap(bandName))], where=where).bands[0]
+    )
+    values = [*dst, *([] if default is None else [default])]
+    whole = all(float(v).is_integer() for v in values)
+    dtype = "int64" if whole else "float64"
+    return _raster([_map_band(band, "remapped", dtype, _remap_block, src=tuple(src), dst=tuple(dst), default=default)])
+
+
+INTERPOLATE_BEHAVIORS = ("extrapolate", "clamp", "mask", "input")
+
+
+def _interpolate_block(a: np.ndarray, xs: tuple, ys: tuple, behavior: str) -> np.ndarray:
+    x, y = np.asarray(xs, dtype=F8), np.asarray(ys, dtype=F8)
+    out = np.interp(a, x, y)  # clamps outside, NaN stays NaN
+    below, above = a < x[0], a > x[-1]
+    if behavior == "extrapolate" and len(x) > 1:
+        lo = y[0] + (a - x[0]) * (y[1] - y[0]) / (x[1] - x[0])
+        hi = y[-2] + (a - x[-2]) * (y[-1] - y[-2]) / (x[-1] - x[-2])
+        out = np.where(below, lo, np.where(above, hi, out))
+    elif behavior == "mask":
+        out = np.where(below | above, np.nan, out)
+    elif behavior == "input":
+        out = np.where(below | above, a, out)
+    return np.where(np.isnan(a), np.nan, out)
+
+
+def interpolate(image: Raster, x: Sequence[float], y: Sequence[float], behavior: str = "extrapolate") -> Raster:
+    """The first band through the piecewise-linear function of ``x`` → ``y`` (``Image.interpolate``).
+
+    ``x`` must be strictly increasing. Outside ``[x[0], x[-1]]``, ``behavior`` decides:
+    ``'extrapolate'`` continues the nearest segment, ``'clamp'`` takes the nearest end value,
+    ``'input'`` keeps the input value, ``'mask'`` masks the pixel. The result is the first band,
+    under its name, as ``float64``, without properties.
+
+    Examples
+    --------
+    >>> interpolate(constant(1), [0, 10], [0, 100]).names
+    ['constant']
+    >>> interpolate(constant(1), [0, 0], [0, 1])
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Image.interpolate: x=[0, 0] is not strictly increasing. ...
+    """
+    where = "Image.interpolate"
+    xs, ys = unwrap(x), unwrap(y)
+    if not isinstance(xs, list | tuple) or not isinstance(ys, list | tuple) or not xs:
+        raise ArgumentError(f"{where}: x={x!r} and y={y!r} must be non-empty lists of numbers.")
+    xv = [_number(v, "x", where) for v in xs]
+    yv = [_number(v, "y", where) for v in ys]
+    if len(xv) != len(yv):
+        raise ArgumentError(f"{where}: x has {len(xv)} values but y has {len(yv)}. Give one y per x.")
+    if any(b <= a for a, b in zip(xv, xv[1:], strict=False)):
+        raise ArgumentError(f"{where}: x={xs!r} is not strictly increasing. Sort x (and y with it).")
+    mode = str(unwrap(behavior))
+    if mode not in INTERPOLATE_BEHAVIORS:
+        raise ArgumentError(f"{where}: behavior={behavior!r} is not one of {INTERPOLATE_BEHAVIORS!r}.")
+    if not image.bands:
+        raise BandError(f"{where}: the image has no bands.")
+    b = image.bands[0]
+    return _raster([_map_band(b, b.name, "float64", _interpolate_block, xs=tuple(xv), ys=tuple(yv), behavior=mode)])
 
 
 def select_value(cond: Raster, x: Raster, y: Raster, where: str = "?:") -> Raster:

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 
 from . import algebra as _algebra
+from . import neighborhood as _neighborhood
 from .algebra import Projection
 from .dates import Date, to_millis
 from .errors import ArgumentError, BandError, DateError
 from .expression import expression as _expression
 from .features import FeatureCollection
+from .neighborhood import Kernel
 from .output import ImageInfo, image_info, long_frame
 from .raster import Raster, constant_band, rename_bands, select_bands
 from .reducers import Reducer
@@ -497,6 +499,127 @@ class Image(ComputedObject):
             variables = {k: _operand(v) for k, v in variables.items()}
         return Image(_expression(self._raster, expression, variables, **kwargs))
 
+    # -- pixel operations (logic in reducer.algebra) -------------------------------------------------
+    def clamp(self, low: float, high: float) -> Image:
+        """Clamp every band's values to ``[low, high]``."""
+        return Image(_algebra.clamp(self._raster, low, high))
+
+    def unitScale(self, low: float, high: float) -> Image:
+        """``(x − low) / (high − low)`` on every band (not clamped; floating point)."""
+        return Image(_algebra.unit_scale(self._raster, low, high))
+
+    def remap(
+        self,
+        from_: list[float] | None = None,
+        to: list[float] | None = None,
+        defaultValue: float | None = None,
+        bandName: str | None = None,
+        **kwargs: Any,
+    ) -> Image:
+        """Map one band's values through the parallel lists ``from``/``to``; one band named ``remapped``.
+
+        ``from`` is a Python keyword: pass it by position, or as ``**{'from': [...]}``.
+
+        Examples
+        --------
+        >>> Image(2).remap([1, 2], [10, 20]).bandNames().getInfo()
+        ['remapped']
+        """
+        if "from" in kwargs:
+            from_ = kwargs.pop("from")
+        if kwargs:
+            raise ArgumentError(
+                f"Image.remap: unknown argument(s) {sorted(kwargs)!r}; use from, to, defaultValue, bandName."
+            )
+        return Image(_algebra.remap(self._raster, from_, to, defaultValue, bandName))
+
+    def interpolate(self, x: list[float], y: list[float], behavior: str = "extrapolate") -> Image:
+        """The first band through the piecewise-linear function ``x`` → ``y``."""
+        return Image(_algebra.interpolate(self._raster, x, y, behavior))
+
+    # -- neighbourhoods (logic in reducer.neighborhood) ---------------------------------------------
+    def reduceNeighborhood(
+        self,
+        reducer: Reducer,
+        kernel: Kernel,
+        inputWeight: str = "kernel",
+        skipMasked: bool = True,
+        optimization: str | None = None,
+    ) -> Image:
+        """Apply ``reducer`` to each pixel's neighbourhood under ``kernel`` (bands ``<band>_<output>``).
+
+        Examples
+        --------
+        >>> from reducer import Reducer
+        >>> Image(1).reduceNeighborhood(Reducer.max(), Kernel.square(1)).bandNames().getInfo()
+        ['constant_max']
+        """
+        return Image(
+            _neighborhood.reduce_neighborhood(self._raster, reducer, kernel, inputWeight, skipMasked, optimization)
+        )
+
+    def focalMin(
+        self,
+        radius: float = 1.5,
+        kernelType: str = "circle",
+        units: str = "pixels",
+        iterations: int = 1,
+        kernel: Kernel | None = None,
+    ) -> Image:
+        """The minimum of each pixel's neighbourhood (morphological erosion); band names kept."""
+        return Image(_neighborhood.focal(self._raster, "min", radius, kernelType, units, iterations, kernel))
+
+    def focalMax(
+        self,
+        radius: float = 1.5,
+        kernelType: str = "circle",
+        units: str = "pixels",
+        iterations: int = 1,
+        kernel: Kernel | None = None,
+    ) -> Image:
+        """The maximum of each pixel's neighbourhood (morphological dilation); band names kept."""
+        return Image(_neighborhood.focal(self._raster, "max", radius, kernelType, units, iterations, kernel))
+
+    def focalMean(
+        self,
+        radius: float = 1.5,
+        kernelType: str = "circle",
+        units: str = "pixels",
+        iterations: int = 1,
+        kernel: Kernel | None = None,
+    ) -> Image:
+        """The (kernel-weighted) mean of each pixel's neighbourhood; band names kept."""
+        return Image(_neighborhood.focal(self._raster, "mean", radius, kernelType, units, iterations, kernel))
+
+    def focalMedian(
+        self,
+        radius: float = 1.5,
+        kernelType: str = "circle",
+        units: str = "pixels",
+        iterations: int = 1,
+        kernel: Kernel | None = None,
+    ) -> Image:
+        """The median of each pixel's neighbourhood; band names kept."""
+        return Image(_neighborhood.focal(self._raster, "median", radius, kernelType, units, iterations, kernel))
+
+    def focalMode(
+        self,
+        radius: float = 1.5,
+        kernelType: str = "circle",
+        units: str = "pixels",
+        iterations: int = 1,
+        kernel: Kernel | None = None,
+    ) -> Image:
+        """The most frequent value of each pixel's neighbourhood; band names kept."""
+        return Image(_neighborhood.focal(self._raster, "mode", radius, kernelType, units, iterations, kernel))
+
+    def directionalDistanceTransform(self, angle: float, maxDistance: int, labelBand: str | None = None) -> Image:
+        """The distance (pixels) from each zero pixel to the nearest non-zero pixel at ``angle`` degrees.
+
+        See :func:`reducer.neighborhood.directional_distance_transform` for the conventions.
+        """
+        return Image(_neighborhood.directional_distance_transform(self._raster, angle, maxDistance, labelBand))
+
     # -- masks (logic in reducer.algebra) -----------------------------------------------------------
     def updateMask(self, mask: Any) -> Image:
         """Mask the pixels where ``mask`` is 0 or masked (one mask band for all, or one per band)."""
@@ -627,6 +750,11 @@ class Image(ComputedObject):
     byte = toByte
     uint16 = toUint16
     uint32 = toUint32
+    focal_min = focalMin
+    focal_max = focalMax
+    focal_mean = focalMean
+    focal_median = focalMedian
+    focal_mode = focalMode
 
 
 def _is_dataarray(x: Any) -> bool:
