@@ -15,7 +15,7 @@ raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, expression, composites
 compute, engine, sampling
-regions, output, export
+regions, output, pixels, export
 filters, features, image, collection
 points, chart, ui, batch
 reducer
