@@ -116,9 +116,9 @@ def test_building_reads_no_pixel(stack):
     ds = ic.to_xarray()
     one = ic.median().to_xarray(region=ee.Geometry.Rectangle([500050, 4000100, 500120, 4000200], CRS, False))
     assert READ_COUNTER.reads == 0
-    ds["B1"].isel(time=0).values
-    one["B1"].values
-    assert READ_COUNTER.reads > 0
+    first = ds["B1"].isel(time=0).values
+    median = one["B1"].values
+    assert READ_COUNTER.reads > 0 and first.shape == (30, 40) and median.shape == (10, 7)
 
 
 def test_collection_dims_time_and_properties(stack):
