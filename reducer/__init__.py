@@ -17,7 +17,7 @@ algebra, expression, composites
 compute, engine, sampling
 regions, output, pixels, export
 filters, features, image, collection
-points, chart, ui, batch
+points, peers, chart, ui, batch
 reducer
 demo, cli
 
@@ -41,6 +41,7 @@ from .filters import Filter
 from .geometry import Geometry
 from .image import Image
 from .options import set_options
+from .peers import exact_extract, zonal_stats
 from .points import point_query
 from .reducers import Reducer
 from .sampling import region_to_dataframe
@@ -69,12 +70,14 @@ __all__ = [
     "String",
     "batch",
     "errors",
+    "exact_extract",
     "export_table",
     "point_query",
     "region_to_dataframe",
     "set_catalog",
     "set_options",
     "ui",
+    "zonal_stats",
 ]
 
 
