@@ -15,17 +15,18 @@ raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, neighborhood, expression, composites
 compute, engine, sampling
-regions, output, export
+regions, output, pixels, export
 filters, features, image, collection
-points, chart, ui, batch
+points, peers, chart, ui, batch
 reducer
 demo, cli
 
-The leaves and the statistics core (numpy only) come first; the base (grid to validate) knows nothing
-of images; ``reducers`` is the ``ee.Reducer`` DSL over the statistics core; ``raster`` is the image model every layer above works on; ``sources`` turn data into
-rasters; band math works on rasters; ``compute`` is the one place that calls ``dask.compute``;
-``regions`` and ``output`` run a reduction and shape its results; the Earth Engine facades
-(``filters`` to ``collection``) hold models and delegate; ``demo`` and ``cli`` use the facade as a user does.
+The leaves and the statistics core (numpy only) come first; the base (grid to validate) knows
+nothing of images; ``reducers`` is the ``ee.Reducer`` DSL over the statistics core; ``raster`` is
+the image model every layer above works on; ``sources`` turn data into rasters; band math works on
+rasters; ``compute`` is the one place that calls ``dask.compute``; ``regions`` and ``output`` run a
+reduction and shape its results; the Earth Engine facades (``filters`` to ``collection``) hold
+models and delegate; ``demo`` and ``cli`` use the facade as a user does.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from .geometry import Geometry
 from .image import Image
 from .neighborhood import Kernel, simple_cloud_score
 from .options import set_options
+from .peers import exact_extract, zonal_stats
 from .points import point_query
 from .reducers import Reducer
 from .sampling import region_to_dataframe
@@ -72,12 +74,14 @@ __all__ = [
     "String",
     "batch",
     "errors",
+    "exact_extract",
     "export_table",
     "point_query",
     "region_to_dataframe",
     "set_catalog",
     "set_options",
     "ui",
+    "zonal_stats",
 ]
 
 

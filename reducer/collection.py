@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,7 @@ from .filters import Filter, filter_mask
 from .geometry import Geometry, as_geometry
 from .image import Image
 from .output import ImageCollectionInfo, collection_info, long_frame
+from .pixels import rasters_to_dataset
 from .raster import Raster
 from .reducers import Reducer
 from .regions import reduce_regions
@@ -29,6 +30,9 @@ from .sampling import get_region
 from .sources import expands, open_collection, raster_paths, rasters_from_stac, rasters_from_xarray
 from .validate import known_arguments
 from .values import ComputedObject, List, Number, parse_set_args, unwrap
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["ImageCollection"]
 
@@ -315,6 +319,35 @@ class ImageCollection(ComputedObject):
          ['0', 11.5, 48.5, 1706745600000, 14.0]]
         """
         return List._lazy(get_region(self._rasters, geometry, scale, crs, crsTransform))
+
+    # -- pixels out (logic in reducer.pixels) ------------------------------------------------------
+    def to_xarray(
+        self,
+        region: Any = None,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+    ) -> xr.Dataset:
+        """The collection's pixels as a lazy ``xarray.Dataset`` with dims ``(time, y, x)``.
+
+        One float64 variable per band (NaN where masked), ``time`` from each image's
+        ``system:time_start``, and the images' scalar properties (``system:index``, ...) as coordinates
+        along ``time``. Every image is put on one grid: the first image's, or the one ``scale``,
+        ``crs`` or ``crsTransform`` asks for (``reduceRegion``'s rules), cropped to the bounding box of
+        ``region``. The CRS and transform are set for rioxarray. Nothing is read until computed.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dims=("y", "x"))
+        >>> arr = arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 20))
+        >>> ic = ImageCollection([Image(arr, time="2024-01-01"), Image(arr + 10, time="2024-02-01")])
+        >>> ds = ic.to_xarray()
+        >>> ds["B1"].dims, ds["B1"].sel(x=15, y=5).values.tolist()
+        (('time', 'y', 'x'), [4.0, 14.0])
+        """
+        return rasters_to_dataset(self._rasters, region, scale, crs, crsTransform)
 
     # -- evaluation -------------------------------------------------------------------------------
     def _evaluate(self) -> ImageCollectionInfo:

@@ -860,17 +860,34 @@ class FeatureCollection(ComputedObject):
             )
         return wide_frame(self._meta)
 
-    def to_xarray(self) -> xr.Dataset:
-        """A reduction over images as an ``xarray.Dataset``: dims ``(feature, time)``, one variable per output.
+    def to_xarray(self, compute: bool = True) -> xr.Dataset:
+        """A reduction over images as a vector data cube (xvec's shape), one variable per reducer output.
 
-        Only for the result of ``reduceRegions``; NaN where a feature has no valid pixel.
+        Dims ``(geometry, time)``, plus ``band`` for a multi-band image. ``geometry`` holds the
+        features' shapely geometries with xvec's index and their CRS (``ds.xvec.to_geodataframe()``);
+        the features' properties and ``system:index`` are coordinates along it; ``time`` holds each
+        image's date, with ``image_id`` along it. NaN where a feature has no valid pixel. With
+        ``compute=False`` the variables are dask arrays and nothing is read until they are computed.
+        Only for the result of ``reduceRegions``.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, numpy as np, xarray as xr, rioxarray, shapely
+        >>> from affine import Affine
+        >>> from reducer import Image, Reducer
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dims=("y", "x"))
+        >>> img = Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 20)))
+        >>> fc = FeatureCollection(gpd.GeoDataFrame({"name": ["a"]}, geometry=[shapely.box(0, 0, 20, 10)], crs=32633))
+        >>> ds = img.reduceRegions(fc, Reducer.mean()).to_xarray(compute=False)
+        >>> ds["mean"].dims, type(ds["mean"].data).__name__, ds["mean"].values.tolist(), ds["name"].values.tolist()
+        (('geometry', 'time'), 'Array', [[3.5]], ['a'])
         """
         if self._meta is None:
             raise ArgumentError(
                 "to_xarray: this FeatureCollection is not the result of reduceRegions. "
                 "Use to_pandas() or to_geopandas() for other collections."
             )
-        return reduction_to_xarray(self._meta)
+        return reduction_to_xarray(self._meta, compute=compute)
 
     def explain(self) -> ReductionExplanation:
         """What computing this reduction will do, before any pixel is read.

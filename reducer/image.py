@@ -9,7 +9,7 @@ sources to :mod:`reducer.sources`, sampling to :mod:`reducer.sampling` and reduc
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .expression import expression as _expression
 from .features import FeatureCollection
 from .neighborhood import Kernel
 from .output import ImageInfo, image_info, long_frame
+from .pixels import raster_to_dataset
 from .raster import Raster, constant_band, rename_bands, select_bands
 from .reducers import Reducer
 from .regions import reduce_region, reduce_regions
@@ -29,6 +30,9 @@ from .sampling import sample, sample_regions
 from .sources import open_raster
 from .validate import known_arguments
 from .values import ComputedObject, Dictionary, List, Number, String, parse_set_args, unwrap
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = ["Image"]
 
@@ -325,6 +329,33 @@ class Image(ComputedObject):
         fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
         red = reduce_regions([self._raster], fc._evaluate, reducer, scale, crs, crsTransform, per_image_ids=False)
         return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
+
+    # -- pixels out (logic in reducer.pixels) ------------------------------------------------------
+    def to_xarray(
+        self,
+        region: Any = None,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+    ) -> xr.Dataset:
+        """The image's pixels as a lazy ``xarray.Dataset``: one ``(y, x)`` float64 variable per band.
+
+        The grid follows ``reduceRegion``'s rules (the image's own grid, or the one ``scale``, ``crs``
+        or ``crsTransform`` asks for), cropped to the bounding box of ``region``. Masked pixels are
+        NaN. The CRS and transform are set for rioxarray (``ds.rio.crs``, ``ds.rio.transform()``,
+        ``ds.rio.to_raster(path)``). Nothing is read until the Dataset is computed.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, rioxarray
+        >>> from affine import Affine
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, np.nan]]), dims=("y", "x"))
+        >>> img = Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 20)))
+        >>> ds = img.multiply(2).to_xarray()
+        >>> ds["B1"].values.tolist(), ds.rio.crs.to_epsg(), ds.rio.transform().a
+        ([[2.0, 4.0], [6.0, nan]], 32633, 10.0)
+        """
+        return raster_to_dataset(self._raster, region, scale, crs, crsTransform)
 
     # -- band math (logic in reducer.algebra) -------------------------------------------------------
     def add(self, image2: Any) -> Image:

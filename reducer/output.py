@@ -7,7 +7,7 @@ all call these functions; none of them shapes a result itself.
 - :func:`fc_info`: a GeoDataFrame as Earth Engine's FeatureCollection dict (:class:`FeatureCollectionInfo`);
 - :func:`long_frame`: a reduction as one row per (image, feature), as ``flatten`` orders them;
 - :func:`wide_frame`: a reduction as a time-series table, one row per feature, one column per image;
-- :func:`reduction_to_xarray`: a reduction as an ``xarray.Dataset`` (feature x time);
+- :func:`reduction_to_xarray`: a reduction as a vector data cube (xvec's ``(geometry, time[, band])``);
 - :func:`explain`: a reduction's plan, before any pixel is read (:class:`ReductionExplanation`).
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+import operator
 from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
@@ -30,7 +31,9 @@ from .errors import ArgumentError
 from .geometry import WGS84
 from .grid import crs_string
 from .raster import Raster
+from .reducers import Column
 from .regions import Reduction
+from .stats import AGGREGATIONS
 from .values import to_info
 
 __all__ = [
@@ -321,23 +324,96 @@ def wide_frame(reduction: Reduction) -> pd.DataFrame:
     return pd.concat(frames, axis=1, names=["output", labels.name])
 
 
-def reduction_to_xarray(reduction: Reduction) -> Any:
-    """A reduction as an ``xarray.Dataset`` with dims ``(feature, time)`` and one variable per output.
+def _cube_parts(reduction: Reduction, compute: bool) -> tuple[Any, list[list[Column]], list[Any]]:
+    """The features, each image's columns and each image's ``{column: values}`` (dicts, or delayed ones)."""
+    if compute:
+        gdf, per_image = reduction.result()
+        return gdf, [cols for cols, _ in per_image], [vals for _, vals in per_image]
+    gdf = reduction.frame()
+    plan = plan_reduction(reduction.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+    return gdf, [ip.columns for ip in plan.images], plan.graph()
 
-    ``time`` holds each image's ``system:time_start`` (NaT when an image has none), with the image ids
-    as the ``image_id`` coordinate along it. Features with no valid pixel are NaN.
+
+def reduction_to_xarray(reduction: Reduction, compute: bool = True) -> Any:
+    """A reduction as a vector data cube (xvec's shape): dims ``(geometry, time)``, plus ``band`` when several.
+
+    One variable per reducer output (``mean``, ``p90``). The ``geometry`` coordinate holds the
+    features' shapely geometries, indexed with xvec's ``GeometryIndex`` in the features' CRS, so that
+    ``ds.xvec.geom_coords`` and ``ds.xvec.to_geodataframe()`` work; the features' properties and
+    ``system:index`` are coordinates along ``geometry``. ``time`` holds each image's
+    ``system:time_start`` (NaT when an image has none) with ``image_id`` along it. A multi-band image
+    adds a ``band`` dimension (NaN where an image lacks a band). NaN where a feature has no valid
+    pixel; dict- and list-valued outputs (histograms) are object arrays.
+
+    With ``compute=False`` nothing is read: the variables are dask arrays over the reduction's own
+    graph (planned here, which evaluates the features), so a notebook can slice before computing.
     """
+    import dask
+    import dask.array as da
     import xarray as xr
 
-    gdf, per_image = reduction.result()
-    if not per_image:
+    if not reduction.images:
         raise ArgumentError("to_xarray: the collection has no image. Check the filters.")
-    data = {name: _output_matrix(reduction, name) for name in output_names(reduction)}
+    gdf, columns, values = _cube_parts(reduction, compute)
+    n = len(gdf)
+    names: list[str] = []
+    bands: list[str] = []
+    # (output, band) -> per image: the values' array (or None)
+    cells: dict[tuple[str, str], list[Any]] = {}
+    objects: set[str] = set()
+    for k, (img, cols) in enumerate(zip(reduction.images, columns, strict=True)):
+        for c in cols:
+            out, band = c.output.name, img.bands[c.band].name
+            names.extend([out] if out not in names else [])
+            bands.extend([band] if band not in bands else [])
+            scalar = AGGREGATIONS[c.output.stat].scalar
+            if not scalar:
+                objects.add(out)
+            if compute:
+                arr = np.asarray(values[k][c.name])
+            else:
+                item = dask.delayed(operator.getitem, pure=True)(values[k], c.name)
+                arr = da.from_delayed(item, shape=(n,), dtype=object if not scalar else "f8")
+            cells.setdefault((out, band), [None] * len(reduction.images))[k] = arr
+    array = np if compute else da
+    data = {}
+    for out in names:
+        dtype = object if out in objects else "f8"
+        planes = []
+        for band in bands:
+            per_image = cells.get((out, band), [None] * len(reduction.images))
+            blank = np.full(n, np.nan if dtype == "f8" else None, dtype=dtype)
+            layers = [
+                (blank if compute else da.from_array(blank, chunks=-1)) if a is None else a.astype(dtype)
+                for a in per_image
+            ]
+            planes.append(array.stack(layers, axis=1))
+        if len(bands) > 1:
+            data[out] = (("geometry", "time", "band"), array.stack(planes, axis=2))
+        else:
+            data[out] = (("geometry", "time"), planes[0])
     times = [img.properties.get("system:time_start") for img in reduction.images]
     time = pd.to_datetime([np.nan if t is None else t for t in times], unit="ms")
     image_ids = [str(img.properties.get("system:index", k)) for k, img in enumerate(reduction.images)]
-    coords = {"feature": [str(i) for i in gdf.index], "time": time, "image_id": ("time", image_ids)}
-    return xr.Dataset({name: (("feature", "time"), arr) for name, arr in data.items()}, coords=coords)
+    coords: dict[str, Any] = {
+        "geometry": np.asarray(gdf.geometry.values, dtype=object),
+        "time": time,
+        "image_id": ("time", image_ids),
+        INDEX: ("geometry", np.array([str(i) for i in gdf.index], dtype=object)),
+    }
+    if len(bands) > 1:
+        coords["band"] = bands
+    taken = set(coords) | set(data) | {"band"}
+    for col in gdf.columns:
+        if col != gdf.geometry.name and col not in taken:
+            coords[col] = ("geometry", gdf[col].to_numpy())
+    ds = xr.Dataset(data, coords=coords)
+    try:
+        import xvec  # noqa: F401  (registers the .xvec accessor)
+    except ImportError:  # the cube is whole without it; only xvec's index (and its accessors) is missing
+        ds["geometry"].attrs["crs"] = gdf.crs.to_wkt() if gdf.crs is not None else None
+        return ds
+    return ds.xvec.set_geom_indexes("geometry", crs=gdf.crs)
 
 
 # -- a reduction's plan ---------------------------------------------------------------------------

@@ -155,10 +155,11 @@ def test_collection_from_xarray_and_to_xarray():
     )
     res = ic.reduceRegions(fc, ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True))
     ds = res.to_xarray()
-    assert ds["mean"].dims == ("feature", "time")
-    np.testing.assert_allclose(ds["mean"].sel(feature="0").values, [5.0, 10.0, 15.0])
-    assert np.isnan(ds["mean"].sel(feature="1").values).all()
-    assert ds["count"].sel(feature="1").values.tolist() == [0, 0, 0]
+    assert ds["mean"].dims == ("geometry", "time")
+    assert ds["system:index"].values.tolist() == ["0", "1"] and ds["name"].values.tolist() == ["sq", "out"]
+    np.testing.assert_allclose(ds["mean"].isel(geometry=0).values, [5.0, 10.0, 15.0])
+    assert np.isnan(ds["mean"].isel(geometry=1).values).all()
+    assert ds["count"].isel(geometry=1).values.tolist() == [0, 0, 0]
     assert list(ds["time"].values) == list(times)
     df = res.to_pandas()
     assert len(df) == 6 and set(df.columns) >= {"name", "mean", "count", "system:time_start", "image_id"}

@@ -75,7 +75,7 @@ def test_wide_frame_and_xarray_agree_with_the_long_form(rasters, features):
     assert list(wide.columns.names) == ["output", "time"]
     assert wide["max"].loc["t"].tolist() == [5.0, 50.0]  # the largest value under TOP_LEFT, per date
     cube = reduction_to_xarray(red)
-    assert dict(cube.sizes) == {"feature": 3, "time": 2}
+    assert dict(cube.sizes) == {"geometry": 3, "time": 2}
     np.testing.assert_allclose(cube["mean"].values, wide["mean"].to_numpy())
     long = long_frame(red)
     np.testing.assert_allclose(cube["max"].values.T.reshape(-1), long["max"].to_numpy())
