@@ -299,7 +299,8 @@ def _imports(module: str) -> set[str]:
 
 
 def test_values_builds_on_time_not_on_dates():
-    assert {m for m in _imports("values") if m.startswith(".")} <= {"._time", ".errors"}
+    assert {m for m in _imports("values") if m.startswith(".")} <= {"._time", ".errors", ".stats.segments"}
+    assert ".dates" not in _imports("values")
     assert "._time" in _imports("dates") and ".values" in _imports("dates")
 
 
