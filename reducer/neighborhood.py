@@ -5,6 +5,9 @@ their pixels on that grid (``band.on(grid)``), gives every dask block the halo t
 (:func:`dask.array.overlap.overlap`) and reduces each pixel's neighbours in that block with
 :func:`dask.array.map_blocks`. The kernel is laid on the grid the reduction asks for, as Earth
 Engine lays it on the output projection: a kernel in ``'meters'`` is converted to pixels of that grid.
+A block's halo comes from the neighbouring blocks, which are read whole: a reduction over a small
+region reads the blocks it touches and their neighbours (and, for chained neighbourhood
+operations, theirs in turn).
 
 Rules, as Earth Engine documents them:
 
