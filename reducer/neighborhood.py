@@ -40,7 +40,7 @@ from .errors import ArgumentError, BandError
 from .grid import Grid
 from .raster import Band, Raster, align, memo
 from .reducers import Column, Reducer, time_columns
-from .stats import Segments, SegmentsContext, evaluate, needed_kinds
+from .stats import Context, Segments, SegmentsContext, StackContext, evaluate, needed_kinds
 from .values import unwrap
 
 __all__ = [
@@ -381,17 +381,26 @@ def _strip(
     h = r1 - r0
     n = h * w
     k = len(offsets)
-    # entries ordered pixel by pixel, then neighbour by neighbour: (bands, pixels, neighbours)
-    stack = np.empty((n_b, n, k), dtype=F8)
-    for i, (dy, dx) in enumerate(offsets):
-        rows = slice(top + r0 + dy, top + r0 + dy + h)
-        stack[:, :, i] = block[:, rows, left + dx : left + dx + w].reshape(n_b, n)
-    flat = stack.reshape(n_b, n * k)
-    keep = ~np.isnan(flat).all(axis=0)
-    counts = keep.reshape(n, k).sum(axis=1)
-    seg_offsets = np.concatenate([[0], np.cumsum(counts)])
-    entry_w = np.tile(np.asarray(weights, dtype=F8), n)[keep]
-    ctx = SegmentsContext(Segments(seg_offsets, entry_w, flat[:, keep]), kinds)
+    ctx: Context
+    if all(x == 1.0 for x in weights):
+        # every neighbour weighs 1: a dense (neighbours, bands, pixels) stack, as pixels over time
+        dense = np.empty((k, n_b, n), dtype=F8)
+        for i, (dy, dx) in enumerate(offsets):
+            rows = slice(top + r0 + dy, top + r0 + dy + h)
+            dense[i] = block[:, rows, left + dx : left + dx + w].reshape(n_b, n)
+        ctx = StackContext(dense, kinds)
+    else:
+        # entries ordered pixel by pixel, then neighbour by neighbour, each with its kernel weight
+        stack = np.empty((n_b, n, k), dtype=F8)
+        for i, (dy, dx) in enumerate(offsets):
+            rows = slice(top + r0 + dy, top + r0 + dy + h)
+            stack[:, :, i] = block[:, rows, left + dx : left + dx + w].reshape(n_b, n)
+        flat = stack.reshape(n_b, n * k)
+        keep = ~np.isnan(flat).all(axis=0)
+        counts = keep.reshape(n, k).sum(axis=1)
+        seg_offsets = np.concatenate([[0], np.cumsum(counts)])
+        entry_w = np.tile(np.asarray(weights, dtype=F8), n)[keep]
+        ctx = SegmentsContext(Segments(seg_offsets, entry_w, flat[:, keep]), kinds)
     centre = block[:, top + r0 : top + r1, left : left + w].reshape(n_b, n)
     out = np.empty((len(columns), h, w), dtype=F8)
     with np.errstate(all="ignore"):

@@ -406,3 +406,15 @@ def test_blocks_are_reduced_in_strips_with_the_same_result(tmp_path, small_block
     monkeypatch.setattr("reducer.neighborhood.ENTRY_BUDGET", 10)
     got = _pixels(img.reduceNeighborhood(ee.Reducer.median(), ee.Kernel.circle(2)))
     np.testing.assert_allclose(got, _oracle(a, Kernel.circle(2).matrix(), "median", True), equal_nan=True)
+
+
+@pytest.mark.parametrize("stat", ["median", "mean", "max", "mode"])
+def test_unit_and_normalized_kernels_give_the_same_statistics(tmp_path, small_blocks, stat):
+    """Unit weights take the dense path, normalized ones the weighted segments: both match the oracle."""
+    a = _data(seed=13, levels=5 if stat == "mode" else None)
+    img = _image(tmp_path, a)
+    reducer = getattr(ee.Reducer, stat)()
+    expected = _oracle(a, np.ones((3, 3)), stat, True)
+    for k in (ee.Kernel.square(1, normalize=False), ee.Kernel.square(1)):
+        got = _pixels(img.reduceNeighborhood(reducer, k))
+        np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
