@@ -5,6 +5,9 @@ their pixels on that grid (``band.on(grid)``), gives every dask block the halo t
 (:func:`dask.array.overlap.overlap`) and reduces each pixel's neighbours in that block with
 :func:`dask.array.map_blocks`. The kernel is laid on the grid the reduction asks for, as Earth
 Engine lays it on the output projection: a kernel in ``'meters'`` is converted to pixels of that grid.
+A block's halo comes from the neighbouring blocks, which are read whole: a reduction over a small
+region reads the blocks it touches and their neighbours (and, for chained neighbourhood
+operations, theirs in turn).
 
 Rules, as Earth Engine documents them:
 
@@ -37,7 +40,7 @@ from .errors import ArgumentError, BandError
 from .grid import Grid
 from .raster import Band, Raster, align, memo
 from .reducers import Column, Reducer, time_columns
-from .stats import Segments, SegmentsContext, evaluate, needed_kinds
+from .stats import Context, Segments, SegmentsContext, StackContext, evaluate, needed_kinds
 from .values import unwrap
 
 __all__ = [
@@ -333,6 +336,11 @@ def as_kernel(kernel: Any, where: str) -> Kernel:
 # -- the per-block computation ---------------------------------------------------------------------
 
 
+ENTRY_BUDGET = 4_000_000
+"""At most this many (pixel, neighbour) entries are gathered at once: a block is reduced in strips of
+rows, so memory stays bounded whatever the kernel's size."""
+
+
 def _neighborhood_block(
     block: np.ndarray,
     offsets: tuple[tuple[int, int], ...],
@@ -345,21 +353,55 @@ def _neighborhood_block(
     """Reduce each pixel's neighbours in a padded ``(bands, y, x)`` block: ``(columns, y, x)``."""
     top, bottom, left, right = halo
     block = np.asarray(block, dtype=F8)
-    n_b, hh, ww = block.shape
+    _, hh, ww = block.shape
     h, w = hh - top - bottom, ww - left - right
+    out = np.empty((len(columns), h, w), dtype=F8)
+    step = max(1, ENTRY_BUDGET // max(1, w * len(offsets)))
+    for r0 in range(0, h, step):
+        r1 = min(h, r0 + step)
+        out[:, r0:r1] = _strip(block, r0, r1, w, offsets, weights, columns, kinds, (top, left), skip_masked)
+    return out
+
+
+def _strip(
+    block: np.ndarray,
+    r0: int,
+    r1: int,
+    w: int,
+    offsets: tuple[tuple[int, int], ...],
+    weights: tuple[float, ...],
+    columns: Sequence[Column],
+    kinds: tuple[str, ...],
+    origin: tuple[int, int],
+    skip_masked: bool,
+) -> np.ndarray:
+    """Output rows ``r0:r1`` of a padded block whose first output pixel is at ``origin`` (row, col)."""
+    top, left = origin
+    n_b = block.shape[0]
+    h = r1 - r0
     n = h * w
     k = len(offsets)
-    # entries ordered pixel by pixel, then neighbour by neighbour: (bands, pixels, neighbours)
-    stack = np.empty((n_b, n, k), dtype=F8)
-    for i, (dy, dx) in enumerate(offsets):
-        stack[:, :, i] = block[:, top + dy : top + dy + h, left + dx : left + dx + w].reshape(n_b, n)
-    flat = stack.reshape(n_b, n * k)
-    keep = ~np.isnan(flat).all(axis=0)
-    counts = keep.reshape(n, k).sum(axis=1)
-    seg_offsets = np.concatenate([[0], np.cumsum(counts)])
-    entry_w = np.tile(np.asarray(weights, dtype=F8), n)[keep]
-    ctx = SegmentsContext(Segments(seg_offsets, entry_w, flat[:, keep]), kinds)
-    centre = block[:, top : top + h, left : left + w].reshape(n_b, n)
+    ctx: Context
+    if all(x == 1.0 for x in weights):
+        # every neighbour weighs 1: a dense (neighbours, bands, pixels) stack, as pixels over time
+        dense = np.empty((k, n_b, n), dtype=F8)
+        for i, (dy, dx) in enumerate(offsets):
+            rows = slice(top + r0 + dy, top + r0 + dy + h)
+            dense[i] = block[:, rows, left + dx : left + dx + w].reshape(n_b, n)
+        ctx = StackContext(dense, kinds)
+    else:
+        # entries ordered pixel by pixel, then neighbour by neighbour, each with its kernel weight
+        stack = np.empty((n_b, n, k), dtype=F8)
+        for i, (dy, dx) in enumerate(offsets):
+            rows = slice(top + r0 + dy, top + r0 + dy + h)
+            stack[:, :, i] = block[:, rows, left + dx : left + dx + w].reshape(n_b, n)
+        flat = stack.reshape(n_b, n * k)
+        keep = ~np.isnan(flat).all(axis=0)
+        counts = keep.reshape(n, k).sum(axis=1)
+        seg_offsets = np.concatenate([[0], np.cumsum(counts)])
+        entry_w = np.tile(np.asarray(weights, dtype=F8), n)[keep]
+        ctx = SegmentsContext(Segments(seg_offsets, entry_w, flat[:, keep]), kinds)
+    centre = block[:, top + r0 : top + r1, left : left + w].reshape(n_b, n)
     out = np.empty((len(columns), h, w), dtype=F8)
     with np.errstate(all="ignore"):
         for j, c in enumerate(columns):

@@ -367,3 +367,54 @@ def test_reduce_neighborhood_on_several_bands(tmp_path, small_blocks):
         ok = ~np.isnan(wx) & ~np.isnan(wy)
         slope = np.polyfit(wx[ok], wy[ok], 1)[0]
         assert scale[i, j] == pytest.approx(slope, rel=1e-9)
+
+
+def test_building_reads_nothing_and_a_reduction_reads_the_touched_blocks_and_their_halo(tmp_path):
+    """Building reads no pixel; a corner field reads its block and the neighbours its halo needs.
+
+    The file is 3×3 blocks of 1024 px. One neighbourhood step at the corner reads 4 blocks; two
+    chained steps (a halo of a halo) read at most the 9 around them.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from reducer.sources import READ_COUNTER
+
+    t = Affine(10, 0, 600000, 0, -10, 5000000)
+    data = np.ones((3072, 3072), "float32")
+    path = write_tif(tmp_path / "big.tif", data, transform=t, crs=CRS, tiled=True, blocksize=256)
+    READ_COUNTER.reset()
+    img = ee.Image(str(path))
+    built = [
+        (img.reduceNeighborhood(ee.Reducer.median(), ee.Kernel.circle(2)), 1.0, 4),
+        (img.directionalDistanceTransform(45, 3), 0.0, 4),  # a non-zero pixel is at distance 0
+        (img.focalMax(1).focalMean(kernel=ee.Kernel.gaussian(2)), 1.0, 9),
+    ]
+    small = ee.FeatureCollection(gpd.GeoDataFrame(geometry=[shapely.box(600005, 4999985, 600015, 4999995)], crs=CRS))
+    results = [(b.reduceRegions(small, ee.Reducer.first()), v, n) for b, v, n in built]
+    assert READ_COUNTER.reads == 0
+    for result, value, blocks in results:
+        READ_COUNTER.reset()
+        assert result.getInfo()["features"][0]["properties"]["first"] == value
+        assert READ_COUNTER.reads == blocks
+
+
+def test_blocks_are_reduced_in_strips_with_the_same_result(tmp_path, small_blocks, monkeypatch):
+    """A tiny entry budget reduces each block a row at a time; the numbers do not change."""
+    a = _data(seed=12)
+    img = _image(tmp_path, a)
+    monkeypatch.setattr("reducer.neighborhood.ENTRY_BUDGET", 10)
+    got = _pixels(img.reduceNeighborhood(ee.Reducer.median(), ee.Kernel.circle(2)))
+    np.testing.assert_allclose(got, _oracle(a, Kernel.circle(2).matrix(), "median", True), equal_nan=True)
+
+
+@pytest.mark.parametrize("stat", ["median", "mean", "max", "mode"])
+def test_unit_and_normalized_kernels_give_the_same_statistics(tmp_path, small_blocks, stat):
+    """Unit weights take the dense path, normalized ones the weighted segments: both match the oracle."""
+    a = _data(seed=13, levels=5 if stat == "mode" else None)
+    img = _image(tmp_path, a)
+    reducer = getattr(ee.Reducer, stat)()
+    expected = _oracle(a, np.ones((3, 3)), stat, True)
+    for k in (ee.Kernel.square(1, normalize=False), ee.Kernel.square(1)):
+        got = _pixels(img.reduceNeighborhood(reducer, k))
+        np.testing.assert_allclose(got, expected, rtol=1e-12, equal_nan=True)
