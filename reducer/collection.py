@@ -26,7 +26,14 @@ from .raster import Raster
 from .reducers import Reducer
 from .regions import reduce_regions
 from .sampling import get_region
-from .sources import expands, open_collection, raster_paths, rasters_from_stac, rasters_from_xarray
+from .sources import (
+    expands,
+    open_collection,
+    raster_paths,
+    rasters_from_stac,
+    rasters_from_xarray,
+    unique_indices,
+)
 from .validate import known_arguments
 from .values import ComputedObject, List, Number, parse_set_args, unwrap
 
@@ -62,6 +69,8 @@ class ImageCollection(ComputedObject):
             rasters = open_collection(source)
         elif isinstance(source, list | tuple):
             rasters = [_raster(x) for item in source for x in _expand(item)]
+            if any(isinstance(item, str | os.PathLike) for item in source):  # file names: ids must be unique
+                rasters = unique_indices(rasters)
         else:
             raise ArgumentError(
                 f"ee.ImageCollection({source!r}): expected a glob, a folder, a list of paths or ee.Images, "
@@ -167,7 +176,7 @@ class ImageCollection(ComputedObject):
                 continue
             if not isinstance(res, Image):
                 raise ArgumentError(f"ImageCollection.map: the function returned {res!r}; it must return an ee.Image.")
-            out.append(res.raster)
+            out.append(keep_index(res.raster, r))
         return self._with(out)
 
     def select(self, *selectors: Any, **kwargs: Any) -> ImageCollection:
@@ -319,6 +328,25 @@ class ImageCollection(ComputedObject):
     # -- evaluation -------------------------------------------------------------------------------
     def _evaluate(self) -> ImageCollectionInfo:
         return collection_info(self._rasters, self._props)
+
+
+def keep_index(result: Raster, source: Raster) -> Raster:
+    """``result`` with the ``system:index`` of ``source`` when it has none: Earth Engine's ``map`` keeps each index.
+
+    Band math drops properties (``img.multiply(0.1)`` has none), but the mapped collection's elements
+    keep their ids.
+
+    Examples
+    --------
+    >>> keep_index(Raster((), {}), Raster((), {"system:index": "a"})).properties["system:index"]
+    'a'
+    >>> keep_index(Raster((), {"system:index": "b"}), Raster((), {"system:index": "a"})).properties["system:index"]
+    'b'
+    """
+    idx = source.properties.get("system:index")
+    if idx is None or "system:index" in result.properties:
+        return result
+    return result.with_properties({**result.properties, "system:index": idx})
 
 
 def _expand(item: Any) -> list:

@@ -177,6 +177,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> MaskFn:
     """A mask function comparing two operands, each ``('field', name)`` or ``('value', v)``."""
+    if kind == "neq":  # Earth Engine: "passes unless the two operands are equals" (null included)
+        eq = _binary_mask("eq", left, right)
+        return lambda table, geometry: ~eq(table, geometry)
 
     def fn(table: pd.DataFrame, geometry: Any) -> np.ndarray:
         n = len(table)
@@ -184,6 +187,8 @@ def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> Ma
         for side, x in (left, right):
             if side == "field":
                 col, is_time = _column(table, x)
+                if col is None and kind == "eq":  # a missing property reads as null, and null equals null
+                    col = np.full(n, None, dtype=object)
                 if col is None:
                     return np.zeros(n, dtype=bool)
                 time = time or is_time
@@ -193,6 +198,20 @@ def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> Ma
         if time:
             sides = [(s, v if s == "array" else _time_value(v)) for s, v in sides]
         (ka, a), (kb, b) = sides
+        if kind == "eq":
+            nulls = [
+                pd.isna(pd.Series(v, dtype=object)).to_numpy() if k == "array" else np.full(n, _is_null(v))
+                for k, v in sides
+            ]
+            both_null = nulls[0] & nulls[1]
+            if (ka == "scalar" and _is_null(a)) or (kb == "scalar" and _is_null(b)):
+                return both_null
+            if both_null.any():  # two null fields: equal
+                return both_null | _compare(n, ka, a, kb, b)
+        return _compare(n, ka, a, kb, b)
+
+    def _compare(n: int, ka: str, a: Any, kb: str, b: Any) -> np.ndarray:
+        sides = [(ka, a), (kb, b)]
         if kind in _OPS:
             op = _OPS[kind]
             numeric = all((k == "array" and v.dtype == np.float64) or (k == "scalar" and _is_num(v)) for k, v in sides)
@@ -326,10 +345,14 @@ class Filter(ComputedObject):
     ) -> Filter:
         """Passes when property ``name`` equals ``value`` (numbers compare by value: 1 == 1.0).
 
+        As in Earth Engine, null equals null: ``eq('a', None)`` passes where ``a`` is null or missing.
+
         Examples
         --------
         >>> Filter.eq("a", 1)._mask(pd.DataFrame({"a": [1.0, 2.0]}))
         array([ True, False])
+        >>> Filter.eq("a", None)._mask(pd.DataFrame({"a": [1.0, None]}))
+        array([False,  True])
         >>> Filter.eq(leftField="a", rightField="b")._mask(pd.DataFrame({"a": [1, 2], "b": [1, 3]}))
         array([ True, False])
         """
@@ -345,12 +368,17 @@ class Filter(ComputedObject):
         rightField: Any = None,
         leftValue: Any = _UNSET,
     ) -> Filter:
-        """Passes when property ``name`` is present, not null and differs from ``value``.
+        """Passes unless property ``name`` equals ``value``: ``Not(eq(name, value))``, as Earth Engine documents it.
+
+        A null or missing property differs from every value but null: ``neq('a', None)`` keeps the
+        features whose ``a`` is set, ``neq('a', 1)`` keeps those where ``a`` is null too.
 
         Examples
         --------
         >>> Filter.neq("a", 1)._mask(pd.DataFrame({"a": [1, 2, None]}))
-        array([False,  True, False])
+        array([False,  True,  True])
+        >>> Filter.neq("a", None)._mask(pd.DataFrame({"a": [1, 2, None]}))
+        array([ True,  True, False])
         """
         return Filter._binary("neq", "neq", name, value, leftField, rightValue, rightField, leftValue)
 

@@ -27,9 +27,11 @@ from .files import (
     HEADER_COUNTER,
     READ_COUNTER,
     RasterioFileSource,
+    file_index,
     is_dataarray,
     raster_from_dataarray,
     raster_from_file,
+    unique_indices,
 )
 from .stac import rasters_from_stac
 
@@ -41,6 +43,8 @@ __all__ = [
     "RASTER_SUFFIXES",
     "RasterioFileSource",
     "raster_from_file",
+    "file_index",
+    "unique_indices",
     "raster_from_dataarray",
     "rasters_from_stac",
     "rasters_from_xarray",
@@ -133,4 +137,4 @@ def open_collection(source: str | os.PathLike | Any, time: str = "time") -> list
     rasters = collection_rasters(str(source))  # an Earth Engine id, a STAC JSON file or a cube
     if rasters is None:
         rasters = [raster_from_file(p) for p in raster_paths(source)]
-    return rasters
+    return unique_indices(rasters)

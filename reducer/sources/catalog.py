@@ -42,7 +42,7 @@ from .._time import parse_millis, to_millis
 from ..errors import ArgumentError, CatalogError, InputFileError
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
-from .files import raster_from_file
+from .files import raster_from_file, unique_indices
 from .stac import rasters_from_stac
 
 __all__ = ["set_catalog", "get_catalog", "Catalog", "collection_rasters", "catalog_raster", "looks_like_id"]
@@ -206,6 +206,7 @@ class Catalog:
         names = entry.get("bands")
         if kind in ("glob", "path") and names is not None:
             rasters = [rename_bands(r, list(names), "Image.rename") for r in rasters]
+        rasters = unique_indices(rasters)
         return [r.updated({"system:id": f"{ee_id}/{r.properties.get('system:index', '')}"}) for r in rasters]
 
 
