@@ -16,7 +16,7 @@ sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, expression, composites
 compute, engine, sampling
 regions, output, export
-filters, features, image, collection
+filters, features, image, collection, joins
 points, chart, ui, batch
 reducer
 demo, cli
@@ -40,6 +40,7 @@ from .features import Feature, FeatureCollection
 from .filters import Filter
 from .geometry import Geometry
 from .image import Image
+from .joins import Join
 from .options import set_options
 from .points import point_query
 from .reducers import Reducer
@@ -58,6 +59,7 @@ __all__ = [
     "Filter",
     "Geometry",
     "Image",
+    "Join",
     "ImageCollection",
     "Initialize",
     "Authenticate",

@@ -12,17 +12,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import shapely
-import shapely.geometry
 
 from . import composites as _composites
 from .errors import ArgumentError
 from .features import FeatureCollection
 from .filters import Filter, filter_mask
-from .geometry import Geometry, as_geometry
+from .geometry import Geometry
 from .image import Image
 from .output import ImageCollectionInfo, collection_info, long_frame
-from .raster import Raster
+from .raster import Raster, footprint
 from .reducers import Reducer
 from .regions import reduce_regions
 from .sampling import get_region
@@ -142,7 +140,7 @@ class ImageCollection(ComputedObject):
         import geopandas as gpd
 
         table = pd.DataFrame([dict(r.properties) for r in self._rasters], index=range(len(self._rasters)))
-        footprints = gpd.GeoSeries([_footprint(r) for r in self._rasters], crs="EPSG:4326")
+        footprints = gpd.GeoSeries([footprint(r) for r in self._rasters], crs="EPSG:4326")
         return table, footprints
 
     def filter(self, filter: Filter) -> ImageCollection:
@@ -358,35 +356,6 @@ def _raster(x: Any) -> Raster:
     if isinstance(x, Raster):
         return x
     return (x if isinstance(x, Image) else Image(x)).raster
-
-
-def _footprint(raster: Raster) -> Any:
-    from pyproj import Transformer
-
-    stored = raster.properties.get("system:footprint")  # from metadata (a STAC item's geometry): no file needed
-    if stored is not None:
-        return _stored_footprint(stored)
-    grid = raster.grid
-    if grid is None:
-        return shapely.box(-180, -90, 180, 90)
-    xmin, ymin, xmax, ymax = grid.bounds
-    if grid.crs.to_epsg() == 4326:
-        return shapely.box(xmin, ymin, xmax, ymax)
-    tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    return shapely.box(*tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
-
-
-def _stored_footprint(fp: Any) -> Any:
-    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
-    if isinstance(fp, dict):
-        geom = shapely.geometry.shape(fp)
-    elif isinstance(fp, shapely.Geometry):
-        geom = fp
-    else:
-        geom = as_geometry(fp).to_shapely("EPSG:4326")
-    if isinstance(geom, shapely.LinearRing):  # Earth Engine's footprints are rings: their inside counts
-        geom = shapely.Polygon(geom)
-    return geom
 
 
 def _bounds_geometry(geometry: Any) -> Any:

@@ -105,6 +105,8 @@ class Image(ComputedObject):
     def get(self, property: str) -> ComputedObject:
         """A property's value (``None`` when absent)."""
         value = self._raster.properties.get(property)
+        if isinstance(value, ComputedObject):  # an image or feature stored by a join: itself
+            return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return Number(value)
         if isinstance(value, str):
