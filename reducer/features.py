@@ -41,7 +41,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
-from .filters import Filter, filter_mask
+from .filters import Filter, filter_mask, parse_filter
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
 from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
@@ -909,7 +909,7 @@ class FeatureCollection(ComputedObject):
         return explain_reduction(self._meta)
 
     # -- filtering and ordering -----------------------------------------------------------------
-    def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
+    def filter(self, filter: Filter | str) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
         """The features that pass ``filter``.
 
         Examples
@@ -918,6 +918,8 @@ class FeatureCollection(ComputedObject):
         >>> fc.filter(Filter.gte("v", 3)).aggregate_array("system:index").getInfo()
         ['3', '4']
         """
+        if isinstance(filter, str):  # Earth Engine's filter string: 'name == "x" || pop > 10'
+            filter = parse_filter(filter)
         if not isinstance(filter, Filter):
             raise ArgumentError(f"FeatureCollection.filter: expected an ee.Filter, got {filter!r}.")
 

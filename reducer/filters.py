@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -1056,6 +1057,143 @@ def check_join_condition(condition: Any) -> PairFn:
             "with leftField (the primary element) and rightField (the secondary), or And/Or/Not of them."
         )
     return condition._pair
+
+
+# -- string filters ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+    | (?P<op>==|!=|<=|>=|<|>|&&|\|\||!|\(|\))
+    | (?P<name>[A-Za-z_][\w:.\-]*)
+    )""",
+    re.VERBOSE,
+)
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ArgumentError(
+                f"filter string {text!r}: cannot read {text[pos : pos + 20]!r} (at character {pos}). Write comparisons "
+                "such as 'name == \"x\" || pop > 10' with ==, !=, <, <=, >, >=, &&, ||, ! and parentheses."
+            )
+        kind = m.lastgroup
+        raw = m.group(kind)  # type: ignore[arg-type]
+        if kind == "num":
+            value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            out.append(("value", value))
+        elif kind == "str":
+            out.append(("value", re.sub(r"\\(.)", r"\1", raw[1:-1])))
+        elif kind == "name" and raw in ("true", "false", "null"):
+            out.append(("value", {"true": True, "false": False, "null": None}[raw]))
+        elif kind == "name":
+            out.append(("field", raw))
+        else:
+            out.append(("op", raw))
+        pos = m.end()
+    return out
+
+
+def parse_filter(text: str) -> Filter:
+    """An ``ee.Filter`` from Earth Engine's filter string, parsed by hand (never evaluated as Python).
+
+    Comparisons ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` between a property (a bare name such as
+    ``pop`` or ``system:index``) and a number, a quoted string, ``true``, ``false`` or ``null``, or
+    between two properties; combined with ``&&``, ``||``, ``!`` and parentheses.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"name": ["x", "y", "z"], "pop": [5, 20, 1]})
+    >>> parse_filter('name == "x" || pop > 10')._mask(t)
+    array([ True,  True, False])
+    >>> parse_filter("!(pop <= 4) && name != 'y'")._mask(t)
+    array([ True, False, False])
+    >>> parse_filter("pop >")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: filter string 'pop >': expected a value or a property name at the end. ...
+    """
+    toks = _tokens(str(text))
+    pos = 0
+
+    def fail(expected: str) -> ArgumentError:
+        where = f"at {toks[pos][1]!r}" if pos < len(toks) else "at the end"
+        return ArgumentError(
+            f"filter string {text!r}: expected {expected} {where}. Write comparisons such as "
+            "'name == \"x\" || pop > 10'."
+        )
+
+    def peek(value: str) -> bool:
+        return pos < len(toks) and toks[pos] == ("op", value)
+
+    def or_() -> Filter:
+        nonlocal pos
+        parts = [and_()]
+        while peek("||"):
+            pos += 1
+            parts.append(and_())
+        return parts[0] if len(parts) == 1 else Filter.Or(*parts)
+
+    def and_() -> Filter:
+        nonlocal pos
+        parts = [not_()]
+        while peek("&&"):
+            pos += 1
+            parts.append(not_())
+        return parts[0] if len(parts) == 1 else Filter.And(*parts)
+
+    def not_() -> Filter:
+        nonlocal pos
+        if peek("!"):
+            pos += 1
+            return not_().Not()
+        if peek("("):
+            pos += 1
+            inner = or_()
+            if not peek(")"):
+                raise fail("')'")
+            pos += 1
+            return inner
+        return comparison()
+
+    def operand() -> tuple[str, Any]:
+        nonlocal pos
+        if pos >= len(toks) or toks[pos][0] == "op":
+            raise fail("a value or a property name")
+        tok = toks[pos]
+        pos += 1
+        return tok
+
+    def comparison() -> Filter:
+        nonlocal pos
+        left = operand()
+        if pos >= len(toks) or toks[pos][0] != "op" or toks[pos][1] not in _FLIP:
+            raise fail("a comparison (==, !=, <, <=, >, >=)")
+        op = toks[pos][1]
+        pos += 1
+        right = operand()
+        if left[0] == "value" and right[0] == "field":
+            left, right, op = right, left, _FLIP[op]
+        make = {"==": Filter.eq, "!=": Filter.neq, "<": Filter.lt, "<=": Filter.lte, ">": Filter.gt, ">=": Filter.gte}[
+            op
+        ]
+        if left[0] == "value":
+            return make(leftValue=left[1], rightValue=right[1])
+        if right[0] == "field":
+            return make(leftField=left[1], rightField=right[1])
+        return make(leftField=left[1], rightValue=right[1])
+
+    result = or_()
+    if pos != len(toks):
+        raise fail("'&&', '||' or the end")
+    return result
 
 
 def filter_mask(f: Filter, table: pd.DataFrame, geometry: Any = None) -> np.ndarray:
