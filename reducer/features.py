@@ -48,6 +48,7 @@ from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduct
 from .output import explain as explain_reduction
 from .reducers import Reducer, reduce_columns
 from .regions import Reduction
+from .sources import catalog_table
 from .values import (
     UNSET,
     ComputedObject,
@@ -750,6 +751,9 @@ class FeatureCollection(ComputedObject):
         if isinstance(source, FeatureCollection):
             thunk, meta, props = source._value_thunk(), source._meta, dict(source._props)
         elif isinstance(source, str | os.PathLike):
+            mapped = catalog_table(str(source))  # an Earth Engine table id mapped in the catalog
+            if mapped is not None:
+                source, layer = mapped[0], layer if layer is not None else mapped[1]
             thunk = Thunk(_file_reader(source, layer, column))
         elif _is_geo_frame(source):
             thunk = Thunk.of(_normalize(source, f"{where}: the {type(source).__name__}", column))

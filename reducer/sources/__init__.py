@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import ArgumentError, InputFileError
 from ..raster import Raster
-from .catalog import catalog_raster, collection_rasters, get_catalog, set_catalog, unmapped_error
+from .catalog import catalog_raster, catalog_table, collection_rasters, get_catalog, set_catalog, unmapped_error
 from .cube import open_cube, rasters_from_xarray
 from .files import (
     HEADER_COUNTER,
@@ -50,6 +50,7 @@ __all__ = [
     "rasters_from_xarray",
     "open_cube",
     "set_catalog",
+    "catalog_table",
     "get_catalog",
     "READ_COUNTER",
     "HEADER_COUNTER",
