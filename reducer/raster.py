@@ -186,7 +186,9 @@ def select_bands(
             raise BandError(f"{where}: band selector {sel!r} must be a name, a regex or an index.")
         hits = [i for i, n in enumerate(names) if n == sel] or [i for i, n in enumerate(names) if _full_match(sel, n)]
         if not hits:
-            raise BandError(f"{where}: pattern {sel!r} did not match any bands. Available: {names!r}.")
+            image = raster.properties.get("system:index", raster.properties.get("system:id"))
+            of = f" of image {image!r}" if image is not None else ""
+            raise BandError(f"{where}: pattern {sel!r} did not match any bands{of}. Available: {names!r}.")
         picked.extend(hits)
     bands = [raster.bands[i] for i in picked]
     if new_names is not None:
