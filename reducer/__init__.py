@@ -16,7 +16,7 @@ sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, neighborhood, expression, composites
 compute, engine, sampling
 regions, output, pixels, export
-filters, features, image, collection
+filters, features, image, collection, joins
 points, peers, chart, ui, batch
 reducer
 demo, cli
@@ -41,6 +41,7 @@ from .features import Feature, FeatureCollection
 from .filters import Filter
 from .geometry import Geometry
 from .image import Image
+from .joins import Join
 from .neighborhood import Kernel, simple_cloud_score
 from .options import set_options
 from .peers import exact_extract, zonal_stats
@@ -61,6 +62,7 @@ __all__ = [
     "Filter",
     "Geometry",
     "Image",
+    "Join",
     "ImageCollection",
     "Kernel",
     "Initialize",

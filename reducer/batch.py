@@ -12,8 +12,8 @@ replaced (atomically), where Drive would add a second file of the same name.
 ``while task.active(): ...`` ends at once. A failed export raises its error from ``start()`` and
 leaves the task ``FAILED`` with the message in ``status()['error_message']``.
 
-Cloud Storage and asset exports have no local meaning yet: ``toCloudStorage`` and ``toAsset`` raise
-``NotImplementedError``.
+Cloud Storage and asset exports have no local meaning yet: ``toCloudStorage`` raises
+``NotImplementedError``; ``toAsset`` builds a task whose ``start()`` raises it.
 """
 
 from __future__ import annotations
@@ -293,12 +293,33 @@ class _Table:
         )
 
     @staticmethod
-    def toAsset(collection: Any, *args: Any, **kwargs: Any) -> Task:
-        """Not supported yet: there are no assets locally. Use ``toDrive`` (a local folder)."""
-        raise NotImplementedError(
-            "Export.table.toAsset is not supported yet. Use ee.batch.Export.table.toDrive(...), which writes "
-            "into a local folder, or reducer.export_table(collection, 'out.gpkg')."
-        )
+    def toAsset(
+        collection: Any, description: str = "myExportTableTask", assetId: str | None = None, **kwargs: Any
+    ) -> Task:
+        """A task that fails when started: there are no assets locally. Use ``toDrive`` (a local folder).
+
+        Earth Engine scripts build the task and start it later, so the task is built as in Earth
+        Engine and the error comes from ``start()`` (the task is then ``FAILED``).
+
+        Examples
+        --------
+        >>> task = Export.table.toAsset(None, "d", "users/me/table")
+        >>> task.status()["state"]
+        'UNSUBMITTED'
+        >>> task.start()
+        Traceback (most recent call last):
+        ...
+        NotImplementedError: Export.table.toAsset('users/me/table') is not supported: there are no assets locally. ...
+        """
+
+        def run() -> Path:
+            raise NotImplementedError(
+                f"Export.table.toAsset({assetId!r}) is not supported: there are no assets locally. Use "
+                "ee.batch.Export.table.toDrive(...), which writes into a local folder, or "
+                "reducer.export_table(collection, 'out.gpkg'), then map the file as a table id in the catalog."
+            )
+
+        return Task(Task.Type.EXPORT_TABLE, {"description": description, "assetId": assetId, **kwargs}, run)
 
 
 class Export:

@@ -12,24 +12,29 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import shapely
-import shapely.geometry
 
 from . import composites as _composites
 from .errors import ArgumentError
 from .features import FeatureCollection
-from .filters import Filter, filter_mask
-from .geometry import Geometry, as_geometry
+from .filters import Filter, filter_mask, parse_filter
+from .geometry import Geometry
 from .image import Image
 from .output import ImageCollectionInfo, collection_info, long_frame
 from .pixels import rasters_to_dataset
-from .raster import Raster
+from .raster import Raster, footprint
 from .reducers import Reducer
 from .regions import reduce_regions
 from .sampling import get_region
-from .sources import expands, open_collection, raster_paths, rasters_from_stac, rasters_from_xarray
+from .sources import (
+    expands,
+    open_collection,
+    raster_paths,
+    rasters_from_stac,
+    rasters_from_xarray,
+    unique_indices,
+)
 from .validate import known_arguments
-from .values import ComputedObject, List, Number, parse_set_args, unwrap
+from .values import ComputedObject, Dictionary, List, Number, parse_set_args, to_info, unwrap
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -66,6 +71,8 @@ class ImageCollection(ComputedObject):
             rasters = open_collection(source)
         elif isinstance(source, list | tuple):
             rasters = [_raster(x) for item in source for x in _expand(item)]
+            if any(isinstance(item, str | os.PathLike) for item in source):  # file names: ids must be unique
+                rasters = unique_indices(rasters)
         else:
             raise ArgumentError(
                 f"ee.ImageCollection({source!r}): expected a glob, a folder, a list of paths or ee.Images, "
@@ -137,11 +144,13 @@ class ImageCollection(ComputedObject):
         import geopandas as gpd
 
         table = pd.DataFrame([dict(r.properties) for r in self._rasters], index=range(len(self._rasters)))
-        footprints = gpd.GeoSeries([_footprint(r) for r in self._rasters], crs="EPSG:4326")
+        footprints = gpd.GeoSeries([footprint(r) for r in self._rasters], crs="EPSG:4326")
         return table, footprints
 
-    def filter(self, filter: Filter) -> ImageCollection:
-        """Keep the images that pass ``filter`` (metadata only)."""
+    def filter(self, filter: Filter | str) -> ImageCollection:
+        """Keep the images that pass ``filter`` (an ``ee.Filter`` or a filter string; metadata only)."""
+        if isinstance(filter, str):
+            filter = parse_filter(filter)
         if not isinstance(filter, Filter):
             raise ArgumentError(f"ImageCollection.filter: expected an ee.Filter, got {filter!r}.")
         if not self._rasters:
@@ -171,7 +180,7 @@ class ImageCollection(ComputedObject):
                 continue
             if not isinstance(res, Image):
                 raise ArgumentError(f"ImageCollection.map: the function returned {res!r}; it must return an ee.Image.")
-            out.append(res.raster)
+            out.append(keep_index(res.raster, r))
         return self._with(out)
 
     def select(self, *selectors: Any, **kwargs: Any) -> ImageCollection:
@@ -211,6 +220,155 @@ class ImageCollection(ComputedObject):
     def aggregate_array(self, property: str) -> List:
         """The values of ``property`` over the images that have it."""
         return List([r.properties[property] for r in self._rasters if property in r.properties])
+
+    # -- properties as a table (the statistics are FeatureCollection's, through reducer.stats) --------
+    def _property_features(self) -> FeatureCollection:
+        """The images' properties as features, the footprints as geometries (ids: ``system:index``)."""
+        rasters = self._rasters
+
+        def run() -> Any:
+            import geopandas as gpd
+
+            props = [dict(r.properties) for r in rasters]
+            ids = [p.get("system:index") for p in props]
+            if any(i is None for i in ids) or len({str(i) for i in ids}) != len(ids):
+                ids = [str(k) for k in range(len(props))]
+            rows = [{k: v for k, v in p.items() if k != "system:index"} for p in props]
+            table = pd.DataFrame(rows, index=range(len(rows)))
+            geoms = gpd.GeoSeries([footprint(r) for r in rasters], crs="EPSG:4326", index=table.index)
+            gdf = gpd.GeoDataFrame(table, geometry=geoms, crs="EPSG:4326")
+            gdf.index = pd.Index([str(i) for i in ids], name="system:index", dtype=object)
+            return gdf
+
+        return FeatureCollection._lazy(run)
+
+    def reduceColumns(self, reducer: Reducer, selectors: Any, weightSelectors: Any = None) -> Dictionary:
+        """Reduce image properties with any reducer (see ``FeatureCollection.reduceColumns``).
+
+        Examples
+        --------
+        >>> ic = ImageCollection([Image(1).set("cloud", c) for c in (10, 30, 20)])
+        >>> ic.reduceColumns(Reducer.median(), ["cloud"]).getInfo()
+        {'median': 20.0}
+        """
+        return self._property_features().reduceColumns(reducer, selectors, weightSelectors)
+
+    def aggregate_stats(self, property: str) -> Dictionary:
+        """Earth Engine's summary statistics of a property over the images (as ``FeatureCollection.aggregate_stats``).
+
+        Examples
+        --------
+        >>> ic = ImageCollection([Image(1).set("cloud", c) for c in (10, 30, 20)])
+        >>> s = ic.aggregate_stats("cloud").getInfo()
+        >>> s["mean"], s["max"], s["valid_count"], s["sum_sq"]
+        (20.0, 30.0, 3, 1400.0)
+        """
+        return self._property_features().aggregate_stats(property)
+
+    def aggregate_count(self, property: str) -> Number:
+        """The number of images with a non-null ``property``.
+
+        Examples
+        --------
+        >>> ImageCollection([Image(1).set("c", 1), Image(2)]).aggregate_count("c").getInfo()
+        1
+        """
+        return self._property_features().aggregate_count(property)
+
+    def aggregate_count_distinct(self, property: str) -> Number:
+        """The number of distinct non-null values of ``property``."""
+        return self._property_features().aggregate_count_distinct(property)
+
+    def aggregate_histogram(self, property: str) -> Dictionary:
+        """How often each value of ``property`` occurs: ``{value: count}``.
+
+        Examples
+        --------
+        >>> ic = ImageCollection([Image(1).set("tile", t) for t in ("a", "b", "a")])
+        >>> ic.aggregate_histogram("tile").getInfo()
+        {'a': 2, 'b': 1}
+        """
+        return self._property_features().aggregate_histogram(property)
+
+    def aggregate_min(self, property: str) -> Number:
+        """The minimum of ``property`` over the images (None when no image has it)."""
+        return self._property_features().aggregate_min(property)
+
+    def aggregate_max(self, property: str) -> Number:
+        """The maximum of ``property`` over the images (None when no image has it)."""
+        return self._property_features().aggregate_max(property)
+
+    def aggregate_mean(self, property: str) -> Number:
+        """The mean of ``property`` over the images (None when no image has it)."""
+        return self._property_features().aggregate_mean(property)
+
+    def aggregate_sum(self, property: str) -> Number:
+        """The sum of ``property`` over the images (0 when no image has it)."""
+        return self._property_features().aggregate_sum(property)
+
+    def aggregate_product(self, property: str) -> Number:
+        """The product of ``property`` over the images."""
+        return self._property_features().aggregate_product(property)
+
+    def aggregate_sample_sd(self, property: str) -> Number:
+        """The sample standard deviation of ``property`` over the images."""
+        return self._property_features().aggregate_sample_sd(property)
+
+    def aggregate_sample_var(self, property: str) -> Number:
+        """The sample variance of ``property`` over the images."""
+        return self._property_features().aggregate_sample_var(property)
+
+    def aggregate_total_sd(self, property: str) -> Number:
+        """The population standard deviation of ``property`` over the images."""
+        return self._property_features().aggregate_total_sd(property)
+
+    def aggregate_total_var(self, property: str) -> Number:
+        """The population variance of ``property`` over the images."""
+        return self._property_features().aggregate_total_var(property)
+
+    def aggregate_first(self, property: str) -> ComputedObject:
+        """The first non-null value of ``property`` over the images."""
+        return self._property_features().aggregate_first(property)
+
+    def distinct(self, properties: Any) -> ImageCollection:
+        """The first image of each distinct combination of ``properties`` (``'.geo'`` is the footprint).
+
+        Metadata only. An image without one of the properties counts it as null.
+
+        Examples
+        --------
+        >>> ic = ImageCollection([Image(v).set("tile", t) for v, t in ((1, "a"), (2, "b"), (3, "a"))])
+        >>> ic.distinct("tile").aggregate_array("tile").getInfo()
+        ['a', 'b']
+        """
+        sel = unwrap(properties)
+        names = [sel] if isinstance(sel, str) else [str(unwrap(p)) for p in sel]
+        seen: set[tuple] = set()
+        kept = []
+        for r in self._rasters:
+            key = tuple(footprint(r).wkb if n == ".geo" else repr(to_info(r.properties.get(n))) for n in names)
+            if key not in seen:
+                seen.add(key)
+                kept.append(r)
+        return self._with(kept)
+
+    def iterate(self, algorithm: Callable[[Image, Any], Any], first: Any = None) -> Any:
+        """Fold ``algorithm(image, previous)`` over the images in order, starting from ``first``.
+
+        The images are known (metadata only), so the fold runs now and builds lazy expressions; the
+        result is what the last call returned (an ``ee.Image``, ``ee.List``, ...), or a computed
+        object holding a plain value.
+
+        Examples
+        --------
+        >>> ic = ImageCollection([Image(1).set("n", 2), Image(2).set("n", 5)])
+        >>> ic.iterate(lambda img, acc: Number(acc).add(img.get("n")), 0).getInfo()
+        7
+        """
+        acc = first
+        for r in self._rasters:
+            acc = algorithm(Image(r), acc)
+        return acc if isinstance(acc, ComputedObject) else ComputedObject._of(acc)
 
     def set(self, *args: Any) -> ImageCollection:
         """Set collection properties."""
@@ -354,6 +512,25 @@ class ImageCollection(ComputedObject):
         return collection_info(self._rasters, self._props)
 
 
+def keep_index(result: Raster, source: Raster) -> Raster:
+    """``result`` with the ``system:index`` of ``source`` when it has none: Earth Engine's ``map`` keeps each index.
+
+    Band math drops properties (``img.multiply(0.1)`` has none), but the mapped collection's elements
+    keep their ids.
+
+    Examples
+    --------
+    >>> keep_index(Raster((), {}), Raster((), {"system:index": "a"})).properties["system:index"]
+    'a'
+    >>> keep_index(Raster((), {"system:index": "b"}), Raster((), {"system:index": "a"})).properties["system:index"]
+    'b'
+    """
+    idx = source.properties.get("system:index")
+    if idx is None or "system:index" in result.properties:
+        return result
+    return result.with_properties({**result.properties, "system:index": idx})
+
+
 def _expand(item: Any) -> list:
     return raster_paths(item) if expands(item) else [item]
 
@@ -363,35 +540,6 @@ def _raster(x: Any) -> Raster:
     if isinstance(x, Raster):
         return x
     return (x if isinstance(x, Image) else Image(x)).raster
-
-
-def _footprint(raster: Raster) -> Any:
-    from pyproj import Transformer
-
-    stored = raster.properties.get("system:footprint")  # from metadata (a STAC item's geometry): no file needed
-    if stored is not None:
-        return _stored_footprint(stored)
-    grid = raster.grid
-    if grid is None:
-        return shapely.box(-180, -90, 180, 90)
-    xmin, ymin, xmax, ymax = grid.bounds
-    if grid.crs.to_epsg() == 4326:
-        return shapely.box(xmin, ymin, xmax, ymax)
-    tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
-    return shapely.box(*tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
-
-
-def _stored_footprint(fp: Any) -> Any:
-    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
-    if isinstance(fp, dict):
-        geom = shapely.geometry.shape(fp)
-    elif isinstance(fp, shapely.Geometry):
-        geom = fp
-    else:
-        geom = as_geometry(fp).to_shapely("EPSG:4326")
-    if isinstance(geom, shapely.LinearRing):  # Earth Engine's footprints are rings: their inside counts
-        geom = shapely.Polygon(geom)
-    return geom
 
 
 def _bounds_geometry(geometry: Any) -> Any:

@@ -15,9 +15,10 @@ Rules:
 
 - Bands are matched by name; the composite has every band name of the collection, in the order
   they first appear. An image without a band adds nothing to that band.
-- A composite band's default grid is that band's grid in the first image that has it, so a
-  composite of images on different grids is computed on the first image's grid unless a reduction
-  asks for another.
+- A composite band's default grid has the CRS, pixel size and pixel alignment of that band in the
+  first image that has it, and an extent that covers the band in every image
+  (:func:`covering_grid`): tiles on different grids (MODIS, HLS and Sentinel-2 tiles) all show in
+  the composite. A reduction may still ask for another grid.
 - A pixel with no valid value is masked, except for ``count``, which is 0 there.
 - The composite has no properties (as in Earth Engine); set ``system:time_start`` yourself if needed.
 - ``median`` of an even number of values is the mean of the middle two; ``mode`` breaks ties
@@ -29,11 +30,13 @@ Rules:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 
 import dask.array as da
 import numpy as np
+from affine import Affine
 from dask.base import tokenize
 
 from .errors import ArgumentError, BandError, ReducerInputError
@@ -43,7 +46,7 @@ from .raster import constant_band as _constant
 from .reducers import Column, Reducer, time_columns
 from .stats import AGGREGATIONS, StackContext, evaluate, needed_kinds
 
-__all__ = ["STATS", "composite", "mosaic", "quality_mosaic", "reduce", "reduce_over_time", "to_bands"]
+__all__ = ["STATS", "composite", "covering_grid", "mosaic", "quality_mosaic", "reduce", "reduce_over_time", "to_bands"]
 
 F8 = np.dtype("f8")
 _META = np.empty((0, 0), F8)
@@ -196,10 +199,56 @@ def _arrays(bands: Sequence[Band | None], grid: Grid) -> list[da.Array]:
     return [_nan_array(grid) if b is None else b.on(grid) for b in bands]
 
 
+def covering_grid(grids: Sequence[Grid | None]) -> Grid | None:
+    """The first grid's CRS, pixel size and alignment, extended to cover every grid (None if none has one).
+
+    Each other grid's bounds are transformed to the first grid's CRS and snapped outwards to its
+    pixels, so every image of a composite contributes to the composite's default grid.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> a = Grid("EPSG:32633", Affine(10, 0, 0, 0, -10, 100), 10, 10)
+    >>> b = Grid("EPSG:32633", Affine(10, 0, 95, 0, -10, 50), 10, 10)
+    >>> g = covering_grid([a, b, None])
+    >>> g.transform.c, g.transform.f, g.shape
+    (0.0, 100.0, (15, 20))
+    >>> covering_grid([a, a]) is a, covering_grid([None]) is None
+    (True, True)
+    """
+    present = [g for g in grids if g is not None]
+    if not present:
+        return None
+    first = present[0]
+    others = [g for g in present[1:] if g != first]
+    if not others:
+        return first
+    from pyproj import Transformer
+
+    inv = ~first.transform
+    cols: list[float] = [0.0, float(first.width)]
+    rows: list[float] = [0.0, float(first.height)]
+    for g in others:
+        xmin, ymin, xmax, ymax = g.bounds
+        if g.crs != first.crs:
+            tr = Transformer.from_crs(g.crs, first.crs, always_xy=True)
+            xmin, ymin, xmax, ymax = tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21)
+        for x in (xmin, xmax):
+            for y in (ymin, ymax):
+                c, r = inv * (x, y)
+                cols.append(c)
+                rows.append(r)
+    c0, c1 = math.floor(min(cols) + 1e-9), math.ceil(max(cols) - 1e-9)
+    r0, r1 = math.floor(min(rows) + 1e-9), math.ceil(max(rows) - 1e-9)
+    if (c0, r0, c1, r1) == (0, 0, first.width, first.height):
+        return first
+    return Grid(first.crs, first.transform * Affine.translation(c0, r0), c1 - c0, r1 - r0)
+
+
 def _stat_band(name: str, bands: Sequence[Band | None], stat: str) -> Band:
     """``stat`` of the band ``name`` over time: ``ImageCollection.reduce`` with that reducer, the name kept."""
     present = [b for b in bands if b is not None]
-    grid = next((b.grid for b in present if b.grid is not None), None)
+    grid = covering_grid([b.grid for b in present])
     (column,) = time_columns(_SHORTCUTS[stat], [name])
 
     def fn(g: Grid, resampling: str) -> da.Array:
@@ -246,7 +295,7 @@ def mosaic(images: Sequence[Raster]) -> Raster:
     bands = []
     for name, members in _table(list(images)).items():
         present = [b for b in members if b is not None]
-        grid = next((b.grid for b in present if b.grid is not None), None)
+        grid = covering_grid([b.grid for b in present])
 
         def fn(g: Grid, resampling: str, present: list[Band] = present) -> da.Array:
             return da.map_blocks(_mosaic_block, *align([b.on(g) for b in present]), dtype=F8, meta=_META)
@@ -286,7 +335,7 @@ def quality_mosaic(images: Sequence[Raster], qualityBand: str) -> Raster:
     bands = []
     for name, members in _table(imgs).items():
         present = [b for b in members if b is not None]
-        grid = next((b.grid for b in present if b.grid is not None), None)
+        grid = covering_grid([b.grid for b in present])
 
         def fn(g: Grid, resampling: str, members: list[Band | None] = members) -> da.Array:
             arrays = [q.on(g) for q in quality] + _arrays(members, g)
@@ -341,7 +390,7 @@ def _reduced_bands(names: list[str], members: list[list[Band | None]], reducer: 
     """The output bands of ``reducer`` over time on bands ``names``: one task per block for all of them."""
     columns = time_columns(reducer, names)
     present = [b for ms in members for b in ms if b is not None]
-    grid = next((b.grid for b in present if b.grid is not None), None)
+    grid = covering_grid([b.grid for b in present])
     dtypes = [b.dtype for b in present] or ["float64"]
 
     def fn(g: Grid, resampling: str, name: str) -> da.Array:

@@ -41,13 +41,14 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
-from .filters import Filter, filter_mask
+from .filters import Filter, filter_mask, parse_filter
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
 from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
 from .reducers import Reducer, reduce_columns
 from .regions import Reduction
+from .sources import catalog_table
 from .values import (
     UNSET,
     ComputedObject,
@@ -750,6 +751,9 @@ class FeatureCollection(ComputedObject):
         if isinstance(source, FeatureCollection):
             thunk, meta, props = source._value_thunk(), source._meta, dict(source._props)
         elif isinstance(source, str | os.PathLike):
+            mapped = catalog_table(str(source))  # an Earth Engine table id mapped in the catalog
+            if mapped is not None:
+                source, layer = mapped[0], layer if layer is not None else mapped[1]
             thunk = Thunk(_file_reader(source, layer, column))
         elif _is_geo_frame(source):
             thunk = Thunk.of(_normalize(source, f"{where}: the {type(source).__name__}", column))
@@ -926,7 +930,7 @@ class FeatureCollection(ComputedObject):
         return explain_reduction(self._meta)
 
     # -- filtering and ordering -----------------------------------------------------------------
-    def filter(self, filter: Filter) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
+    def filter(self, filter: Filter | str) -> FeatureCollection:  # noqa: A002 - Earth Engine's name
         """The features that pass ``filter``.
 
         Examples
@@ -935,6 +939,8 @@ class FeatureCollection(ComputedObject):
         >>> fc.filter(Filter.gte("v", 3)).aggregate_array("system:index").getInfo()
         ['3', '4']
         """
+        if isinstance(filter, str):  # Earth Engine's filter string: 'name == "x" || pop > 10'
+            filter = parse_filter(filter)
         if not isinstance(filter, Filter):
             raise ArgumentError(f"FeatureCollection.filter: expected an ee.Filter, got {filter!r}.")
 

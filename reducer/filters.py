@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
@@ -38,7 +39,7 @@ import pandas as pd
 
 from .dates import Date, to_millis
 from .errors import ArgumentError, CRSError
-from .geometry import as_geometry
+from .geometry import Geometry, as_geometry
 from .values import ComputedObject, unwrap
 
 __all__ = ["Filter", "filter_mask"]
@@ -62,6 +63,9 @@ CALENDAR_FIELDS = (
 )
 
 MaskFn = Callable[[pd.DataFrame, Any], np.ndarray]
+# a join condition: (primary table, primary geometries, secondary table, secondary geometries) ->
+# ((n_primary, n_secondary) bools, the measure per pair or None)
+PairFn = Callable[[pd.DataFrame, Any, pd.DataFrame, Any], tuple[np.ndarray, np.ndarray | None]]
 
 
 # -- value helpers ----------------------------------------------------------------------------
@@ -177,6 +181,9 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
 
 def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> MaskFn:
     """A mask function comparing two operands, each ``('field', name)`` or ``('value', v)``."""
+    if kind == "neq":  # Earth Engine: "passes unless the two operands are equals" (null included)
+        eq = _binary_mask("eq", left, right)
+        return lambda table, geometry: ~eq(table, geometry)
 
     def fn(table: pd.DataFrame, geometry: Any) -> np.ndarray:
         n = len(table)
@@ -184,6 +191,8 @@ def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> Ma
         for side, x in (left, right):
             if side == "field":
                 col, is_time = _column(table, x)
+                if col is None and kind == "eq":  # a missing property reads as null, and null equals null
+                    col = np.full(n, None, dtype=object)
                 if col is None:
                     return np.zeros(n, dtype=bool)
                 time = time or is_time
@@ -193,6 +202,20 @@ def _binary_mask(kind: str, left: tuple[str, Any], right: tuple[str, Any]) -> Ma
         if time:
             sides = [(s, v if s == "array" else _time_value(v)) for s, v in sides]
         (ka, a), (kb, b) = sides
+        if kind == "eq":
+            nulls = [
+                pd.isna(pd.Series(v, dtype=object)).to_numpy() if k == "array" else np.full(n, _is_null(v))
+                for k, v in sides
+            ]
+            both_null = nulls[0] & nulls[1]
+            if (ka == "scalar" and _is_null(a)) or (kb == "scalar" and _is_null(b)):
+                return both_null
+            if both_null.any():  # two null fields: equal
+                return both_null | _compare(n, ka, a, kb, b)
+        return _compare(n, ka, a, kb, b)
+
+    def _compare(n: int, ka: str, a: Any, kb: str, b: Any) -> np.ndarray:
+        sides = [(ka, a), (kb, b)]
         if kind in _OPS:
             op = _OPS[kind]
             numeric = all((k == "array" and v.dtype == np.float64) or (k == "scalar" and _is_num(v)) for k, v in sides)
@@ -255,7 +278,7 @@ class Filter(ComputedObject):
     array([ True,  True, False])
     """
 
-    __slots__ = ("_fn", "_name", "_args")
+    __slots__ = ("_fn", "_name", "_args", "_pair")
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise ArgumentError(
@@ -264,8 +287,9 @@ class Filter(ComputedObject):
         )
 
     @classmethod
-    def _make(cls, name: str, args: tuple, fn: MaskFn) -> Filter:
+    def _make(cls, name: str, args: tuple, fn: MaskFn, pair: PairFn | None = None) -> Filter:
         obj = cls.__new__(cls)
+        object.__setattr__(obj, "_pair", pair)
         object.__setattr__(obj, "_fn", fn)
         object.__setattr__(obj, "_name", name)
         object.__setattr__(obj, "_args", args)
@@ -310,9 +334,11 @@ class Filter(ComputedObject):
         right = ("field", str(unwrap(rightField))) if rightField is not None else ("value", rv)
         if kind == "in_list":  # the right operand, a list, contains the left one
             fn, shown = _binary_mask("list_contains", right, left), (left[1], right[1])
+            pair = _binary_pair("list_contains", right, left, primary_index=1)
         else:
             fn, shown = _binary_mask(kind, left, right), (left[1], right[1])
-        return Filter._make(where, shown, fn)
+            pair = _binary_pair(kind, left, right, primary_index=0)
+        return Filter._make(where, shown, fn, pair)
 
     @staticmethod
     def eq(
@@ -326,10 +352,14 @@ class Filter(ComputedObject):
     ) -> Filter:
         """Passes when property ``name`` equals ``value`` (numbers compare by value: 1 == 1.0).
 
+        As in Earth Engine, null equals null: ``eq('a', None)`` passes where ``a`` is null or missing.
+
         Examples
         --------
         >>> Filter.eq("a", 1)._mask(pd.DataFrame({"a": [1.0, 2.0]}))
         array([ True, False])
+        >>> Filter.eq("a", None)._mask(pd.DataFrame({"a": [1.0, None]}))
+        array([False,  True])
         >>> Filter.eq(leftField="a", rightField="b")._mask(pd.DataFrame({"a": [1, 2], "b": [1, 3]}))
         array([ True, False])
         """
@@ -345,12 +375,17 @@ class Filter(ComputedObject):
         rightField: Any = None,
         leftValue: Any = _UNSET,
     ) -> Filter:
-        """Passes when property ``name`` is present, not null and differs from ``value``.
+        """Passes unless property ``name`` equals ``value``: ``Not(eq(name, value))``, as Earth Engine documents it.
+
+        A null or missing property differs from every value but null: ``neq('a', None)`` keeps the
+        features whose ``a`` is set, ``neq('a', 1)`` keeps those where ``a`` is null too.
 
         Examples
         --------
         >>> Filter.neq("a", 1)._mask(pd.DataFrame({"a": [1, 2, None]}))
-        array([False,  True, False])
+        array([False,  True,  True])
+        >>> Filter.neq("a", None)._mask(pd.DataFrame({"a": [1, 2, None]}))
+        array([ True,  True, False])
         """
         return Filter._binary("neq", "neq", name, value, leftField, rightValue, rightField, leftValue)
 
@@ -692,7 +727,7 @@ class Filter(ComputedObject):
     def And(*filters: Any) -> Filter:
         """Passes when every filter passes (``And(f1, f2)`` or ``And([f1, f2])``)."""
         fs = _filters(filters, "And")
-        return Filter._make("And", tuple(fs), _and_fn(fs))
+        return Filter._make("And", tuple(fs), _and_fn(fs), _logic_pair(fs, "And"))
 
     @staticmethod
     def Or(*filters: Any) -> Filter:
@@ -711,11 +746,80 @@ class Filter(ComputedObject):
                 out |= f._mask(table, geometry)
             return out
 
-        return Filter._make("Or", tuple(fs), fn)
+        return Filter._make("Or", tuple(fs), fn, _logic_pair(fs, "Or"))
 
     def Not(self) -> Filter:
         """Passes when this filter does not."""
-        return Filter._make("Not", (self,), lambda t, g: ~self._mask(t, g))
+        return Filter._make("Not", (self,), lambda t, g: ~self._mask(t, g), _logic_pair([self], "Not"))
+
+    # -- Earth Engine's long names (the join conditions' spelling) ----------------------------------
+    equals = eq
+    notEquals = neq
+    lessThan = lt
+    lessThanOrEquals = lte
+    greaterThan = gt
+    greaterThanOrEquals = gte
+
+    @staticmethod
+    def maxDifference(
+        difference: Any,
+        leftField: Any = None,
+        rightValue: Any = _UNSET,
+        rightField: Any = None,
+        leftValue: Any = _UNSET,
+    ) -> Filter:
+        """Passes when the two numeric operands differ by at most ``difference``.
+
+        As a join condition (``leftField`` of the primary element, ``rightField`` of the secondary)
+        the measure is the absolute difference: ``saveBest`` keeps the closest match, and
+        ``measureKey`` stores it. Times compare in milliseconds.
+
+        Examples
+        --------
+        >>> Filter.maxDifference(2, "t", 10)._mask(pd.DataFrame({"t": [7, 8, 12, 13, None]}))
+        array([False,  True,  True, False, False])
+        """
+        d = float(unwrap(difference))
+        left, right = _operands("maxDifference", leftField, rightValue, rightField, leftValue)
+
+        def measure(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+            with np.errstate(invalid="ignore"):
+                return np.abs(_floats(a) - _floats(b))
+
+        return _measured_filter("maxDifference", (difference, left[1], right[1]), left, right, measure, d)
+
+    @staticmethod
+    def withinDistance(
+        distance: Any,
+        leftField: Any = None,
+        rightValue: Any = _UNSET,
+        rightField: Any = None,
+        leftValue: Any = _UNSET,
+        maxError: Any = None,
+    ) -> Filter:
+        """Passes when the two geometries are within ``distance`` metres of each other.
+
+        The operands are geometries: ``'.geo'`` names an element's geometry (an image's footprint);
+        a value is an ``ee.Geometry``. Distances are measured in an azimuthal equidistant projection
+        centred on the left geometry, exact for points and to well under ``maxError`` (0.1 m in Earth
+        Engine) for the short distances joins use. As a join condition the measure is the distance.
+
+        Examples
+        --------
+        >>> import geopandas as gpd, shapely
+        >>> from reducer.geometry import Geometry
+        >>> pts = gpd.GeoSeries([shapely.Point(0, 0), shapely.Point(0.01, 0)], crs="EPSG:4326")
+        >>> Filter.withinDistance(1000, ".geo", Geometry.Point([0, 0.005]))._mask(pd.DataFrame(index=range(2)), pts)
+        array([ True, False])
+        """
+        d = float(unwrap(distance))
+        left, right = _operands("withinDistance", leftField, rightValue, rightField, leftValue)
+        for side in (left, right):
+            if side[0] == "field" and side[1] != ".geo":
+                raise ArgumentError(
+                    f"Filter.withinDistance: field {side[1]!r} is not a geometry; use '.geo' for an element's geometry."
+                )
+        return _measured_filter("withinDistance", (distance, left[1], right[1]), left, right, _distances, d)
 
 
 def _and_fn(fs: Sequence[Filter]) -> MaskFn:
@@ -744,6 +848,352 @@ def _describe(a: Any) -> Any:
     if isinstance(a, ComputedObject):
         return repr(a)
     return a
+
+
+# -- join conditions ---------------------------------------------------------------------------
+
+
+def _operands(
+    where: str, leftField: Any, rightValue: Any, rightField: Any, leftValue: Any
+) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    if leftField is not None and leftValue is not _UNSET:
+        raise ArgumentError(f"Filter.{where}: give leftField or leftValue, not both.")
+    if rightValue is not _UNSET and rightField is not None:
+        raise ArgumentError(f"Filter.{where}: give rightValue or rightField, not both.")
+    if leftField is None and leftValue is _UNSET:
+        raise ArgumentError(f"Filter.{where}: missing the left operand. Give leftField='name' (or leftValue=).")
+    if rightValue is _UNSET and rightField is None:
+        raise ArgumentError(f"Filter.{where}: missing the right operand. Give rightField='name' or rightValue=.")
+    left = ("field", str(unwrap(leftField))) if leftField is not None else ("value", leftValue)
+    right = ("field", str(unwrap(rightField))) if rightField is not None else ("value", rightValue)
+    return left, right
+
+
+def _floats(x: Any) -> np.ndarray:
+    arr = np.asarray(x, dtype=object)
+    flat = pd.to_numeric(pd.Series(arr.ravel(), dtype=object), errors="coerce")
+    return flat.to_numpy(dtype="float64", na_value=np.nan).reshape(arr.shape)
+
+
+def _operand_values(op: tuple[str, Any], table: pd.DataFrame, geoms: Any, times: bool) -> Any:
+    """An operand's values on a table: a column (len n), the geometries (``'.geo'``) or a scalar."""
+    kind, x = op
+    n = len(table)
+    if kind == "field":
+        if x == ".geo":
+            if geoms is None:
+                return np.full(n, None, dtype=object)
+            if getattr(geoms, "crs", None) is not None:
+                geoms = geoms.to_crs("EPSG:4326")
+            return np.asarray(getattr(geoms, "values", geoms), dtype=object)
+        col, _ = _column(table, x)
+        return np.full(n, None, dtype=object) if col is None else col
+    if isinstance(x, Geometry) or type(x).__module__.startswith("shapely"):
+        return as_geometry(x).to_shapely("EPSG:4326")
+    v = _resolve(x)
+    return _time_value(v) if times else v
+
+
+def _is_time_field(op: tuple[str, Any], table: pd.DataFrame) -> bool:
+    return op[0] == "field" and op[1] != ".geo" and _column(table, op[1])[1]
+
+
+def _measured_filter(
+    name: str,
+    shown: tuple,
+    left: tuple[str, Any],
+    right: tuple[str, Any],
+    measure: Callable[[Any, Any], np.ndarray],
+    limit: float,
+) -> Filter:
+    """A filter passing where ``measure(left, right) <= limit``; as a join condition the measure is kept."""
+
+    def fn(table: pd.DataFrame, geometry: Any) -> np.ndarray:
+        times = _is_time_field(left, table) or _is_time_field(right, table)
+        a = _operand_values(left, table, geometry, times)
+        b = _operand_values(right, table, geometry, times)
+        m = np.broadcast_to(measure(a, b), (len(table),))
+        with np.errstate(invalid="ignore"):
+            return np.asarray(m <= limit) & ~np.isnan(m)
+
+    def pair(pt: pd.DataFrame, pg: Any, st: pd.DataFrame, sg: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        times = _is_time_field(left, pt) or _is_time_field(right, st)
+        a = _operand_values(left, pt, pg, times)
+        b = _operand_values(right, st, sg, times)
+        a = a[:, None] if np.ndim(a) == 1 else a
+        b = b[None, :] if np.ndim(b) == 1 else b
+        m = np.broadcast_to(measure(a, b), (len(pt), len(st))).astype("float64")
+        with np.errstate(invalid="ignore"):
+            return (m <= limit) & ~np.isnan(m), m
+
+    return Filter._make(name, shown, fn, pair)
+
+
+def _distances(a: Any, b: Any) -> np.ndarray:
+    """Metres between geometries (EPSG:4326, broadcast), in an azimuthal equidistant projection on each left one."""
+    import shapely
+    from pyproj import CRS, Transformer
+
+    A, B = np.broadcast_arrays(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+    out = np.full(A.shape, np.nan)
+    flat_a, flat_b = A.ravel(), B.ravel()
+    flat_out = out.reshape(-1)
+    groups: dict[int, list[int]] = {}
+    for k, g in enumerate(flat_a):
+        groups.setdefault(id(g), []).append(k)
+    for ks in groups.values():
+        g = flat_a[ks[0]]
+        if g is None or not isinstance(g, shapely.Geometry) or g.is_empty:
+            continue
+        c = g.centroid
+        aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={c.y} +lon_0={c.x} +datum=WGS84 +units=m")
+        tr = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+
+        def to_local(geom: Any, tr: Any = tr) -> Any:
+            return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+        others = np.asarray([flat_b[k] for k in ks], dtype=object)
+        ok = np.array([isinstance(o, shapely.Geometry) and not o.is_empty for o in others], dtype=bool)
+        if ok.any():
+            local = to_local(g)
+            vals = np.full(len(ks), np.nan)
+            vals[ok] = shapely.distance(local, np.asarray([to_local(o) for o in others[ok]], dtype=object))
+            flat_out[ks] = vals
+    return out
+
+
+def _binary_pair(kind: str, a: tuple[str, Any], b: tuple[str, Any], primary_index: int) -> PairFn:
+    """A comparison as a join condition: the operand ``primary_index`` reads the primary element."""
+    ops = (a, b)
+
+    def pair(pt: pd.DataFrame, pg: Any, st: pd.DataFrame, sg: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        n_p, n_s = len(pt), len(st)
+        p_op, s_op = ops[primary_index], ops[1 - primary_index]
+        if p_op[0] != "field":  # nothing read from the primary element
+            row = _binary_mask(kind, a, b)(st, sg)
+            return np.broadcast_to(row[None, :], (n_p, n_s)).copy(), None
+        if s_op[0] != "field":  # nothing read from the secondary element
+            col = _binary_mask(kind, a, b)(pt, pg)
+            return np.broadcast_to(col[:, None], (n_p, n_s)).copy(), None
+        values, _ = _column(pt, p_op[1])
+        if values is None:
+            values = np.full(n_p, None, dtype=object)
+        out = np.zeros((n_p, n_s), dtype=bool)
+        cache: dict[Any, np.ndarray] = {}
+        for i, v in enumerate(values):
+            v = v.item() if isinstance(v, np.generic) else v
+            if _is_null(v):
+                v = None
+            key = (type(v).__name__, repr(v))
+            if key not in cache:
+                sub = [("value", v) if k == primary_index else ops[k] for k in range(2)]
+                cache[key] = _binary_mask(kind, sub[0], sub[1])(st, sg)
+            out[i] = cache[key]
+        return out, None
+
+    return pair
+
+
+def _logic_pair(fs: Sequence[Filter], kind: str) -> PairFn | None:
+    pairs = [f._pair for f in fs]
+    if any(p is None for p in pairs):
+        return None
+
+    def pair(pt: pd.DataFrame, pg: Any, st: pd.DataFrame, sg: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        results = [p(pt, pg, st, sg) for p in pairs]  # type: ignore[misc]
+        measure = next((m for _, m in results if m is not None), None)
+        shape = (len(pt), len(st))
+        if kind == "Not":
+            return ~results[0][0], None
+        if kind == "And":
+            out = np.ones(shape, dtype=bool)
+            for m, _ in results:
+                out &= m
+        else:
+            out = np.zeros(shape, dtype=bool)
+            for m, _ in results:
+                out |= m
+        return out, measure
+
+    return pair
+
+
+def join_pairs(
+    condition: Filter, primary: pd.DataFrame, primary_geoms: Any, secondary: pd.DataFrame, secondary_geoms: Any
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Which (primary, secondary) pairs pass a join condition, and the measure of each pair (or None).
+
+    ``leftField`` reads the primary element, ``rightField`` the secondary one (``'.geo'`` is the
+    geometry). The measure is the difference for ``maxDifference`` and the distance in metres for
+    ``withinDistance``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"system:index": ["a", "b"]})
+    >>> s = pd.DataFrame({"system:index": ["b", "c", "a"]})
+    >>> ok, measure = join_pairs(Filter.equals(leftField="system:index", rightField="system:index"), p, None, s, None)
+    >>> ok.astype(int).tolist(), measure
+    ([[0, 0, 1], [1, 0, 0]], None)
+    """
+    return check_join_condition(condition)(primary, primary_geoms, secondary, secondary_geoms)
+
+
+def check_join_condition(condition: Any) -> PairFn:
+    """The pair function of a join condition; raises :class:`~reducer.errors.ArgumentError` for other filters.
+
+    Examples
+    --------
+    >>> check_join_condition(Filter.notNull(["a"]))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: Join.apply: ee.Filter.notNull(['a']) cannot be a join condition. ...
+    """
+    if not isinstance(condition, Filter):
+        raise ArgumentError(f"Join.apply: the condition must be an ee.Filter, got {condition!r}.")
+    if condition._pair is None:
+        raise ArgumentError(
+            f"Join.apply: {condition!r} cannot be a join condition. Use ee.Filter.equals, notEquals, "
+            "lessThan, lessThanOrEquals, greaterThan, greaterThanOrEquals, maxDifference or withinDistance "
+            "with leftField (the primary element) and rightField (the secondary), or And/Or/Not of them."
+        )
+    return condition._pair
+
+
+# -- string filters ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<num>-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)
+    | (?P<str>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+    | (?P<op>==|!=|<=|>=|<|>|&&|\|\||!|\(|\))
+    | (?P<name>[A-Za-z_][\w:.\-]*)
+    )""",
+    re.VERBOSE,
+)
+_FLIP = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _tokens(text: str) -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ArgumentError(
+                f"filter string {text!r}: cannot read {text[pos : pos + 20]!r} (at character {pos}). Write comparisons "
+                "such as 'name == \"x\" || pop > 10' with ==, !=, <, <=, >, >=, &&, ||, ! and parentheses."
+            )
+        kind = m.lastgroup
+        raw = m.group(kind)  # type: ignore[arg-type]
+        if kind == "num":
+            value: Any = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            out.append(("value", value))
+        elif kind == "str":
+            out.append(("value", re.sub(r"\\(.)", r"\1", raw[1:-1])))
+        elif kind == "name" and raw in ("true", "false", "null"):
+            out.append(("value", {"true": True, "false": False, "null": None}[raw]))
+        elif kind == "name":
+            out.append(("field", raw))
+        else:
+            out.append(("op", raw))
+        pos = m.end()
+    return out
+
+
+def parse_filter(text: str) -> Filter:
+    """An ``ee.Filter`` from Earth Engine's filter string, parsed by hand (never evaluated as Python).
+
+    Comparisons ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=`` between a property (a bare name such as
+    ``pop`` or ``system:index``) and a number, a quoted string, ``true``, ``false`` or ``null``, or
+    between two properties; combined with ``&&``, ``||``, ``!`` and parentheses.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"name": ["x", "y", "z"], "pop": [5, 20, 1]})
+    >>> parse_filter('name == "x" || pop > 10')._mask(t)
+    array([ True,  True, False])
+    >>> parse_filter("!(pop <= 4) && name != 'y'")._mask(t)
+    array([ True, False, False])
+    >>> parse_filter("pop >")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: filter string 'pop >': expected a value or a property name at the end. ...
+    """
+    toks = _tokens(str(text))
+    pos = 0
+
+    def fail(expected: str) -> ArgumentError:
+        where = f"at {toks[pos][1]!r}" if pos < len(toks) else "at the end"
+        return ArgumentError(
+            f"filter string {text!r}: expected {expected} {where}. Write comparisons such as "
+            "'name == \"x\" || pop > 10'."
+        )
+
+    def peek(value: str) -> bool:
+        return pos < len(toks) and toks[pos] == ("op", value)
+
+    def or_() -> Filter:
+        nonlocal pos
+        parts = [and_()]
+        while peek("||"):
+            pos += 1
+            parts.append(and_())
+        return parts[0] if len(parts) == 1 else Filter.Or(*parts)
+
+    def and_() -> Filter:
+        nonlocal pos
+        parts = [not_()]
+        while peek("&&"):
+            pos += 1
+            parts.append(not_())
+        return parts[0] if len(parts) == 1 else Filter.And(*parts)
+
+    def not_() -> Filter:
+        nonlocal pos
+        if peek("!"):
+            pos += 1
+            return not_().Not()
+        if peek("("):
+            pos += 1
+            inner = or_()
+            if not peek(")"):
+                raise fail("')'")
+            pos += 1
+            return inner
+        return comparison()
+
+    def operand() -> tuple[str, Any]:
+        nonlocal pos
+        if pos >= len(toks) or toks[pos][0] == "op":
+            raise fail("a value or a property name")
+        tok = toks[pos]
+        pos += 1
+        return tok
+
+    def comparison() -> Filter:
+        nonlocal pos
+        left = operand()
+        if pos >= len(toks) or toks[pos][0] != "op" or toks[pos][1] not in _FLIP:
+            raise fail("a comparison (==, !=, <, <=, >, >=)")
+        op = toks[pos][1]
+        pos += 1
+        right = operand()
+        if left[0] == "value" and right[0] == "field":
+            left, right, op = right, left, _FLIP[op]
+        make = {"==": Filter.eq, "!=": Filter.neq, "<": Filter.lt, "<=": Filter.lte, ">": Filter.gt, ">=": Filter.gte}[
+            op
+        ]
+        if left[0] == "value":
+            return make(leftValue=left[1], rightValue=right[1])
+        if right[0] == "field":
+            return make(leftField=left[1], rightField=right[1])
+        return make(leftField=left[1], rightValue=right[1])
+
+    result = or_()
+    if pos != len(toks):
+        raise fail("'&&', '||' or the end")
+    return result
 
 
 def filter_mask(f: Filter, table: pd.DataFrame, geometry: Any = None) -> np.ndarray:

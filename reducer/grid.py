@@ -198,7 +198,8 @@ def resolve_grid(
     Without ``scale``, ``crs`` or ``crsTransform`` it is the image's own grid. ``scale`` alone keeps the
     image's CRS and origin with square pixels of ``scale`` metres. A ``crs`` other than the image's puts
     pixels of ``scale`` metres on that CRS's own origin. ``crsTransform`` fixes the transform.
-    The extent covers the image (or ``bounds`` in ``bounds_crs`` for a constant image).
+    The extent covers the image (or ``bounds`` in ``bounds_crs`` for a constant image). A constant
+    image (``native`` None) given a scale without a crs is evaluated in EPSG:4326, as in Earth Engine.
 
     Examples
     --------
@@ -209,6 +210,8 @@ def resolve_grid(
     >>> h = resolve_grid(g, scale=20)
     >>> h.res, h.shape, h.transform.c
     ((20.0, 20.0), (2, 2), 500000.0)
+    >>> resolve_grid(None, scale=111320, bounds=(0, 0, 2, 1), bounds_crs="EPSG:4326").crs.to_epsg()
+    4326
     """
     if scale is None and crs is None and crsTransform is None:
         if native is None:
@@ -216,9 +219,8 @@ def resolve_grid(
                 "this image has no projection of its own (it is a constant): give scale= and crs= to the reduction."
             )
         return native
-    target_crs = norm_crs(crs) if crs is not None else (native.crs if native is not None else None)
-    if target_crs is None:
-        raise CRSError("a scale without a crs needs an image with a projection: give crs= as well, e.g. 'EPSG:4326'.")
+    # a constant image has Earth Engine's default projection, EPSG:4326: a scale alone puts it there
+    target_crs = norm_crs(crs) if crs is not None else (native.crs if native is not None else norm_crs("EPSG:4326"))
     if scale is not None and (not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0):
         raise CRSError(f"scale={scale!r} is not a positive number of metres. Give e.g. scale=10.")
     if crsTransform is not None:

@@ -20,10 +20,11 @@ from .dates import Date, to_millis
 from .errors import ArgumentError, BandError, DateError
 from .expression import expression as _expression
 from .features import FeatureCollection
+from .geometry import Geometry
 from .neighborhood import Kernel
 from .output import ImageInfo, image_info, long_frame
 from .pixels import raster_to_dataset
-from .raster import Raster, constant_band, rename_bands, select_bands
+from .raster import Raster, constant_band, footprint, rename_bands, select_bands
 from .reducers import Reducer
 from .regions import reduce_region, reduce_regions
 from .sampling import sample, sample_regions
@@ -108,9 +109,25 @@ class Image(ComputedObject):
         """Set properties: ``set(key, value)``, ``set(key1, value1, key2, value2, …)`` or ``set(dict)``."""
         return Image(self._raster.updated(parse_set_args(args, "Image.set", evaluate=True)))
 
+    def geometry(self, maxError: Any = None, proj: Any = None, geodesics: Any = None) -> Geometry:
+        """The image's footprint: a polygon in EPSG:4326 (the grid's bounds, or ``system:footprint``).
+
+        A constant image has no bounds: its footprint is the whole world, as in Earth Engine.
+
+        Examples
+        --------
+        >>> Image(1).geometry().bounds().getInfo()["coordinates"][0][:2]
+        [[-180.0, -90.0], [180.0, -90.0]]
+        """
+        return Geometry(footprint(self._raster), "EPSG:4326", geodesic=False)
+
     def get(self, property: str) -> ComputedObject:
-        """A property's value (``None`` when absent)."""
+        """A property's value (``None`` when absent); ``system:footprint`` defaults to :meth:`geometry`."""
         value = self._raster.properties.get(property)
+        if value is None and property == "system:footprint":
+            return self.geometry()
+        if isinstance(value, ComputedObject):  # an image or feature stored by a join: itself
+            return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return Number(value)
         if isinstance(value, str):

@@ -20,6 +20,7 @@ import dask.array as da
 import numpy as np
 
 from .errors import BandError
+from .geometry import as_geometry
 from .grid import Grid
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "generated",
     "block_window",
     "BLOCK",
+    "footprint",
 ]
 
 PixelFn = Callable[[Grid, str], da.Array]
@@ -184,7 +186,9 @@ def select_bands(
             raise BandError(f"{where}: band selector {sel!r} must be a name, a regex or an index.")
         hits = [i for i, n in enumerate(names) if n == sel] or [i for i, n in enumerate(names) if _full_match(sel, n)]
         if not hits:
-            raise BandError(f"{where}: pattern {sel!r} did not match any bands. Available: {names!r}.")
+            image = raster.properties.get("system:index", raster.properties.get("system:id"))
+            of = f" of image {image!r}" if image is not None else ""
+            raise BandError(f"{where}: pattern {sel!r} did not match any bands{of}. Available: {names!r}.")
         picked.extend(hits)
     bands = [raster.bands[i] for i in picked]
     if new_names is not None:
@@ -297,3 +301,47 @@ def constant_band(name: str, value: int | float) -> Band:
         return generated(grid, _fill_block, value=float(value))
 
     return Band(name, dtype, None, memo(fn))
+
+
+def footprint(raster: Raster) -> Any:
+    """The raster's footprint as a shapely geometry in EPSG:4326: its ``system:footprint``, else its grid's bounds.
+
+    A raster without a grid (a constant) covers the world.
+
+    Examples
+    --------
+    >>> footprint(Raster((constant_band("c", 1),))).bounds
+    (-180.0, -90.0, 180.0, 90.0)
+    >>> footprint(Raster((), {"system:footprint": {"type": "Point", "coordinates": [1, 2]}})).wkt
+    'POINT (1 2)'
+    """
+    import shapely
+    from pyproj import Transformer
+
+    stored = raster.properties.get("system:footprint")  # from metadata (a STAC item's geometry): no file needed
+    if stored is not None:
+        return _stored_footprint(stored)
+    grid = raster.grid
+    if grid is None:
+        return shapely.box(-180, -90, 180, 90)
+    xmin, ymin, xmax, ymax = grid.bounds
+    if grid.crs.to_epsg() == 4326:
+        return shapely.box(xmin, ymin, xmax, ymax)
+    tr = Transformer.from_crs(grid.crs, "EPSG:4326", always_xy=True)
+    return shapely.box(*tr.transform_bounds(xmin, ymin, xmax, ymax, densify_pts=21))
+
+
+def _stored_footprint(fp: Any) -> Any:
+    import shapely
+    import shapely.geometry
+
+    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
+    if isinstance(fp, dict):
+        geom = shapely.geometry.shape(fp)
+    elif isinstance(fp, shapely.Geometry):
+        geom = fp
+    else:
+        geom = as_geometry(fp).to_shapely("EPSG:4326")
+    if isinstance(geom, shapely.LinearRing):  # Earth Engine's footprints are rings: their inside counts
+        geom = shapely.Polygon(geom)
+    return geom

@@ -21,15 +21,17 @@ from typing import Any
 
 from ..errors import ArgumentError, InputFileError
 from ..raster import Raster
-from .catalog import catalog_raster, collection_rasters, get_catalog, set_catalog, unmapped_error
+from .catalog import catalog_raster, catalog_table, collection_rasters, get_catalog, set_catalog, unmapped_error
 from .cube import open_cube, rasters_from_xarray
 from .files import (
     HEADER_COUNTER,
     READ_COUNTER,
     RasterioFileSource,
+    file_index,
     is_dataarray,
     raster_from_dataarray,
     raster_from_file,
+    unique_indices,
 )
 from .stac import rasters_from_stac
 
@@ -41,11 +43,14 @@ __all__ = [
     "RASTER_SUFFIXES",
     "RasterioFileSource",
     "raster_from_file",
+    "file_index",
+    "unique_indices",
     "raster_from_dataarray",
     "rasters_from_stac",
     "rasters_from_xarray",
     "open_cube",
     "set_catalog",
+    "catalog_table",
     "get_catalog",
     "READ_COUNTER",
     "HEADER_COUNTER",
@@ -133,4 +138,4 @@ def open_collection(source: str | os.PathLike | Any, time: str = "time") -> list
     rasters = collection_rasters(str(source))  # an Earth Engine id, a STAC JSON file or a cube
     if rasters is None:
         rasters = [raster_from_file(p) for p in raster_paths(source)]
-    return rasters
+    return unique_indices(rasters)

@@ -25,6 +25,13 @@ tables are Earth Engine ids; relative paths are relative to the catalog file::
     path = "srtm.tif"                  # one raster: an ee.Image
     bands = ["elevation"]
 
+    ["TIGER/2018/States"]
+    table = "states.gpkg"              # a vector file: an ee.FeatureCollection
+    layer = "states"                   # optional: the layer of a multi-layer file
+
+``ee.Image('COLL/ID/member')`` is the image of the mapped collection ``COLL/ID`` whose
+``system:index`` is ``member``.
+
 The catalog in use is the one given to :func:`set_catalog`, else the file named by the
 ``REDUCER_CATALOG`` environment variable.
 """
@@ -42,14 +49,23 @@ from .._time import parse_millis, to_millis
 from ..errors import ArgumentError, CatalogError, InputFileError
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
-from .files import raster_from_file
+from .files import raster_from_file, unique_indices
 from .stac import rasters_from_stac
 
-__all__ = ["set_catalog", "get_catalog", "Catalog", "collection_rasters", "catalog_raster", "looks_like_id"]
+__all__ = [
+    "set_catalog",
+    "get_catalog",
+    "Catalog",
+    "collection_rasters",
+    "catalog_raster",
+    "catalog_table",
+    "looks_like_id",
+]
 
 ENV_VAR = "REDUCER_CATALOG"
-KINDS = ("stac", "glob", "cube", "path")
+KINDS = ("stac", "glob", "cube", "path", "table")
 _OPTIONS = {
+    "table": {"layer"},
     "stac": {"assets", "bands", "apply_scale"},
     "glob": {"date_regex", "date_format", "bands"},
     "cube": {"time", "bands", "engine"},
@@ -174,11 +190,25 @@ class Catalog:
             return p
         return os.path.join(os.path.dirname(self.path), p)
 
+    def kind(self, ee_id: str) -> str:
+        """How ``ee_id`` is mapped: one of :data:`KINDS`."""
+        return next(k for k in KINDS if k in self.entries[ee_id])
+
+    def table(self, ee_id: str) -> tuple[str, Any]:
+        """The vector file (absolute path) and layer mapped to the table id ``ee_id``."""
+        entry = self.entries[ee_id]
+        return self._abs(entry["table"]), entry.get("layer")
+
     def rasters(self, ee_id: str) -> list[Raster]:
         """The rasters of the source mapped to ``ee_id``."""
         entry = self.entries[ee_id]
         kind = next(k for k in KINDS if k in entry)
         where = f"catalog {self.path!r}, {ee_id!r}"
+        if kind == "table":
+            raise ArgumentError(
+                f"{ee_id!r} is mapped to the table {entry['table']!r} in {self.path!r}: "
+                f"use ee.FeatureCollection({ee_id!r})."
+            )
         if kind == "stac":
             rasters = rasters_from_stac(
                 self._abs(entry["stac"]), entry.get("assets"), entry.get("bands"), bool(entry.get("apply_scale"))
@@ -206,6 +236,7 @@ class Catalog:
         names = entry.get("bands")
         if kind in ("glob", "path") and names is not None:
             rasters = [rename_bands(r, list(names), "Image.rename") for r in rasters]
+        rasters = unique_indices(rasters)
         return [r.updated({"system:id": f"{ee_id}/{r.properties.get('system:index', '')}"}) for r in rasters]
 
 
@@ -282,6 +313,9 @@ def catalog_raster(source: str) -> Raster | None:
     An id that no catalog maps raises :class:`CatalogError`.
     """
     s = str(source)
+    member = _collection_member(s)
+    if member is not None:
+        return member
     cat = _lookup(s, "image")
     if cat is None:
         return None
@@ -294,9 +328,57 @@ def catalog_raster(source: str) -> Raster | None:
     return images[0].updated({"system:id": s})
 
 
+def _collection_member(s: str) -> Raster | None:
+    """The image ``member`` of a mapped collection for ``'COLL/ID/member'``; None when ``COLL/ID`` is not mapped."""
+    if "/" not in s or os.path.exists(s) or "://" in s or s.startswith(("/", ".", "~")):
+        return None
+    try:
+        cat = get_catalog()
+    except (InputFileError, CatalogError):
+        return None
+    parent, name = s.rsplit("/", 1)
+    if cat is None or s in cat.entries or parent not in cat.entries or cat.kind(parent) in ("path", "table"):
+        return None
+    images = cat.rasters(parent)
+    for r in images:
+        if str(r.properties.get("system:index")) == name:
+            return r.updated({"system:id": s})
+    names = [str(r.properties.get("system:index")) for r in images]
+    raise CatalogError(
+        f"ee.Image({s!r}): the collection {parent!r} (mapped in {cat.path!r}) has no image {name!r}; "
+        f"its images are {names[:10]!r}{' ...' if len(names) > 10 else ''}."
+    )
+
+
+def catalog_table(source: str) -> tuple[str, Any] | None:
+    """The vector file and layer for ``ee.FeatureCollection(source)`` when ``source`` is a mapped table id.
+
+    None for anything else (a path, which may be missing); an id that no catalog maps raises
+    :class:`CatalogError`.
+
+    Examples
+    --------
+    >>> catalog_table("fields.gpkg") is None
+    True
+    """
+    s = str(source)
+    if os.path.exists(s):
+        return None
+    cat = _lookup(s, "table")
+    if cat is None:
+        return None
+    if cat.kind(s) != "table":
+        raise ArgumentError(
+            f"ee.FeatureCollection({s!r}): {s!r} is mapped to images in {cat.path!r}; use ee.ImageCollection({s!r})."
+        )
+    return cat.table(s)
+
+
 def _snippet(ee_id: str, kind: str) -> str:
     if kind == "image":
         body = 'path = "/path/to/file.tif"'
+    elif kind == "table":
+        body = 'table = "/path/to/features.gpkg"'
     else:
         body = 'stac = "/path/to/catalog.json"   # or glob = "/path/to/*.tif", or cube = "/path/to/cube.zarr"'
     return f'    ["{ee_id}"]\n    {body}'
@@ -304,7 +386,7 @@ def _snippet(ee_id: str, kind: str) -> str:
 
 def unmapped_error(ee_id: str, kind: str = "collection") -> CatalogError:
     """The error for an Earth Engine id that no catalog maps, showing the TOML that maps it."""
-    what = "ee.Image" if kind == "image" else "ee.ImageCollection"
+    what = {"image": "ee.Image", "table": "ee.FeatureCollection"}.get(kind, "ee.ImageCollection")
     try:
         cat = get_catalog()
     except (InputFileError, CatalogError) as exc:
@@ -319,5 +401,7 @@ def unmapped_error(ee_id: str, kind: str = "collection") -> CatalogError:
     return CatalogError(
         f"{what}({ee_id!r}): {ee_id!r} looks like an Earth Engine id, which is not mapped to a local source. "
         f"{where}:\n\n{_snippet(ee_id, kind)}\n\nOr give {what} a local path"
-        + (" (a file)." if kind == "image" else " (a folder, a glob such as 's2/*.tif', a list of files).")
+        + {"image": " (a file).", "table": " (a vector file such as 'fields.gpkg')."}.get(
+            kind, " (a folder, a glob such as 's2/*.tif', a list of files)."
+        )
     )

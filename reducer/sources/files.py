@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import os
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -28,7 +29,7 @@ from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from ..dates import date_from_name, to_millis
-from ..errors import BandError, CRSError, InputFileError, NodataError
+from ..errors import BandError, CRSError, InputFileError, NodataError, ReducerWarning
 from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, file_band
 
@@ -370,17 +371,40 @@ def _file_token(path: str) -> str:
 # -- rasters ----------------------------------------------------------------------------------------
 
 
+INDEX_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".jp2")
+
+
+def file_index(path: str | os.PathLike) -> str:
+    """The ``system:index`` of a raster file: its name without the raster suffix (other dots kept).
+
+    Examples
+    --------
+    >>> file_index("/data/HLS.S30.T33UUP.2024001T100351.v2.0.B04.tif")
+    'HLS.S30.T33UUP.2024001T100351.v2.0.B04'
+    """
+    name = Path(str(path).split("?")[0].rstrip("/")).name
+    for suffix in INDEX_SUFFIXES:
+        if name.lower().endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def raster_from_file(path: str | os.PathLike) -> Raster:
     """The raster of a GeoTIFF/COG (or any file rasterio opens): its header is read, no pixel.
 
-    ``system:index`` is the file name up to its first dot, ``system:id`` the path, and
-    ``system:time_start`` the TIFF datetime tag, else a date in the file name.
+    ``system:index`` is the file name without its raster suffix (``MOD13Q1.A2024001.h25v08.061.tif``
+    gives ``MOD13Q1.A2024001.h25v08.061``), ``system:id`` the path, and ``system:time_start`` the TIFF
+    datetime tag, else a date in the file name.
+
+    Examples
+    --------
+    >>> file_index("data/MOD13Q1.A2024001.h25v08.061.tif"), file_index("s2.TIFF"), file_index("a.vrt")
+    ('MOD13Q1.A2024001.h25v08.061', 's2', 'a')
     """
     src = RasterioFileSource(path)
     bands = [file_band(info.name, info.dtype, src.band_array(i), src.grid) for i, info in enumerate(src.bands)]
     name = Path(str(path)).name
-    stem = name.split(".")[0] if "." in name else name
-    props: dict[str, Any] = {"system:index": stem, "system:id": str(path)}
+    props: dict[str, Any] = {"system:index": file_index(path), "system:id": str(path)}
     t = src.datetime_millis if src.datetime_millis is not None else date_from_name(name)
     if t is not None:
         props["system:time_start"] = t
@@ -428,3 +452,47 @@ def raster_from_dataarray(arr: Any) -> Raster:
     if "time" in arr.coords and arr["time"].ndim == 0:
         props["system:time_start"] = to_millis(arr["time"].values)
     return Raster(tuple(bands), props)
+
+
+def unique_indices(rasters: list[Raster]) -> list[Raster]:
+    """The rasters with unique ``system:index`` values: a repeated index gets ``_1``, ``_2``, ... and a warning.
+
+    Earth Engine's ids are unique within a collection; two files with the same name in different
+    folders would otherwise give duplicate feature ids and duplicate ``toBands`` names.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> rs = [Raster((), {"system:index": "a"}), Raster((), {"system:index": "a"}), Raster((), {})]
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     out = unique_indices(rs)
+    >>> [r.properties.get("system:index") for r in out], len(w)
+    (['a', 'a_1', None], 1)
+    """
+    seen = {r.properties.get("system:index") for r in rasters}
+    used: set[Any] = set()
+    out: list[Raster] = []
+    renamed: list[str] = []
+    for r in rasters:
+        idx = r.properties.get("system:index")
+        if idx is None or idx not in used:
+            used.add(idx)
+            out.append(r)
+            continue
+        k = 1
+        while f"{idx}_{k}" in seen or f"{idx}_{k}" in used:
+            k += 1
+        new = f"{idx}_{k}"
+        used.add(new)
+        renamed.append(f"{r.properties.get('system:id', idx)!s} -> {new!r}")
+        out.append(r.with_properties({**r.properties, "system:index": new}))
+    if renamed:
+        warnings.warn(
+            f"{len(renamed)} image(s) share a system:index with an earlier image; renamed: {', '.join(renamed[:5])}"
+            + (" ..." if len(renamed) > 5 else "")
+            + ". Give the files distinct names to choose the ids yourself.",
+            ReducerWarning,
+            stacklevel=2,
+        )
+    return out

@@ -119,18 +119,17 @@ def raster_from_item(
 ) -> Raster:
     """The image of one STAC item: a band per asset band, the item's metadata as properties.
 
+    Requested assets the item does not have give no band (the image has the bands the item has).
+
     The file of an asset is not opened when its grid (``proj:``) and band types (``raster:bands``)
     are in the metadata; otherwise its header is read now.
     """
     bands = dict(bands or {})
     keys = list(assets) if assets is not None else (list(bands) if bands else _default_assets(item))
-    missing = [k for k in keys if k not in item.assets]
-    if missing:
-        raise BandError(
-            f"STAC item {item.id!r} has no asset(s) {missing!r}; it has {sorted(item.assets)!r}. "
-            "Name assets that every item has, or filter the items first."
-        )
-    if not keys:
+    # Earth Engine collections may be heterogeneous: an item without a requested asset gives an image
+    # without that band, and using the band (select, band math) raises, naming the item.
+    keys = [k for k in keys if k in item.assets]
+    if not keys and assets is None and not bands:
         raise BandError(
             f"STAC item {item.id!r} has no raster asset (role 'data' or a GeoTIFF media type) among "
             f"{sorted(item.assets)!r}. Name the assets with assets=[...]."

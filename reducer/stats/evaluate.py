@@ -328,7 +328,9 @@ def _group(output: OutputLike, bands: Sequence[int], ctx: Context) -> np.ndarray
                 aligned[i] = empty if j is None else v[j]
             v = aligned
         results.append((c.name, v, AGGREGATIONS[c.stat].integer))
-    out = np.full(ctx.n_seg, None, dtype=object)
+    out = np.empty(ctx.n_seg, dtype=object)
+    for k in range(ctx.n_seg):  # Earth Engine: a region without a valid pixel has no group, ``[]``
+        out[k] = []
     bounds = np.searchsorted(psid, np.arange(ctx.n_seg + 1))
     labels = base_labels[grow] if grow < len(base_labels) else None
     for k in np.flatnonzero(np.diff(bounds) > 0):

@@ -88,7 +88,7 @@ date = "2024-03-01"
     modis = ee.ImageCollection("MODIS/061/MOD13Q1")
     assert modis.size().getInfo() == 3
     assert modis.first().bandNames().getInfo() == ["NDVI"]
-    assert modis.aggregate_array("system:id").getInfo()[0] == "MODIS/061/MOD13Q1/MOD13Q1"
+    assert modis.aggregate_array("system:id").getInfo()[0] == "MODIS/061/MOD13Q1/MOD13Q1.A2024001"
     dates = [ee.Date(t).format("yyyy-MM-dd").getInfo() for t in modis.aggregate_array("system:time_start").getInfo()]
     assert dates == ["2024-01-01", "2024-01-17", "2024-02-02"]
     assert modis.filterDate("2024-01-10", "2024-02-01").size().getInfo() == 1

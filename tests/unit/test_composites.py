@@ -159,8 +159,10 @@ def test_to_bands(ic):
     names = out.bandNames().getInfo()
     assert names[:2] == ["s_2024-03-05_a", "s_2024-03-05_b"] and len(names) == 10
     same(px(out)[2], AF[1])
-    mapped = ic.map(lambda i: i.multiply(2))  # arithmetic drops system:index: positions are used
-    assert mapped.toBands().bandNames().getInfo()[:3] == ["0_a", "0_b", "1_a"]
+    mapped = ic.map(lambda i: i.multiply(2))  # Earth Engine's map keeps each image's system:index
+    assert mapped.toBands().bandNames().getInfo() == names
+    unnamed = ee.ImageCollection([ee.Image(1), ee.Image(2)])  # no system:index: positions are used
+    assert unnamed.toBands().bandNames().getInfo() == ["0_constant", "1_constant"]
 
 
 def test_bands_are_matched_by_name(ic):

@@ -301,8 +301,11 @@ def test_to_drive_errors(root: Path, gdf: gpd.GeoDataFrame) -> None:
     fc = ee.FeatureCollection(gdf)
     with pytest.raises(NotImplementedError, match="toCloudStorage is not supported yet"):
         ee.batch.Export.table.toCloudStorage(fc, bucket="b")
-    with pytest.raises(NotImplementedError, match="toAsset is not supported yet"):
-        ee.batch.Export.table.toAsset(fc, assetId="a")
+    task = ee.batch.Export.table.toAsset(fc, "to_asset", assetId="a")  # built as in Earth Engine
+    assert task.status()["state"] == "UNSUBMITTED"
+    with pytest.raises(NotImplementedError, match=r"toAsset\('a'\) is not supported"):
+        task.start()  # the error comes when the task is started
+    assert task.status()["state"] == "FAILED"
     with pytest.raises(NotImplementedError, match="'KML' is not supported yet"):
         ee.batch.Export.table.toDrive(fc, fileFormat="KML")
     with pytest.raises(ArgumentError, match="unknown fileFormat 'XLS'"):

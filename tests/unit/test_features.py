@@ -305,7 +305,9 @@ def test_bad_sources():
     with pytest.raises(ArgumentError, match="list item 'x' is not a Feature"):
         FeatureCollection(["x"])
     with pytest.raises(ArgumentError, match="expected an ee.Filter"):
-        FeatureCollection([]).filter("x")
+        FeatureCollection([]).filter(42)
+    with pytest.raises(ArgumentError, match="filter string 'x': expected a comparison"):
+        FeatureCollection([]).filter("x")  # a string is Earth Engine's filter string
 
 
 # -- laziness -------------------------------------------------------------------------------------

@@ -38,7 +38,11 @@ def mask(f, table=TABLE, geometry=None):
         (Filter.eq("n", 2.0), [False, True, False, False]),
         (Filter.eq("name", "L8_T32"), [False, False, False, True]),
         (Filter.eq("n", "2"), [False, False, False, False]),  # a string never equals a number
-        (Filter.neq("cloud", 5), [False, True, False, True]),  # null -> False
+        (Filter.neq("cloud", 5), [False, True, True, True]),  # EE: passes unless equal; null != 5
+        (Filter.neq("cloud", None), [True, True, False, True]),  # the non-null features
+        (Filter.eq("cloud", None), [False, False, True, False]),  # null equals null
+        (Filter.eq("name", None), [False, False, True, False]),
+        (Filter.neq("name", None), [True, True, False, True]),
         (Filter.lt("cloud", 20), [True, False, False, False]),
         (Filter.lte("cloud", 20), [True, False, False, True]),
         (Filter.gt("cloud", 20), [False, True, False, False]),
@@ -66,7 +70,7 @@ def test_comparisons(f, expected):
     "f",
     [
         Filter.eq("missing", 1),
-        Filter.neq("missing", 1),
+        Filter.neq("missing", None),  # a missing property reads as null
         Filter.lt("missing", 1),
         Filter.gte("missing", 1),
         Filter.inList("missing", [1]),
@@ -80,6 +84,22 @@ def test_comparisons(f, expected):
 def test_missing_properties_never_pass(f):
     assert mask(f) == [False] * 4
     assert mask(f.Not()) == [True] * 4
+
+
+def test_null_and_missing_properties_follow_earth_engine():
+    # Earth Engine: a missing property reads as null, null equals null, neq is Not(eq).
+    assert mask(Filter.eq("missing", None)) == [True] * 4
+    assert mask(Filter.neq("missing", 1)) == [True] * 4
+    t = pd.DataFrame({"a": [1.0, None, None, 2.0], "b": [1.0, None, 3.0, None]})
+    assert mask(Filter.eq(leftField="a", rightField="b"), t) == [True, True, False, False]
+    assert mask(Filter.neq(leftField="a", rightField="b"), t) == [False, False, True, True]
+    assert mask(Filter.neq("a", None).Not(), t) == mask(Filter.eq("a", None), t) == [False, True, True, False]
+    # the idiom that used to keep nothing: features with a value
+    fc = FeatureCollection(
+        [Feature(Geometry.Point([0, 0]), {"pop10": v}) for v in (5, None, 7)] + [Feature(Geometry.Point([0, 0]), {})]
+    )
+    assert fc.filter(Filter.neq("pop10", None)).aggregate_array("pop10").getInfo() == [5, 7]
+    assert fc.filter(Filter.eq("pop10", None)).size().getInfo() == 2
 
 
 def test_empty_table():

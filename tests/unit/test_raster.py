@@ -56,7 +56,8 @@ def test_select_bands(tif, selectors, new, expected):
 
 def test_select_and_rename_errors_name_the_bands(tif):
     r = open_raster(tif)
-    with pytest.raises(BandError, match=r"pattern 'c' did not match any bands. Available: \['a', 'b'\]"):
+    missing = r"pattern 'c' did not match any bands of image 'two_2024-01-05'. Available: \['a', 'b'\]"
+    with pytest.raises(BandError, match=missing):
         select_bands(r, ["c"])
     with pytest.raises(BandError, match="out of range"):
         select_bands(r, [2])
