@@ -27,7 +27,7 @@ from typing import IO, Any
 
 import pandas as pd
 
-from .errors import ArgumentError, InputFileError, OutputExistsError
+from .errors import ArgumentError, InputFileError, OutputExistsError, require
 from .values import to_json_value
 
 __all__ = ["export_table", "atomic_write", "FORMATS"]
@@ -96,6 +96,7 @@ def _write_csv(df: pd.DataFrame, f: IO[bytes]) -> None:
 
 
 def _write_parquet(df: pd.DataFrame, f: IO[bytes]) -> None:
+    require("pyarrow", "parquet", "writing a Parquet file")
     if _geometry_name(df) is not None:
         df.to_parquet(f, index=False)
     else:

@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
+from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError, require
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
@@ -621,8 +621,7 @@ def _parquet_crs(path: str) -> None:
     """Raise unless ``path`` is a GeoParquet file whose primary geometry has a CRS."""
     import json
 
-    import pyarrow.parquet as pq
-
+    pq = require("pyarrow.parquet", "parquet", f"FeatureCollection: reading the Parquet file {path!r}")
     try:
         meta = pq.read_schema(path).metadata or {}
     except Exception as exc:
