@@ -15,7 +15,7 @@ raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, expression, composites
 compute, engine, sampling
-regions, output, pixels, export
+regions, output, pixels, export, repr
 filters, features, image, collection
 points, peers, chart, ui, batch
 reducer

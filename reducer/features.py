@@ -48,6 +48,7 @@ from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduct
 from .output import explain as explain_reduction
 from .reducers import Reducer, reduce_columns
 from .regions import Reduction
+from .repr import features_html, reduction_html
 from .values import (
     UNSET,
     ComputedObject,
@@ -699,6 +700,10 @@ def _features_from_list(items: list, where: str) -> list[Any]:
     return out
 
 
+class _FileThunk(Thunk):
+    """The thunk of a collection read from a vector file: evaluating it reads no pixel (the HTML repr may)."""
+
+
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -749,7 +754,7 @@ class FeatureCollection(ComputedObject):
         if isinstance(source, FeatureCollection):
             thunk, meta, props = source._value_thunk(), source._meta, dict(source._props)
         elif isinstance(source, str | os.PathLike):
-            thunk = Thunk(_file_reader(source, layer, column))
+            thunk = _FileThunk(_file_reader(source, layer, column))
         elif _is_geo_frame(source):
             thunk = Thunk.of(_normalize(source, f"{where}: the {type(source).__name__}", column))
         elif isinstance(source, list | tuple):
@@ -813,6 +818,19 @@ class FeatureCollection(ComputedObject):
         if v is UNSET:
             return "ee.FeatureCollection(<lazy>)"
         return f"ee.FeatureCollection(<{len(v)} features>)"
+
+    def _repr_html_(self) -> str:
+        """Notebook repr: a pending reduction's plan, or the features' count, CRS and columns.
+
+        Reads no pixel: a reduction shows its ``explain()`` plan; a collection read from a file is
+        read (vectors only); any other lazy collection is shown as not evaluated yet.
+        """
+        if self._meta is not None:
+            return reduction_html(self._meta)
+        v = self._known()
+        if v is UNSET and isinstance(self._value_thunk(), _FileThunk):
+            v = self._gdf()
+        return features_html(None if v is UNSET else v, self._props)
 
     # -- Python exits ---------------------------------------------------------------------------
     def to_geopandas(self) -> gpd.GeoDataFrame:
