@@ -17,7 +17,7 @@ algebra, expression, composites
 compute, engine, sampling
 regions, output, pixels, export, repr
 filters, features, image, collection
-points, peers, chart, ui, batch
+points, peers, chart, ui, batch, data
 reducer
 demo, cli
 
@@ -30,7 +30,7 @@ rasters; band math works on rasters; ``compute`` is the one place that calls ``d
 
 from __future__ import annotations
 
-from . import batch, errors, ui
+from . import batch, data, errors, ui
 from .algebra import Projection
 from .collection import ImageCollection
 from .dates import Date
@@ -69,6 +69,7 @@ __all__ = [
     "ReducerError",
     "String",
     "batch",
+    "data",
     "errors",
     "exact_extract",
     "export_table",
