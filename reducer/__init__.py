@@ -15,9 +15,9 @@ raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, neighborhood, expression, composites
 compute, engine, sampling
-regions, output, pixels, export
+regions, output, pixels, export, repr
 filters, features, image, collection, joins
-points, peers, chart, ui, batch
+points, peers, chart, ui, batch, data
 reducer
 demo, cli
 
@@ -31,7 +31,7 @@ models and delegate; ``demo`` and ``cli`` use the facade as a user does.
 
 from __future__ import annotations
 
-from . import batch, errors, ui
+from . import batch, data, errors, ui
 from .algebra import Projection
 from .collection import ImageCollection
 from .dates import Date
@@ -75,6 +75,7 @@ __all__ = [
     "ReducerError",
     "String",
     "batch",
+    "data",
     "errors",
     "exact_extract",
     "export_table",

@@ -12,8 +12,10 @@ replaced (atomically), where Drive would add a second file of the same name.
 ``while task.active(): ...`` ends at once. A failed export raises its error from ``start()`` and
 leaves the task ``FAILED`` with the message in ``status()['error_message']``.
 
-Cloud Storage and asset exports have no local meaning yet: ``toCloudStorage`` raises
-``NotImplementedError``; ``toAsset`` builds a task whose ``start()`` raises it.
+``ee.batch.Export.image.toDrive(image, ...)`` writes a Cloud Optimized GeoTIFF the same way, from
+``image.to_xarray(region, scale, crs)``; ``Export.image.toAsset`` writes ``<root>/<assetId>.tif``.
+Cloud Storage exports have no local meaning yet: ``toCloudStorage`` raises ``NotImplementedError``;
+``Export.table.toAsset`` builds a task whose ``start()`` raises it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from . import options
-from .errors import ArgumentError
-from .export import export_table
+from .errors import ArgumentError, MaxPixelsError
+from .export import export_table, write_image
 from .features import FeatureCollection
+from .image import Image
 
 __all__ = ["Export", "Task"]
 
@@ -63,6 +66,7 @@ class Task:
         """Earth Engine's task types."""
 
         EXPORT_TABLE = "EXPORT_FEATURES"
+        EXPORT_IMAGE = "EXPORT_IMAGE"
 
     def __init__(self, task_type: str, config: dict[str, Any], run: Any):
         self.id = f"LOCAL{next(_IDS):06d}"
@@ -322,7 +326,176 @@ class _Table:
         return Task(Task.Type.EXPORT_TABLE, {"description": description, "assetId": assetId, **kwargs}, run)
 
 
+class _Image:
+    """``ee.batch.Export.image``: GeoTIFFs (Cloud Optimized) in a local folder."""
+
+    @staticmethod
+    def toDrive(
+        image: Any,
+        description: str = "myExportImageTask",
+        folder: str | None = None,
+        fileNamePrefix: str | None = None,
+        dimensions: Any = None,
+        region: Any = None,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+        maxPixels: float | None = None,
+        shardSize: int | None = None,
+        fileDimensions: Any = None,
+        skipEmptyTiles: bool | None = None,
+        fileFormat: str | None = "GeoTIFF",
+        formatOptions: dict | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Export an image as a GeoTIFF into a local folder; call ``start()`` on the result.
+
+        The pixels are those of ``image.to_xarray(region, scale, crs, crsTransform)`` (the grid
+        ``reduceRegion`` would use, cropped to ``region``'s bounding box), written as one float64 band
+        per image band, NaN where masked, DEFLATE-compressed, tiled, as a Cloud Optimized GeoTIFF,
+        atomically. The file is ``<export root>/<folder>/<fileNamePrefix or description>.tif``.
+        ``maxPixels`` (default 1e8, as Earth Engine) refuses a larger export. ``dimensions`` is not
+        supported (give ``scale``); ``shardSize``, ``fileDimensions``, ``skipEmptyTiles`` and
+        ``formatOptions`` are accepted and ignored (one file is written).
+
+        Examples
+        --------
+        >>> import os, tempfile, rasterio, numpy as np, xarray as xr, rioxarray, reducer as ee
+        >>> from affine import Affine
+        >>> root = tempfile.mkdtemp()
+        >>> old = ee.set_options(export_root=root)
+        >>> arr = xr.DataArray(np.array([[1.0, 2.0], [3.0, 4.0]]), dims=("y", "x"))
+        >>> img = ee.Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(10, 0, 0, 0, -10, 20)))
+        >>> task = ee.batch.Export.image.toDrive(img.multiply(10), "tens", folder="exports")
+        >>> task.start()
+        >>> with rasterio.open(os.path.join(root, "exports", "tens.tif")) as src:
+        ...     src.read(1).tolist(), src.driver
+        ([[10.0, 20.0], [30.0, 40.0]], 'GTiff')
+        >>> _ = ee.set_options(**old)
+        """
+        return _image_task(
+            "Export.image.toDrive",
+            image,
+            description,
+            folder,
+            fileNamePrefix,
+            dimensions,
+            region,
+            scale,
+            crs,
+            crsTransform,
+            maxPixels,
+            fileFormat,
+            kwargs,
+        )
+
+    @staticmethod
+    def toAsset(
+        image: Any,
+        description: str = "myExportImageTask",
+        assetId: str | None = None,
+        pyramidingPolicy: Any = None,
+        dimensions: Any = None,
+        region: Any = None,
+        scale: float | None = None,
+        crs: Any = None,
+        crsTransform: list[float] | None = None,
+        maxPixels: float | None = None,
+        **kwargs: Any,
+    ) -> Task:
+        """Export an image as a local "asset": ``<export root>/<assetId>.tif``, as ``toDrive`` writes it.
+
+        ``assetId`` may hold folders (``users/me/ndvi_median`` → ``users/me/ndvi_median.tif``); it is
+        ``description`` by default. Open the file again with ``ee.Image(path)``. ``pyramidingPolicy``
+        is accepted and ignored (the file has overviews; reductions read full resolution).
+        """
+        asset = str(assetId or description)
+        parts = [p for p in asset.replace("\\", "/").split("/") if p]
+        if not parts or any(p in (".", "..") for p in parts) or asset.startswith("/"):
+            raise ArgumentError(
+                f"Export.image.toAsset: assetId {asset!r} cannot be a local file name. Give a relative id such as "
+                "'users/me/ndvi_median'."
+            )
+        folder = "/".join(parts[:-1]) or None
+        kwargs.pop("priority", None)
+        return _image_task(
+            "Export.image.toAsset",
+            image,
+            description,
+            folder,
+            parts[-1],
+            dimensions,
+            region,
+            scale,
+            crs,
+            crsTransform,
+            maxPixels,
+            "GeoTIFF",
+            kwargs,
+        )
+
+    @staticmethod
+    def toCloudStorage(image: Any, *args: Any, **kwargs: Any) -> Task:
+        """Not supported yet: there is no Cloud Storage locally. Use ``toDrive`` (a local folder)."""
+        raise NotImplementedError(
+            "Export.image.toCloudStorage is not supported yet. Use ee.batch.Export.image.toDrive(...), which "
+            "writes a GeoTIFF into a local folder."
+        )
+
+
+_IGNORED_IMAGE_ARGS = {"priority", "shardSize", "fileDimensions", "skipEmptyTiles", "formatOptions"}
+
+
+def _image_task(
+    where: str,
+    image: Any,
+    description: str,
+    folder: str | None,
+    prefix: str | None,
+    dimensions: Any,
+    region: Any,
+    scale: float | None,
+    crs: Any,
+    crs_transform: Any,
+    max_pixels: float | None,
+    file_format: str | None,
+    kwargs: dict[str, Any],
+) -> Task:
+    if not isinstance(image, Image):
+        raise ArgumentError(f"{where}: image must be an ee.Image, got {type(image).__name__}.")
+    unknown = sorted(set(kwargs) - _IGNORED_IMAGE_ARGS)
+    if unknown:
+        raise ArgumentError(f"Unrecognized arguments {unknown!r} to function: {where}.")
+    if dimensions is not None:
+        raise NotImplementedError(f"{where}: dimensions= is not supported yet. Give scale= (metres per pixel).")
+    fmt = str(file_format or "GeoTIFF")
+    if fmt.upper() not in ("GEOTIFF", "GEO_TIFF", "TIF", "TIFF"):
+        raise NotImplementedError(f"{where}: fileFormat={file_format!r} is not supported yet. Use 'GeoTIFF'.")
+    name = str(prefix or description)
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ArgumentError(
+            f"{where}: {name!r} cannot be a file name. Give fileNamePrefix without folders; put those in folder=."
+        )
+    limit = 1e8 if max_pixels is None else float(max_pixels)
+    config = {"description": description, "folder": folder, "fileNamePrefix": name, "fileFormat": "GeoTIFF"}
+
+    def run() -> Path:
+        ds = image.to_xarray(region=region, scale=scale, crs=crs, crsTransform=crs_transform)
+        n = ds.sizes["y"] * ds.sizes["x"]
+        if n > limit:
+            raise MaxPixelsError(
+                f"{where}: the export has {n:,} pixels per band, more than maxPixels={limit:g}. "
+                "Give a region, a coarser scale, or a larger maxPixels."
+            )
+        target = _export_root() / (folder or "") / (name + ".tif")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return write_image(ds, target, overwrite=True)
+
+    return Task(Task.Type.EXPORT_IMAGE, config, run)
+
+
 class Export:
-    """``ee.batch.Export``: only ``Export.table`` so far."""
+    """``ee.batch.Export``: ``Export.table`` and ``Export.image``, into local folders."""
 
     table = _Table
+    image = _Image

@@ -39,6 +39,7 @@ from .features import Feature, FeatureCollection
 from .geometry import as_geometry
 from .output import band_output_values
 from .reducers import Reducer, reduce_columns
+from .repr import table_html
 from .stats import AGGREGATIONS
 from .values import Thunk, unwrap
 
@@ -253,6 +254,14 @@ class Chart:
         buf = io.BytesIO()
         self.figure().savefig(buf, format="png")
         return buf.getvalue()
+
+    def _repr_html_(self) -> str:
+        """Notebook repr: the chart (PNG) and, collapsed below it, its data table."""
+        import base64
+
+        png = base64.b64encode(self._repr_png_()).decode("ascii")
+        table = table_html(self.to_pandas(), "Data table")
+        return f"<div class='reducer-repr'><img src='data:image/png;base64,{png}'/>{table}</div>"
 
     # -- drawing ----------------------------------------------------------------------------------
     def _x_kind(self, index: pd.Index) -> str:

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import traceback
 import warnings
@@ -53,9 +54,34 @@ __all__ = ["build_parser", "main", "STATS"]
 PROG = "reducer"
 DEFAULT_DEMO_DIR = "reducer-demo"
 
-#: The statistics ``reducer zonal --stats`` knows, by their output names.
-STATS: tuple[str, ...] = ("mean", "max", "min", "count", "sum", "stdDev", "variance")
+#: The statistics ``reducer zonal --stats`` knows (``ee.Reducer`` names), besides ``p<N>``/``percentile_<N>``.
+STATS: tuple[str, ...] = (
+    "mean",
+    "max",
+    "min",
+    "count",
+    "sum",
+    "stdDev",
+    "variance",
+    "median",
+    "mode",
+    "majority",
+    "minority",
+    "unique",
+    "range",
+    "frac",
+    "sampleStdDev",
+    "sampleVariance",
+    "skew",
+    "kurtosis",
+    "product",
+    "first",
+    "last",
+    "countDistinct",
+    "countEvery",
+)
 _STAT_ALIASES = {s.lower(): s for s in STATS} | {"std": "stdDev", "stddev": "stdDev", "var": "variance"}
+_PERCENTILE = re.compile(r"(?:p|percentile_?)(\d+(?:\.\d+)?)", re.IGNORECASE)
 _OUT_SUFFIXES = (".csv", ".parquet", ".geoparquet", ".gpkg", ".geojson")
 # the column that carries the feature id through the reduction
 _FID = "reducer:feature"
@@ -69,7 +95,7 @@ def _version() -> str:
     try:
         from importlib.metadata import version
 
-        return version("reducer")
+        return version("ee-reducer")
     except Exception:  # not installed: running from a source tree
         return "unknown"
 
@@ -95,9 +121,13 @@ def _stats(text: str) -> list[str]:
         if not name:
             continue
         stat = _STAT_ALIASES.get(name.lower())
+        m = _PERCENTILE.fullmatch(name)
+        if stat is None and m is not None and 0 <= float(m.group(1)) <= 100:
+            stat = name
         if stat is None:
             raise argparse.ArgumentTypeError(
-                f"unknown statistic {name!r}; available: {', '.join(STATS)} (e.g. --stats mean,max)"
+                f"unknown statistic {name!r}; available: {', '.join(STATS)}, p<N> or percentile_<N> "
+                "(e.g. --stats mean,max,p90)"
             )
         if stat not in out:
             out.append(stat)
@@ -113,7 +143,9 @@ def _date(text: str) -> int:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
-def _output(text: str) -> Path:
+def _output(text: str) -> Path | None:
+    if text == "-":
+        return None  # standard output
     path = Path(text)
     if path.suffix.lower() not in _OUT_SUFFIXES:
         raise argparse.ArgumentTypeError(
@@ -168,10 +200,24 @@ def _add_output(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-o",
         "--output",
-        required=True,
         type=_output,
+        default=None,
         metavar="OUT",
-        help="output table: .csv, .parquet, .gpkg or .geojson (the last three keep the feature geometry)",
+        help="output table: .csv, .parquet, .gpkg or .geojson (the last three keep the feature geometry); "
+        "'-' or none: standard output, as CSV (or GeoJSON with --format geojson)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("csv", "geojson"),
+        default=None,
+        help="the format on standard output (default: csv); a file's format follows its extension",
+    )
+    p.add_argument(
+        "--include-cols",
+        type=lambda t: [c.strip() for c in t.split(",") if c.strip()],
+        default=None,
+        metavar="LIST",
+        help="the feature attributes to keep in the output, comma-separated (default: all of them)",
     )
     p.add_argument(
         "--wide",
@@ -238,7 +284,7 @@ def _add_zonal(subparsers: argparse._SubParsersAction, common: argparse.Argument
         type=_stats,
         default=["mean"],
         metavar="LIST",
-        help=f"comma-separated statistics (default: mean); available: {', '.join(STATS)}",
+        help=f"comma-separated statistics (default: mean): {', '.join(STATS)}, and percentiles as p10 or percentile_90",
     )
     mode = p.add_mutually_exclusive_group()
     mode.add_argument(
@@ -317,14 +363,20 @@ SUBCOMMANDS: list[Callable[[argparse._SubParsersAction, argparse.ArgumentParser]
 
 
 # -- shared steps ------------------------------------------------------------------------------------
-def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
-    """``(ee.FeatureCollection with only the id column, GeoDataFrame [id, geometry], id column name)``."""
+def _features(path: str, id_field: str | None, include: list[str] | None = None) -> tuple[Any, Any, str, Any]:
+    """``(ee.FeatureCollection with only the id column, GeoDataFrame [id, geometry], id column name, attributes)``.
+
+    The attributes are the features' own columns (all, or ``include``), one row per feature, to be
+    repeated on every output row of the feature. Without ``--id-field``, the id column ``feature``
+    (the position from 0) is kept only when there is no attribute to tell the features apart.
+    """
     import geopandas as gpd
+    import pandas as pd
 
     gdf = ee.FeatureCollection(path).to_geopandas()
+    fields = [c for c in gdf.columns if c != gdf.geometry.name]
     if id_field is not None:
-        if id_field not in gdf.columns or id_field == "geometry":
-            fields = [c for c in gdf.columns if c != "geometry"]
+        if id_field not in fields:
             raise ArgumentError(f"--id-field {id_field!r}: {path!r} has no such field. Its fields: {fields!r}.")
         ids = gdf[id_field].to_numpy()
         name = id_field
@@ -338,8 +390,17 @@ def _features(path: str, id_field: str | None) -> tuple[Any, Any, str]:
             f"--id-field {id_field!r} is not unique in {path!r}: {repeated!r} occur more than once. "
             "Choose a field with one value per feature, or leave --id-field out to number the features."
         )
+    if include is not None:
+        missing = [c for c in include if c not in fields]
+        if missing:
+            raise ArgumentError(f"--include-cols {missing!r}: {path!r} has no such field. Its fields: {fields!r}.")
+        keep = list(include)
+    else:
+        keep = fields
+    keep = [c for c in keep if c != id_field]
+    attributes = pd.DataFrame(gdf[keep].to_numpy(), columns=keep) if keep else pd.DataFrame(index=range(len(gdf)))
     small = gpd.GeoDataFrame({_FID: ids}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs)
-    return ee.FeatureCollection(small), small, name
+    return ee.FeatureCollection(small), small, name, attributes
 
 
 def _images(args: argparse.Namespace) -> tuple[Any, list[Raster], list[str]]:
@@ -392,19 +453,47 @@ def _matches(pattern: str, names: list[str]) -> bool:
         return False
 
 
+def _with_attributes(table: Any, rows: Any, id_name: str, attributes: Any) -> Any:
+    """``table`` with the features' attributes after the id column (``feature`` dropped when they identify)."""
+    import pandas as pd
+
+    if attributes.shape[1] == 0:
+        return table
+    attrs = attributes.iloc[rows].reset_index(drop=True)
+    taken = set(table.columns)
+    attrs.columns = [f"feature_{c}" if c in taken else c for c in attrs.columns]
+    head = table[[id_name]] if id_name != "feature" else table.iloc[:, :0]
+    return pd.concat([head.reset_index(drop=True), attrs, table.drop(columns=[id_name]).reset_index(drop=True)], axis=1)
+
+
 def _write(table: Any, rows: Any, small: Any, args: argparse.Namespace) -> None:
     import geopandas as gpd
 
     out = args.output
-    if out.suffix.lower() != ".csv":
+    fmt = "geojson" if out is None and args.format == "geojson" else None
+    for c in table.columns:  # dict-valued statistics (frac) as JSON text, in every format
+        if table[c].dtype == object and table[c].map(lambda v: isinstance(v, dict)).any():
+            table[c] = table[c].map(lambda v: json.dumps(v, sort_keys=True) if isinstance(v, dict) else v)
+    if (out is not None and out.suffix.lower() != ".csv") or fmt == "geojson":
         geometry = small.geometry.to_numpy()[rows] if len(small) else small.geometry.to_numpy()
         table = gpd.GeoDataFrame(table, geometry=geometry, crs=small.crs)
+    if out is None:
+        if fmt == "geojson":
+            sys.stdout.write(table.to_crs("EPSG:4326").to_json(na="null", drop_id=True) + "\n")
+        else:
+            table.to_csv(sys.stdout, index=False)
+        sys.stdout.flush()
+        return
     export_table(table, out, overwrite=args.overwrite)
     print(f"wrote {len(table)} rows to {out}", file=sys.stderr)
 
 
 def _check_output(args: argparse.Namespace) -> None:
-    if args.output.exists() and not args.overwrite:
+    if args.output is not None and args.format is not None:
+        raise UsageError(
+            f"--format {args.format} is for standard output; the format of {args.output} is its extension."
+        )
+    if args.output is not None and args.output.exists() and not args.overwrite:
         raise exists_error(args.output)
 
 
@@ -418,30 +507,45 @@ def _column(name: str, stat: str, bands: list[str], stats: list[str]) -> str:
 
 
 # -- zonal -------------------------------------------------------------------------------------------
+#: ``--stats`` outputs that are dictionaries (written as JSON text), not numbers.
+_DICT_STATS = frozenset({"frac"})
+
+
+def _stat_reducer(stat: str, k: int) -> Any:
+    """The one-output reducer of ``--stats`` name ``stat``, its output named ``s<k>``."""
+    m = _PERCENTILE.fullmatch(stat)
+    if stat not in STATS and m is not None:
+        return ee.Reducer.percentile([float(m.group(1))], [f"s{k}"])
+    return getattr(ee.Reducer, stat)().setOutputs([f"s{k}"])
+
+
 def _run_zonal(args: argparse.Namespace) -> int:
     import numpy as np
 
     _check_output(args)
-    fc, small, id_name = _features(args.features, args.id_field)
+    fc, small, id_name, attributes = _features(args.features, args.id_field, args.include_cols)
     ic, images, bands = _images(args)
     stats: list[str] = args.stats
-    reducer = getattr(ee.Reducer, stats[0])()
-    for s in stats[1:]:
-        reducer = reducer.combine(getattr(ee.Reducer, s)(), sharedInputs=True)
+    reducer = _stat_reducer(stats[0], 0)
+    for k, s in enumerate(stats[1:], 1):
+        reducer = reducer.combine(_stat_reducer(s, k), sharedInputs=True)
     if args.weighting == "unweighted":
         reducer = reducer.unweighted()
     elif args.weighting == "touched":
         reducer = reducer.all_touched()
     result = ic.reduceRegions(fc, reducer, scale=args.scale, crs=args.crs).to_pandas()
     n = len(small)
-    values = np.full((len(images), len(bands), len(stats), n), np.nan)
+    keys = [f"s{k}" for k in range(len(stats))]
+    values = np.full((len(images), len(bands), len(stats), n), np.nan, dtype=object)
     for k in range(len(images)):
         block = result.iloc[k * n : (k + 1) * n]
         for b, name in enumerate(bands):
-            for s, stat in enumerate(stats):
-                values[k, b, s] = block[_column(name, stat, bands, stats)].to_numpy(dtype=float)
+            for s, key in enumerate(keys):
+                values[k, b, s] = block[_column(name, key, bands, keys)].to_numpy()
+    if not _DICT_STATS.intersection(stats):
+        values = values.astype(float)
     table, rows = band_stat_table(values, small[_FID].to_numpy(), id_name, images, bands, stats, args.wide)
-    _write(table, rows, small, args)
+    _write(_with_attributes(table, rows, id_name, attributes), rows, small, args)
     return 0
 
 
@@ -451,7 +555,7 @@ def _run_points(args: argparse.Namespace) -> int:
     import shapely
 
     _check_output(args)
-    fc, small, id_name = _features(args.features, args.id_field)
+    fc, small, id_name, attributes = _features(args.features, args.id_field, args.include_cols)
     geoms = small.geometry.to_numpy()
     kinds = shapely.get_type_id(geoms)
     bad = (kinds != 0) & ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
@@ -483,7 +587,7 @@ def _run_points(args: argparse.Namespace) -> int:
             for b, name in enumerate(bands):
                 values[k, b, 0] = block[_column(name, "mean", bands, ["mean"])].to_numpy(dtype=float)
     table, rows = band_stat_table(values, small[_FID].to_numpy(), id_name, images, bands, None, args.wide)
-    _write(table, rows, small, args)
+    _write(_with_attributes(table, rows, id_name, attributes), rows, small, args)
     return 0
 
 

@@ -24,6 +24,7 @@ from .pixels import rasters_to_dataset
 from .raster import Raster, footprint
 from .reducers import Reducer
 from .regions import reduce_regions
+from .repr import collection_html
 from .sampling import get_region
 from .sources import (
     expands,
@@ -86,6 +87,10 @@ class ImageCollection(ComputedObject):
 
     def __repr__(self) -> str:
         return f"ee.ImageCollection(<{len(self._rasters)} images>)"
+
+    def _repr_html_(self) -> str:
+        """Notebook repr: size, dates, bands, grids and images; reads no pixel."""
+        return collection_html(self._rasters, self._props)
 
     @property
     def rasters(self) -> tuple[Raster, ...]:

@@ -3,21 +3,23 @@
 Every pixel the library reads is read inside :func:`compute`: the engine's reductions, sampling,
 point queries and charts all call it. It runs on the active ``dask.distributed`` client when there
 is one (or the one ``set_options(scheduler=...)`` names), else on dask's threads; shows a progress
-bar when asked or when stderr is a terminal; and gives a :class:`~reducer.errors.ReducerError` back
-its own type when it lost it crossing a cluster.
+bar (a widget in Jupyter, text on a terminal, none when piped; ``set_options(progress=...)``
+decides); and gives a :class:`~reducer.errors.ReducerError` back its own type when it lost it
+crossing a cluster.
 """
 
 from __future__ import annotations
 
 import ast
 import sys
-from typing import Any
+from typing import Any, Literal
 
 import dask
+from dask.callbacks import Callback
 
 from . import errors, options
 
-__all__ = ["compute", "active_client", "show_progress", "restore_error"]
+__all__ = ["compute", "active_client", "show_progress", "progress_mode", "in_jupyter", "restore_error"]
 
 
 def active_client(scheduler: Any) -> Any:
@@ -38,10 +40,91 @@ def active_client(scheduler: Any) -> Any:
     return None
 
 
-def show_progress() -> bool:
-    """Whether to show a progress bar: ``set_options(progress=...)``, else when stderr is a terminal."""
+ProgressMode = Literal["widget", "text"]
+
+
+def in_jupyter() -> bool:
+    """True when running in a Jupyter kernel (an IPython ``ZMQInteractiveShell``)."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return False
+    try:
+        shell = ipython.get_ipython()
+    except Exception:  # pragma: no cover - a broken IPython install
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def _has_widgets() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ipywidgets") is not None
+
+
+def progress_mode() -> ProgressMode | None:
+    """Which progress bar to show: ``"widget"`` in Jupyter, ``"text"`` on a terminal, None when piped.
+
+    ``set_options(progress=True)`` forces a bar (the widget in Jupyter, else text) and
+    ``progress=False`` turns it off; the default (None) decides from where the code runs. The widget
+    needs ``ipywidgets`` (the ``notebook`` extra); without it Jupyter gets the text bar.
+
+    Examples
+    --------
+    >>> from reducer.options import set_options
+    >>> old = set_options(progress=False)
+    >>> progress_mode() is None
+    True
+    >>> _ = set_options(**old)
+    """
     flag = options.get("progress")
-    return bool(flag) if flag is not None else sys.stderr.isatty()
+    if flag is False:
+        return None
+    jupyter = in_jupyter()
+    if flag is None and not jupyter and not sys.stderr.isatty():
+        return None
+    return "widget" if jupyter and _has_widgets() else "text"
+
+
+def show_progress() -> bool:
+    """Whether to show a progress bar (:func:`progress_mode` is not None)."""
+    return progress_mode() is not None
+
+
+class _TqdmCallback(Callback):
+    """A dask callback that drives a tqdm bar (the notebook widget) over a computation's tasks."""
+
+    def __init__(self, bar_factory: Any):
+        super().__init__()
+        self._factory = bar_factory
+        self._bar: Any = None
+
+    def _start_state(self, dsk: Any, state: Any) -> None:
+        total = sum(len(state[k]) for k in ("ready", "waiting", "running", "finished"))
+        self._bar = self._factory(total=total)
+
+    def _posttask(self, key: Any, result: Any, dsk: Any, state: Any, worker_id: Any) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+
+    def _finish(self, dsk: Any, state: Any, errored: bool) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _bar_factory(mode: ProgressMode) -> Any:
+    """A ``tqdm`` constructor for ``mode``: the notebook widget or the text bar on stderr."""
+    if mode == "widget":
+        from tqdm.notebook import tqdm as bar
+    else:
+        from tqdm import tqdm as bar
+
+    def make(total: int) -> Any:
+        kwargs: dict[str, Any] = {"total": total, "desc": "reducer", "delay": 1.0}
+        if mode == "text":
+            kwargs["file"] = sys.stderr
+        return bar(**kwargs)
+
+    return make
 
 
 def restore_error(exc: BaseException) -> BaseException:
@@ -76,20 +159,20 @@ def restore_error(exc: BaseException) -> BaseException:
 def compute(*objs: Any) -> tuple:
     """The one place that computes: on the active distributed client if any, else dask's threads.
 
-    A progress bar goes to stderr for computations over about a second, when stderr is a terminal
-    or ``set_options(progress=True)``; ``progress=False`` turns it off.
+    A progress bar shows for computations over about a second (:func:`progress_mode`): a widget in
+    Jupyter, text on stderr on a terminal, none when piped; ``set_options(progress=...)`` decides.
     """
     scheduler = options.get("scheduler")
-    show = show_progress()
+    mode = progress_mode()
+    show = mode is not None
     client = active_client(scheduler)
     if client is not None:
         futures = client.compute(list(objs))
         try:
-            if show:
+            if mode is not None:
                 from distributed import as_completed
-                from tqdm import tqdm
 
-                with tqdm(total=len(futures), desc="reducer", unit="image", file=sys.stderr, delay=1.0) as bar:
+                with _bar_factory(mode)(total=len(futures)) as bar:
                     for _ in as_completed(futures):
                         bar.update()
             return tuple(client.gather(futures))
@@ -101,6 +184,9 @@ def compute(*objs: Any) -> tuple:
     kwargs: dict[str, Any] = {}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
+    if mode == "widget":
+        with _TqdmCallback(_bar_factory(mode)):
+            return dask.compute(*objs, **kwargs)
     if show:
         from dask.diagnostics import ProgressBar
 

@@ -24,6 +24,8 @@ __all__ = [
     "ExpressionError",
     "CatalogError",
     "OutputExistsError",
+    "MissingDependencyError",
+    "require",
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
@@ -86,6 +88,46 @@ class CatalogError(ReducerError, KeyError):
 
 class OutputExistsError(ReducerError, FileExistsError):
     """An output file exists and overwrite was not asked for."""
+
+
+class MissingDependencyError(ReducerError, ImportError):
+    """An optional dependency is not installed; the message names the extra that installs it."""
+
+
+def require(module: str, extra: str, purpose: str, package: str | None = None) -> object:
+    """Import optional ``module``, or raise :class:`MissingDependencyError` naming the extra to install.
+
+    Parameters
+    ----------
+    module
+        The module to import (``"pyarrow.parquet"``).
+    extra
+        The distribution's extra that installs it (``"parquet"``).
+    purpose
+        What needs it, for the message (``"reading Parquet files"``).
+    package
+        The package's name on PyPI when it is not the module's (``"pyyaml"`` for ``yaml``).
+
+    Examples
+    --------
+    >>> require("json", "none", "the example").__name__
+    'json'
+    >>> require("no_such_module_x", "parquet", "reading Parquet files")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.MissingDependencyError: reading Parquet files needs ... `pip install "ee-reducer[parquet]"` ...
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        pip_name = package or top
+        raise MissingDependencyError(
+            f"{purpose} needs the optional package {top!r}, which is not installed. "
+            f'Install it with `pip install "ee-reducer[{extra}]"` (or `pip install {pip_name}`).'
+        ) from exc
 
 
 # -- warnings ----------------------------------------------------------------------------------------

@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
+from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError, require
 from .filters import Filter, filter_mask, parse_filter
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
@@ -48,6 +48,7 @@ from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduct
 from .output import explain as explain_reduction
 from .reducers import Reducer, reduce_columns
 from .regions import Reduction
+from .repr import features_html, reduction_html
 from .sources import catalog_table
 from .values import (
     UNSET,
@@ -622,8 +623,7 @@ def _parquet_crs(path: str) -> None:
     """Raise unless ``path`` is a GeoParquet file whose primary geometry has a CRS."""
     import json
 
-    import pyarrow.parquet as pq
-
+    pq = require("pyarrow.parquet", "parquet", f"FeatureCollection: reading the Parquet file {path!r}")
     try:
         meta = pq.read_schema(path).metadata or {}
     except Exception as exc:
@@ -701,6 +701,10 @@ def _features_from_list(items: list, where: str) -> list[Any]:
     return out
 
 
+class _FileThunk(Thunk):
+    """The thunk of a collection read from a vector file: evaluating it reads no pixel (the HTML repr may)."""
+
+
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -754,7 +758,7 @@ class FeatureCollection(ComputedObject):
             mapped = catalog_table(str(source))  # an Earth Engine table id mapped in the catalog
             if mapped is not None:
                 source, layer = mapped[0], layer if layer is not None else mapped[1]
-            thunk = Thunk(_file_reader(source, layer, column))
+            thunk = _FileThunk(_file_reader(source, layer, column))
         elif _is_geo_frame(source):
             thunk = Thunk.of(_normalize(source, f"{where}: the {type(source).__name__}", column))
         elif isinstance(source, list | tuple):
@@ -818,6 +822,19 @@ class FeatureCollection(ComputedObject):
         if v is UNSET:
             return "ee.FeatureCollection(<lazy>)"
         return f"ee.FeatureCollection(<{len(v)} features>)"
+
+    def _repr_html_(self) -> str:
+        """Notebook repr: a pending reduction's plan, or the features' count, CRS and columns.
+
+        Reads no pixel: a reduction shows its ``explain()`` plan; a collection read from a file is
+        read (vectors only); any other lazy collection is shown as not evaluated yet.
+        """
+        if self._meta is not None:
+            return reduction_html(self._meta)
+        v = self._known()
+        if v is UNSET and isinstance(self._value_thunk(), _FileThunk):
+            v = self._gdf()
+        return features_html(None if v is UNSET else v, self._props)
 
     # -- Python exits ---------------------------------------------------------------------------
     def to_geopandas(self) -> gpd.GeoDataFrame:

@@ -27,6 +27,7 @@ from .pixels import raster_to_dataset
 from .raster import Raster, constant_band, footprint, rename_bands, select_bands
 from .reducers import Reducer
 from .regions import reduce_region, reduce_regions
+from .repr import image_html
 from .sampling import sample, sample_regions
 from .sources import open_raster
 from .validate import known_arguments
@@ -90,6 +91,10 @@ class Image(ComputedObject):
 
     def __repr__(self) -> str:
         return f"ee.Image({self._raster.properties.get('system:index', '')!r}, bands={self._raster.names})"
+
+    def _repr_html_(self) -> str:
+        """Notebook repr: id, date, bands (type, grid) and properties; reads no pixel."""
+        return image_html(self._raster)
 
     @property
     def raster(self) -> Raster:

@@ -21,7 +21,8 @@ def set_options(**kwargs: Any) -> dict[str, Any]:
         A dask scheduler name (``"threads"``, ``"synchronous"``, ``"processes"``), a
         ``distributed.Client``, or None for dask's default (the active client if any, else threads).
     progress
-        True to always show a progress bar, False never, None when stderr is a terminal.
+        True to always show a progress bar, False never, None (the default) to decide from where the code
+        runs: a widget in Jupyter, text on a terminal, none when output is piped.
     invalid_geometry
         What reductions do with invalid geometries (a self-intersecting "bowtie"): ``"repair"`` (the
         default) repairs them with ``shapely.make_valid`` and warns, naming the features; ``"error"``

@@ -245,7 +245,7 @@ def zonal_stats(
     >>> arr = xr.DataArray(np.arange(1.0, 10.0).reshape(3, 3), dims=("y", "x"))
     >>> img = Image(arr.rio.write_crs("EPSG:32633").rio.write_transform(Affine(1, 0, 0, 0, -1, 3)))
     >>> zonal_stats([shapely.box(0, 1, 2, 3), shapely.box(10, 10, 11, 11)], img, stats="count mean percentile_50")
-    [{'count': 4, 'mean': 3.0, 'percentile_50': 3.0}, {'count': 0, 'mean': None, 'percentile_50': None}]
+    [{'mean': 3.0, 'count': 4, 'percentile_50': 3.0}, {'count': 0, 'mean': None, 'percentile_50': None}]
     """
     where = "zonal_stats"
     rast = _raster(raster, where)

@@ -23,7 +23,7 @@ from .geometry import as_geometry
 from .grid import Grid, resolve_grid
 from .raster import Raster
 
-__all__ = ["pixel_grid", "raster_to_dataset", "rasters_to_dataset", "band_arrays"]
+__all__ = ["pixel_grid", "raster_to_dataset", "rasters_to_dataset", "band_arrays", "grid_dataset"]
 
 
 def _window(full: Grid, region: Any) -> tuple[int, int, int, int]:
@@ -126,6 +126,21 @@ def _scalar(v: Any) -> bool:
     return isinstance(v, str | int | float | bool | np.number) and v is not None
 
 
+def grid_dataset(raster: Raster, grid: Grid, window: tuple[int, int, int, int] | None = None) -> Any:
+    """One image on ``grid`` (cropped to ``window``) as a lazy ``(y, x)`` Dataset, georeferenced for rioxarray."""
+    import xarray as xr
+
+    sub = _sub_grid(grid, window)
+    arrays = band_arrays(raster, grid, window)
+    coords: dict[str, Any] = _spatial_coords(sub)
+    t = raster.properties.get("system:time_start")
+    if isinstance(t, int | float | np.number):
+        coords["time"] = pd.Timestamp(int(t), unit="ms").to_datetime64()
+    ds = xr.Dataset({name: (("y", "x"), arr) for name, arr in arrays.items()}, coords=coords)
+    ds.attrs.update({k: v for k, v in raster.properties.items() if _scalar(v)})
+    return _georeference(ds, sub)
+
+
 def raster_to_dataset(
     raster: Raster,
     region: Any = None,
@@ -146,18 +161,8 @@ def raster_to_dataset(
     >>> ds["a"].shape, float(ds["a"].sum()), ds.rio.crs.to_epsg()
     ((1, 2), 4.0, 4326)
     """
-    import xarray as xr
-
     full, window = pixel_grid(raster.grid, region, scale, crs, crsTransform)
-    grid = _sub_grid(full, window)
-    arrays = band_arrays(raster, full, window)
-    coords: dict[str, Any] = _spatial_coords(grid)
-    t = raster.properties.get("system:time_start")
-    if isinstance(t, int | float | np.number):
-        coords["time"] = pd.Timestamp(int(t), unit="ms").to_datetime64()
-    ds = xr.Dataset({name: (("y", "x"), arr) for name, arr in arrays.items()}, coords=coords)
-    ds.attrs.update({k: v for k, v in raster.properties.items() if _scalar(v)})
-    return _georeference(ds, grid)
+    return grid_dataset(raster, full, window)
 
 
 def rasters_to_dataset(

@@ -167,6 +167,22 @@ class Reducer:
         outs = ", ".join(one(o) for o in self._outputs)
         return f"ee.Reducer<{outs}; inputs={self._n_inputs}>"
 
+    def _repr_html_(self) -> str:
+        """The outputs as a short HTML table (notebooks), each with its statistic, inputs and pixel rule."""
+        import html
+
+        rows = []
+        for o in self._outputs:
+            rule = "all touched" if o.touched else ("weighted" if o.weighted else "centre-in")
+            cells = (o.name, o.stat, ", ".join(str(i) for i in o.inputs), rule)
+            rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+        head = "".join(f"<th>{h}</th>" for h in ("output", "statistic", "inputs", "pixels"))
+        return (
+            f"<div class='reducer-repr' style='font-family:monospace;font-size:12px'><div><b>ee.Reducer: "
+            f"{len(rows)} outputs, {self._n_inputs} inputs</b></div><details open><summary>Outputs</summary>"
+            f"<table><tr>{head}</tr>{''.join(rows)}</table></details></div>"
+        )
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Reducer) and (self._outputs, self._n_inputs) == (
             other._outputs,

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from .._time import parse_millis, to_millis
-from ..errors import ArgumentError, CatalogError, InputFileError
+from ..errors import ArgumentError, CatalogError, InputFileError, require
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
 from .files import raster_from_file, unique_indices
@@ -131,12 +131,7 @@ def _load(path: str, from_env: bool = False) -> Catalog:
 def _parse(path: str) -> dict[str, dict[str, Any]]:
     text = Path(path).read_text(encoding="utf-8")
     if path.endswith((".yaml", ".yml")):
-        try:
-            import yaml
-        except ImportError as exc:
-            raise CatalogError(
-                f"the catalog {path!r} is YAML, which needs PyYAML (`pip install pyyaml`). Or write it as TOML."
-            ) from exc
+        yaml = require("yaml", "yaml", f"the YAML catalog {path!r} (or write it as TOML)", "pyyaml")
         try:
             data = yaml.safe_load(text) or {}
         except yaml.YAMLError as exc:

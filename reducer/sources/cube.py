@@ -18,7 +18,7 @@ import dask.array as da
 import numpy as np
 
 from ..dates import to_millis
-from ..errors import ArgumentError, BandError, CRSError
+from ..errors import ArgumentError, BandError, CRSError, require
 from ..grid import Grid, norm_crs
 from ..raster import Raster, file_band
 from .files import pixel_dtype
@@ -42,9 +42,29 @@ def open_cube(path: str | os.PathLike, engine: str | None = None) -> Any:
     if engine is None and path.rstrip("/").endswith(".zarr"):
         engine = "zarr"
     chunks = {} if engine == "zarr" else None
+    if engine == "zarr":
+        require("zarr", "zarr", f"opening the Zarr store {path!r}")
+    elif path.endswith((".nc", ".nc4", ".netcdf")) and engine in (None, "netcdf4", "h5netcdf"):
+        _netcdf_engine(path)
     with warnings.catch_warnings():  # a store without consolidated metadata is fine, only slower to list
         warnings.filterwarnings("ignore", message="Failed to open Zarr store with consolidated metadata")
         return xr.open_dataset(path, engine=engine, chunks=chunks, decode_coords="all")
+
+
+def _netcdf_engine(path: str) -> None:
+    """Raise :class:`MissingDependencyError` when no NetCDF-4 engine (netCDF4, h5netcdf) is installed.
+
+    scipy reads NetCDF-3 only; a NetCDF-4 file needs one of the two.
+    """
+    import importlib.util
+
+    if any(importlib.util.find_spec(m) is not None for m in ("netCDF4", "h5netcdf")):
+        return
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic.startswith(b"CDF"):  # NetCDF-3: scipy reads it
+        return
+    require("h5netcdf", "netcdf", f"opening the NetCDF-4 file {path!r}")
 
 
 def cube_crs(ds: Any) -> Any:

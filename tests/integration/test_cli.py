@@ -8,6 +8,8 @@ The subprocess tests run the installed console script and ``python -m reducer``.
 
 from __future__ import annotations
 
+import io
+import json
 import math
 import os
 import pty
@@ -18,6 +20,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -120,14 +123,16 @@ def test_zonal_csv_matches_exactextract_and_rasterstats(data: Path, tmp_path: Pa
     )
     assert proc.returncode == 0, proc.stderr
     got = pd.read_csv(out)
-    assert list(got.columns) == ["field_id", "date", "image", "band", "statistic", "value"]
+    # the features' own attributes (crop) follow the id
+    assert list(got.columns) == ["field_id", "crop", "date", "image", "band", "statistic", "value"]
+    assert got.groupby("field_id")["crop"].unique().map(list).to_dict() == {k: [k.lower()] for k in "ABCD"}
     # one row per feature x image x band x statistic, feature-major, then date
     assert len(got) == 4 * 3 * 2 * 5
     assert got["field_id"].tolist()[:30] == ["A"] * 30 and got["date"].tolist()[:10] == ["2024-03-01"] * 10
     assert set(got["image"]) == {f"s_{d}" for d in DATES}
     assert got.loc[got.field_id == "C", "value"].isna().sum() == 3 * 2 * 4  # outside: empty, count 0
     assert (got.loc[(got.field_id == "C") & (got.statistic == "count"), "value"] == 0).all()
-    _assert_matches(got.drop(columns="image"), _oracle(data))
+    _assert_matches(got.drop(columns=["image", "crop"]), _oracle(data))
     assert "Traceback" not in proc.stderr and "wrote 120 rows" in proc.stderr
 
 
@@ -137,9 +142,11 @@ def test_zonal_wide_parquet_with_module_entry_point(data: Path, tmp_path: Path) 
     proc = _run([*args, "--start", "2024-03-15", "--wide", "-o", str(out)], data, module=True)
     assert proc.returncode == 0, proc.stderr
     got = gpd.read_parquet(out)
-    assert list(got.columns) == ["field_id", "band", "statistic", "2024-04-01", "2024-05-01", "geometry"]
+    assert list(got.columns) == ["field_id", "crop", "band", "statistic", "2024-04-01", "2024-05-01", "geometry"]
     assert got["field_id"].tolist() == ["A", "B", "C", "D"] and got.crs.equals("EPSG:4326")
-    long = got.drop(columns="geometry").melt(["field_id", "band", "statistic"], var_name="date", value_name="value")
+    long = got.drop(columns=["geometry", "crop"]).melt(
+        ["field_id", "band", "statistic"], var_name="date", value_name="value"
+    )
     expected = _oracle(data)
     expected = expected[(expected.band == "nir") & (expected.statistic == "mean") & (expected.date != "2024-03-01")]
     _assert_matches(long, expected)
@@ -154,7 +161,8 @@ def test_zonal_unweighted_and_all_touched_match_rasterstats(data: Path, tmp_path
     args = ["zonal", str(data / "fields.gpkg"), str(raster), flag, "--stats", "mean,max,count", "-o", str(out)]
     assert main(args) == 0
     got = pd.read_csv(out)
-    assert got["feature"].tolist()[:4] == [0, 0, 0, 0]  # no --id-field: positions
+    # no --id-field: the features' attributes identify them (no 0-based position column)
+    assert list(got.columns)[:3] == ["field_id", "crop", "date"] and "feature" not in got.columns
     fields = gpd.read_file(data / "fields.gpkg").to_crs(CRS)
     for b, band in enumerate(BANDS, 1):
         zs = rasterstats.zonal_stats(
@@ -162,7 +170,8 @@ def test_zonal_unweighted_and_all_touched_match_rasterstats(data: Path, tmp_path
         )
         for i, z in enumerate(zs):
             for stat in ("mean", "max", "count"):
-                v = got.loc[(got.feature == i) & (got.band == band) & (got.statistic == stat), "value"].item()
+                fid = fields["field_id"].iloc[i]
+                v = got.loc[(got.field_id == fid) & (got.band == band) & (got.statistic == stat), "value"].item()
                 if z[stat] is None:
                     assert math.isnan(v)
                 else:
@@ -268,9 +277,9 @@ def test_help_for_every_option(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_usage_errors_exit_2(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fields, rasters, out = str(data / "fields.gpkg"), str(data / "rasters"), str(data / "never.csv")
-    assert main(["zonal", fields, rasters, "--stats", "mean,p90", "-o", out]) == 2
+    assert main(["zonal", fields, rasters, "--stats", "mean,average", "-o", out]) == 2
     err = capsys.readouterr().err
-    assert "unknown statistic 'p90'; available: mean, max, min, count, sum, stdDev, variance" in err
+    assert "unknown statistic 'average'; available: mean, max, min, count, sum, stdDev, variance, median" in err
     assert main(["zonal", fields, rasters, "-o", str(data / "out.txt")]) == 2
     assert "cannot tell the format of" in capsys.readouterr().err
     assert main(["zonal", fields, rasters, "--start", "soon", "-o", out]) == 2
@@ -428,3 +437,94 @@ def test_progress_bar_by_default_on_a_terminal(data: Path, tmp_path: Path) -> No
     err = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0, err
     assert "100% Completed" in err
+
+
+# -- every reducer output, attributes, standard output --------------------------------------------------
+def _pixels_in(field: Any, date: str, band: int) -> np.ndarray:
+    """The valid pixel values whose centre is in ``field`` (rasterio, brute force)."""
+    with rasterio.open(Path(field[1]) / "rasters" / f"s_{date}.tif") as src:
+        cube = src.read(band, masked=True)
+        rows, cols = np.indices(cube.shape)
+        xs, ys = src.transform * (cols + 0.5, rows + 0.5)
+    inside = shapely.contains_xy(field[0], xs, ys) & ~np.ma.getmaskarray(cube)
+    return np.asarray(cube.data[inside], dtype="f8")
+
+
+def test_zonal_stats_take_every_reducer_output_a_user_knows(data: Path, tmp_path: Path) -> None:
+    import collections
+
+    out = tmp_path / "more.csv"
+    stats = "median,p10,percentile_90,stdDev,mode,unique,range"
+    args = ["zonal", "fields.gpkg", "rasters", "--unweighted", "--stats", stats, "--id-field", "field_id"]
+    proc = _run([*args, "-o", str(out)], data)
+    assert proc.returncode == 0, proc.stderr
+    got = pd.read_csv(out)
+    assert list(dict.fromkeys(got["statistic"])) == stats.split(",")
+    fields = gpd.read_file(data / "fields.gpkg").to_crs(CRS).set_index("field_id")
+    for fid in ("A", "D"):
+        for date in DATES:
+            for b, band in enumerate(BANDS, 1):
+                px = _pixels_in((fields.geometry[fid], data), date, b)
+                mode = min(v for v, n in collections.Counter(px).items() if n == max(collections.Counter(px).values()))
+                expected = {
+                    "median": np.median(px),
+                    "p10": np.percentile(px, 10),
+                    "percentile_90": np.percentile(px, 90),
+                    "stdDev": px.std(),
+                    "mode": mode,
+                    "unique": len(np.unique(px)),
+                    "range": px.max() - px.min(),
+                }
+                sel = got[(got.field_id == fid) & (got.date == date) & (got.band == band)].set_index("statistic")
+                for stat, want in expected.items():
+                    assert sel.loc[stat, "value"] == pytest.approx(want, rel=1e-6), (fid, date, band, stat)
+
+
+def test_zonal_frac_gives_class_shares(data: Path, tmp_path: Path) -> None:
+    classes = tmp_path / "classes_2024-01-01.tif"
+    grid = np.arange(30 * 40).reshape(30, 40) % 3 + 1
+    write_tif(classes, grid.astype("uint8"), transform=TRANSFORM)
+    out = tmp_path / "frac.csv"
+    args = [
+        "zonal",
+        str(data / "fields.gpkg"),
+        str(classes),
+        "--stats",
+        "frac",
+        "--unweighted",
+        "--id-field",
+        "field_id",
+    ]
+    assert main([*args, "-o", str(out)]) == 0
+    got = pd.read_csv(out).set_index("field_id")
+    fields = gpd.read_file(data / "fields.gpkg").to_crs(CRS).set_index("field_id")
+    rows, cols = np.indices(grid.shape)
+    xs, ys = TRANSFORM * (cols + 0.5, rows + 0.5)
+    inside = shapely.contains_xy(fields.geometry["A"], xs, ys)
+    values, counts = np.unique(grid[inside], return_counts=True)
+    shares = json.loads(got.loc["A", "value"])
+    assert {float(k): v for k, v in shares.items()} == pytest.approx(
+        {float(v): c / counts.sum() for v, c in zip(values, counts, strict=True)}
+    )
+
+
+def test_include_cols_and_standard_output(data: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raster = str(data / "rasters" / f"s_{DATES[0]}.tif")
+    fields = str(data / "fields.gpkg")
+    assert main(["zonal", fields, raster, "--stats", "count", "--include-cols", "crop", "-o", "-"]) == 0
+    captured = capsys.readouterr()
+    got = pd.read_csv(io.StringIO(captured.out))
+    assert list(got.columns) == ["crop", "date", "image", "band", "statistic", "value"]
+    assert got["crop"].tolist()[:2] == ["a", "a"] and "wrote" not in captured.err
+    # no -o at all: standard output too, here as GeoJSON
+    assert main(["points", str(data / "points.gpkg"), raster, "--format", "geojson"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    props = [f["properties"] for f in doc["features"]]
+    assert [p["name"] for p in props] == ["P1", "P1", "P2", "P2", "P3", "P3"]  # the points' own attribute
+    assert "feature" not in props[0] and doc["features"][0]["geometry"]["type"] == "Point"
+    with rasterio.open(raster) as src:
+        pts = gpd.read_file(data / "points.gpkg").to_crs(CRS)
+        row, col = src.index(pts.geometry[0].x, pts.geometry[0].y)
+        assert props[0]["value"] == pytest.approx(float(src.read(1)[row, col]), rel=1e-7)
+    assert main(["zonal", fields, raster, "--include-cols", "nope", "-o", "-"]) == 1
+    assert "--include-cols ['nope']" in capsys.readouterr().err

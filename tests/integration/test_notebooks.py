@@ -60,3 +60,10 @@ def test_notebook_runs(name, tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     # the charts show themselves as PNG images
     assert any("image/png" in o.get("data", {}) for o in outputs)
+
+
+def test_notebooks_show_pixels_and_a_cube_with_to_xarray():
+    seed = (NOTEBOOKS / "seed_workflow.ipynb").read_text()
+    assert ".median().to_xarray()" in seed  # a composite's pixels
+    assert "to_xarray(compute=False)" in seed and ".xvec.to_geodataframe(" in seed  # the per-field cube
+    assert ".median().to_xarray()" in (NOTEBOOKS / "port_ee_timeseries.ipynb").read_text()
