@@ -501,3 +501,27 @@ def test_collection_from_lazy_list():
     fc = FeatureCollection(lst)
     assert calls == []
     assert fc.size().getInfo() == 1
+
+
+def test_collection_of_collections_flattens_as_earth_engine():
+    a = ee.FeatureCollection([ee.Feature(ee.Geometry.Point([1, 2]), {"v": 1}), ee.Feature(None, {"v": 2})])
+    b = ee.FeatureCollection([ee.Feature(None, {"w": "x"}).set("system:index", "k")])
+    nested = ee.FeatureCollection([a, b])
+    assert nested.size().getInfo() == 2
+    info = nested.getInfo()
+    assert [c["id"] for c in info["features"]] == ["0", "1"]
+    assert [len(c["features"]) for c in info["features"]] == [2, 1]
+    flat = nested.flatten().getInfo()
+    assert [f["id"] for f in flat["features"]] == ["0_0", "0_1", "1_k"]
+    present = [{k: v for k, v in f["properties"].items() if v is not None} for f in flat["features"]]
+    assert present == [{"v": 1}, {"v": 2}, {"w": "x"}]  # a frame shows absent properties as None
+    assert flat["features"][0]["geometry"] == {"type": "Point", "coordinates": [1.0, 2.0]}
+    with pytest.raises(NotImplementedError, match="flatten"):
+        nested.aggregate_array("v").getInfo()
+
+
+def test_flatten_of_a_feature_list_keeps_the_features():
+    feats = [ee.Feature(None, {"v": i}) for i in range(3)]
+    fc = ee.FeatureCollection(feats).flatten()
+    assert fc.aggregate_array("system:index").getInfo() == ["0", "1", "2"]
+    assert fc.aggregate_sum("v").getInfo() == 0 + 1 + 2
