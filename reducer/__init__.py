@@ -10,7 +10,7 @@ Import order (each module imports only modules listed before it):
 errors, options, _time
 grid, values, dates, geometry, validate
 stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
-reducers
+reducers, arguments
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, expression, composites

@@ -16,6 +16,7 @@ import shapely
 import shapely.geometry
 
 from . import composites as _composites
+from .arguments import resolve_class
 from .errors import ArgumentError
 from .features import Feature, FeatureCollection, collection_of_collections, collection_of_features
 from .filters import Filter, filter_mask
@@ -33,6 +34,7 @@ from .values import ComputedObject, List, Number, parse_set_args, unwrap
 __all__ = ["ImageCollection"]
 
 
+@resolve_class("ImageCollection", aliases={"__init__": {"args": "source"}})
 class ImageCollection(ComputedObject):
     """An Earth Engine image collection over local rasters.
 
@@ -261,7 +263,7 @@ class ImageCollection(ComputedObject):
 
     def set(self, *args: Any) -> ImageCollection:
         """Set collection properties."""
-        new = parse_set_args(args, "ImageCollection.set", evaluate=True)
+        new = parse_set_args(args, "ImageCollection.set")
         return ImageCollection(list(self._rasters), properties={**self._props, **new})
 
     def get(self, property: str) -> Any:

@@ -40,6 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from .arguments import resolve_class
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
@@ -229,6 +230,7 @@ def _source_props(source: Any, where: str) -> dict[str, Any]:
 # -- Feature ----------------------------------------------------------------------------------
 
 
+@resolve_class("Feature", evaluate=False, aliases={"__init__": {"geom": "geometry", "metadata": "properties"}})
 class Feature(ComputedObject):
     """``ee.Feature``: a geometry (or None) with properties and an optional id.
 
@@ -707,6 +709,7 @@ def _features_from_list(items: list, where: str) -> list[Any]:
     return out
 
 
+@resolve_class("FeatureCollection", evaluate=False, aliases={"__init__": {"args": "source"}})
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -752,7 +755,7 @@ class FeatureCollection(ComputedObject):
 
     def __new__(cls, source: Any = None, *args: Any, **kwargs: Any) -> FeatureCollection:
         """A list of FeatureCollections makes a collection of collections (:class:`NestedFeatureCollection`)."""
-        if cls is FeatureCollection and _is_collection_list(source):
+        if cls is FeatureCollection and _is_collection_list(kwargs.get("args", source)):
             return object.__new__(NestedFeatureCollection)
         return object.__new__(cls)
 
@@ -846,13 +849,16 @@ class FeatureCollection(ComputedObject):
     def to_geopandas(self) -> gpd.GeoDataFrame:
         """A copy of the features as a GeoDataFrame; the ids are its index, named ``system:index``.
 
+        Cells hold plain values, never ``ee`` objects: a date property is a UTC ``pandas.Timestamp``,
+        a geometry property a shapely geometry in EPSG:4326, any other computed value its ``getInfo()``.
+
         Examples
         --------
         >>> from reducer.geometry import Geometry
         >>> FeatureCollection([Feature(Geometry.Point([0, 0]), {"a": 1})]).to_geopandas().index.tolist()
         ['0']
         """
-        return self._gdf().copy()
+        return _plain_cells(self._gdf().copy())
 
     def to_pandas(self, wide: bool = False) -> pd.DataFrame:
         """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``.
@@ -879,7 +885,7 @@ class FeatureCollection(ComputedObject):
         0                      1.0         3.0
         """
         if not wide:
-            return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+            return _plain_cells(pd.DataFrame(self._gdf().drop(columns="geometry")).copy())
         if self._meta is None:
             raise ArgumentError(
                 "to_pandas(wide=True): this FeatureCollection is not the result of reduceRegions. "
@@ -1370,6 +1376,32 @@ class FeatureCollection(ComputedObject):
             return {k: out[k] for k in sorted({*names, "sum_sq", "total_count", "weight_sum"})}
 
         return Dictionary._lazy(run)
+
+
+def _plain_cell(v: Any) -> Any:
+    """A property value as a plain Python/pandas value for the Python exits (see ``to_pandas``)."""
+    if isinstance(v, ComputedObject):
+        info = v.getInfo()
+        if isinstance(info, Mapping) and info.get("type") == "Date":
+            return pd.Timestamp(info["value"], unit="ms", tz="UTC")
+        if isinstance(v, Geometry):
+            return None if info is None else shapely.geometry.shape(info)
+        return info
+    if isinstance(v, list):
+        return [_plain_cell(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain_cell(x) for k, x in v.items()}
+    return v
+
+
+def _plain_cells(frame: Any) -> Any:
+    """``frame`` with the ``ee`` objects in its object columns turned into plain values (in place)."""
+    for c in frame.columns:
+        if c != "geometry" and frame[c].dtype == object:
+            values = frame[c].tolist()
+            if any(isinstance(x, ComputedObject | list | dict) for x in values):
+                frame[c] = pd.Series([_plain_cell(x) for x in values], index=frame.index, dtype=object)
+    return frame
 
 
 def _null(v: Any) -> bool:

@@ -388,11 +388,15 @@ def _py_number(x: Any) -> int | float:
 
 
 def _lazy_checked(cls: type, value: Any, check: Callable[[Any], Any]) -> Any:
-    """``cls`` over ``value``: checked now when known, else when evaluated."""
+    """``cls`` over ``value``: checked now when known, else when evaluated.
+
+    A computed object that evaluates to null stays null: ``ee.Number(f.get('missing'))`` is a cast, as
+    in Earth Engine, and gives None (``ee.Number(None)`` itself is an error).
+    """
     if isinstance(value, cls):
         return value._thunk
     if isinstance(value, ComputedObject):
-        return Thunk(lambda: check(plain_value(value)))
+        return Thunk(lambda: None if (v := plain_value(value)) is None else check(v))
     return Thunk.of(check(value))
 
 
@@ -1043,14 +1047,26 @@ class Dictionary(ComputedObject):
     def combine(self, second: Any, overwrite: bool = True) -> Dictionary:
         """Both dictionaries; on duplicate keys ``second`` wins unless ``overwrite`` is False.
 
-        Null values are dropped, as Earth Engine.
+        A null value is ignored where the other dictionary has a value for its key, and kept where
+        it has none, so that the keys of a ``reduceRegion`` without valid pixels survive (and a
+        ``rename`` after it works), as in Earth Engine.
+
+        Examples
+        --------
+        >>> Dictionary({"a": None}).combine({"b": 1}).getInfo()
+        {'a': None, 'b': 1}
+        >>> Dictionary({"a": 1}).combine({"a": None}).getInfo()
+        {'a': 1}
         """
 
         def run(d: dict) -> dict:
             other = _dct(second)
-            a = {k: v for k, v in d.items() if v is not None}
-            b = {k: v for k, v in other.items() if v is not None}
-            return _check_dict({**a, **b} if overwrite else {**b, **a})
+            first, last = (d, other) if overwrite else (other, d)
+            out = dict(first)
+            for k, v in last.items():  # a null never replaces a value; a key with a null is kept
+                if v is not None or k not in out:
+                    out[k] = v
+            return _check_dict(out)
 
         return self._op(run)
 

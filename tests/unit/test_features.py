@@ -525,3 +525,17 @@ def test_flatten_of_a_feature_list_keeps_the_features():
     fc = ee.FeatureCollection(feats).flatten()
     assert fc.aggregate_array("system:index").getInfo() == ["0", "1", "2"]
     assert fc.aggregate_sum("v").getInfo() == 0 + 1 + 2
+
+
+def test_python_exits_hold_plain_values():
+    f = ee.Feature(ee.Geometry.Point([1, 2]), {"a": 1})
+    f = f.set("d", ee.Date("2024-01-02")).set("n", ee.Number(f.get("missing"))).set("g", ee.Geometry.Point([3, 4]))
+    f = f.set("dd", ee.Dictionary({"x": ee.Number(2)})).set("l", ee.List([ee.Number(1).add(1)]))
+    fc = ee.FeatureCollection([f])
+    for frame in (fc.to_pandas(), fc.to_geopandas()):
+        row = frame.iloc[0]
+        assert row["d"] == pd.Timestamp("2024-01-02", tz="UTC")
+        assert row["n"] is None or pd.isna(row["n"])
+        assert row["g"].equals(shapely.Point(3, 4))
+        assert row["dd"] == {"x": 2} and row["l"] == [2]
+        assert not any(isinstance(v, ee.ComputedObject) for v in row.tolist())
