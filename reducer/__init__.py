@@ -8,7 +8,7 @@ checks it, and that there is no import cycle); ``docs/architecture.md`` explains
 
 Import order (each module imports only modules listed before it):
 errors, options, _time
-grid, values, dates, geometry, validate
+grid, values, dates, daterange, algorithms, geometry, validate
 stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
 reducers, arguments
 raster, coverage
@@ -17,7 +17,7 @@ algebra, expression, composites
 compute, engine, sampling
 regions, output, export
 filters, features, image, collection
-points, chart, ui, batch
+points, chart, ui, batch, data
 reducer
 demo, cli
 
@@ -30,9 +30,11 @@ rasters; band math works on rasters; ``compute`` is the one place that calls ``d
 
 from __future__ import annotations
 
-from . import batch, errors, ui
+from . import algorithms as Algorithms
+from . import batch, data, errors, ui
 from .algebra import Projection
 from .collection import ImageCollection
+from .daterange import DateRange
 from .dates import Date
 from .errors import ReducerError
 from .export import export_table
@@ -50,8 +52,10 @@ from .values import ComputedObject, Dictionary, List, Number, String
 __version__ = "0.1.0"
 
 __all__ = [
+    "Algorithms",
     "ComputedObject",
     "Date",
+    "DateRange",
     "Dictionary",
     "Feature",
     "FeatureCollection",
@@ -68,6 +72,7 @@ __all__ = [
     "ReducerError",
     "String",
     "batch",
+    "data",
     "errors",
     "export_table",
     "point_query",

@@ -17,6 +17,7 @@ import shapely.geometry
 
 from . import composites as _composites
 from .arguments import resolve_class
+from .daterange import DateRange
 from .errors import ArgumentError
 from .features import Feature, FeatureCollection, collection_of_collections, collection_of_features
 from .filters import Filter, filter_mask
@@ -149,7 +150,9 @@ class ImageCollection(ComputedObject):
         return self._with([r for r, k in zip(self._rasters, keep, strict=True) if k])
 
     def filterDate(self, start: Any, end: Any = None) -> ImageCollection:
-        """Keep images with ``start <= system:time_start < end``."""
+        """Keep images with ``start <= system:time_start < end``; ``start`` may be an ``ee.DateRange``."""
+        if isinstance(start, DateRange) and end is None:
+            start, end = start.start(), start.end()
         return self.filter(Filter.date(start, end))
 
     def filterBounds(self, geometry: Any) -> ImageCollection:

@@ -41,6 +41,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .arguments import resolve_class
+from .daterange import DateRange
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
@@ -971,7 +972,9 @@ class FeatureCollection(ComputedObject):
         return self.filter(Filter.metadata(name, operator, value))
 
     def filterDate(self, start: Any, end: Any = None) -> FeatureCollection:
-        """The features with ``start <= system:time_start < end``."""
+        """The features with ``start <= system:time_start < end``; ``start`` may be an ``ee.DateRange``."""
+        if isinstance(start, DateRange) and end is None:
+            start, end = start.start(), start.end()
         return self.filter(Filter.date(start, end))
 
     def sort(self, property: str, ascending: bool = True) -> FeatureCollection:  # noqa: A002

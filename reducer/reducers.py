@@ -752,6 +752,34 @@ class Reducer:
         """How many inputs the reducer reads."""
         return self._n_inputs
 
+    def reduce_list(self, values: Sequence[Any]) -> Any:
+        """Reduce a list of plain values, as ``ee.List.reduce(reducer)`` does.
+
+        With several inputs each element is a list of inputs. A single output is returned itself,
+        several as ``{output name: value}``.
+
+        Examples
+        --------
+        >>> Reducer.mean().reduce_list([1, 2, 6])
+        3.0
+        >>> Reducer.minMax().reduce_list([3, 1, 2])
+        {'max': 3, 'min': 1}
+        """
+        n = self._n_inputs
+        rows = [list(v) if n > 1 else [v] for v in values]
+        if any(len(r) != n for r in rows):
+            raise ReducerInputError(
+                f"List.reduce: the reducer has {n} inputs, so each element must be a list of {n} values."
+            )
+        columns = [[r[i] for r in rows] for i in range(n)]
+        out = reduce_columns(self, columns, [f"input{i}" for i in range(n)], where="List.reduce")
+        ints = all(isinstance(x, int | np.integer) and not isinstance(x, bool) for c in columns for x in c)
+        keeps = {o.name for o in self._outputs if o.stat in ("sum", "min", "max", "product", "first", "last", "mode")}
+        for k, v in out.items():  # integer inputs give integer sums, minima, maxima..., as Earth Engine
+            if ints and k in keeps and isinstance(v, float) and v.is_integer():
+                out[k] = int(v)
+        return next(iter(out.values())) if len(out) == 1 else dict(sorted(out.items()))
+
     def getInfo(self) -> dict:
         """A description of the reducer."""
 
