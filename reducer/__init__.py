@@ -8,9 +8,9 @@ checks it, and that there is no import cycle); ``docs/architecture.md`` explains
 
 Import order (each module imports only modules listed before it):
 errors, options, _time
-grid, values, dates, daterange, algorithms, geometry, validate
+grid, values, arguments, dates, daterange, algorithms, geometry, validate
 stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
-reducers, arguments
+reducers
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
 algebra, expression, composites

@@ -16,7 +16,7 @@ know which of its arguments may be computed:
   pixel. With ``evaluate=False`` (lazy methods, which evaluate their arguments when they are
   evaluated themselves) only values already known are substituted;
 - a reducer given by name (``img.reduceRegion('first', point, 30)``) becomes ``ee.Reducer.first()``,
-  as Earth Engine's client promotes it.
+  as Earth Engine's client promotes it (:func:`register_promotion`; ``reducers`` registers it).
 
 Examples
 --------
@@ -36,10 +36,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from .errors import ArgumentError
-from .reducers import Reducer
 from .values import ComputedObject, Dictionary, List, Number, String, Thunk
 
-__all__ = ["resolve", "resolve_arguments", "resolve_class", "as_reducer"]
+__all__ = ["resolve", "resolve_arguments", "resolve_class", "register_promotion"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=type)
@@ -98,43 +97,28 @@ def resolve(value: Any, evaluate: bool = True) -> Any:
     return value
 
 
-def as_reducer(value: Any, where: str = "reducer") -> Any:
-    """A reducer, or the reducer named by a string (``'mean'`` → ``ee.Reducer.mean()``), as Earth Engine promotes it.
+def register_promotion(type_name: str, promote: Callable[[Any, str], Any]) -> None:
+    """Promote arguments of type ``type_name`` with ``promote(value, where)``.
 
-    Other values are returned as given (the method checks them).
+    An argument is of that type when its parameter is named so (lower-cased, ``reducer``) or
+    annotated so (``reducer: Reducer``).
 
-    Examples
-    --------
-    >>> as_reducer("first") == Reducer.first()
-    True
-    >>> as_reducer("nope")
-    Traceback (most recent call last):
-    ...
-    reducer.errors.ArgumentError: reducer: 'nope' is not the name of an ee.Reducer without arguments ...
+    Modules above this one register their types (``reducers`` registers ``Reducer``, so that a reducer
+    given by name becomes the reducer), without this module importing them.
     """
-    if not isinstance(value, str):
-        return value
-    factory = getattr(Reducer, value, None)
-    if factory is None or value.startswith("_") or not callable(factory):
-        raise ArgumentError(
-            f"{where}: {value!r} is not the name of an ee.Reducer without arguments (such as 'mean', 'first', "
-            "'sum'). Give the name of a Reducer constructor or an ee.Reducer object."
-        )
-    try:
-        out = factory()
-    except TypeError as exc:
-        raise ArgumentError(
-            f"{where}: ee.Reducer.{value} needs arguments, so it cannot be given by name. "
-            f"Give ee.Reducer.{value}(...) instead."
-        ) from exc
-    if not isinstance(out, Reducer):
-        raise ArgumentError(f"{where}: {value!r} does not name an ee.Reducer constructor.")
-    return out
+    _PROMOTIONS[type_name] = promote
 
 
-def _is_reducer_param(name: str, param: inspect.Parameter) -> bool:
+_PROMOTIONS: dict[str, Callable[[Any, str], Any]] = {}
+
+
+def _promotion(name: str, param: inspect.Parameter) -> Callable[[Any, str], Any] | None:
     annotation = param.annotation
-    return name == "reducer" or (isinstance(annotation, str) and annotation.split("|")[0].strip() == "Reducer")
+    first = annotation.split("|")[0].strip() if isinstance(annotation, str) else ""
+    for type_name, promote in _PROMOTIONS.items():
+        if name == type_name.lower() or first == type_name:
+            return promote
+    return None
 
 
 def resolve_arguments(
@@ -174,7 +158,6 @@ def resolve_arguments(
         params = sig.parameters
         var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
         names = [n for n, p in params.items() if n not in ("self", "cls") and p.kind is not p.VAR_POSITIONAL]
-        reducer_params = {n for n, p in params.items() if _is_reducer_param(n, p)}
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -208,8 +191,9 @@ def resolve_arguments(
                     value = {k: resolve(v, evaluate) for k, v in value.items()}
                 else:
                     value = resolve(value, evaluate)
-                if name in reducer_params:
-                    value = as_reducer(value, where)
+                promote = _promotion(name, params[name])
+                if promote is not None:
+                    value = promote(value, where)
                 bound.arguments[name] = value
             return fn(*bound.args, **bound.kwargs)
 

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import register_promotion, resolve_class
 from .errors import ArgumentError, ReducerInputError
 from .stats import AGGREGATIONS, Segments, SegmentsContext, evaluate, needed_kinds
 from .stats.segments import python_value
 from .values import List, to_info, unwrap
 
-__all__ = ["Reducer", "Output", "Column", "resolve_columns", "time_columns", "reduce_columns"]
+__all__ = ["Reducer", "Output", "Column", "resolve_columns", "time_columns", "reduce_columns", "as_reducer"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _opt_float(x: Any, what: str, where: str) -> float | None:
     return float(x)
 
 
+@resolve_class("Reducer")
 class Reducer:
     """An Earth Engine reducer.
 
@@ -1050,3 +1052,40 @@ def reduce_columns(
             v = seg.label(c.bands[c.output.input], v)
         out[c.name] = python_value(v, c.integer)
     return to_info(out)
+
+
+def as_reducer(value: Any, where: str = "reducer") -> Any:
+    """A reducer, or the reducer named by a string (``'mean'`` → ``ee.Reducer.mean()``), as Earth Engine promotes it.
+
+    Other values are returned as given (the method checks them).
+
+    Examples
+    --------
+    >>> as_reducer("first") == Reducer.first()
+    True
+    >>> as_reducer("nope")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: reducer: 'nope' is not the name of an ee.Reducer without arguments ...
+    """
+    if not isinstance(value, str):
+        return value
+    factory = getattr(Reducer, value, None)
+    if factory is None or value.startswith("_") or not callable(factory):
+        raise ArgumentError(
+            f"{where}: {value!r} is not the name of an ee.Reducer without arguments (such as 'mean', 'first', "
+            "'sum'). Give the name of a Reducer constructor or an ee.Reducer object."
+        )
+    try:
+        out = factory()
+    except TypeError as exc:
+        raise ArgumentError(
+            f"{where}: ee.Reducer.{value} needs arguments, so it cannot be given by name. "
+            f"Give ee.Reducer.{value}(...) instead."
+        ) from exc
+    if not isinstance(out, Reducer):
+        raise ArgumentError(f"{where}: {value!r} does not name an ee.Reducer constructor.")
+    return out
+
+
+register_promotion("Reducer", as_reducer)
