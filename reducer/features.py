@@ -40,7 +40,7 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
-from .arguments import resolve_class
+from .arguments import resolve, resolve_class
 from .daterange import DateRange
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
 from .filters import Filter, filter_mask
@@ -756,7 +756,7 @@ class FeatureCollection(ComputedObject):
 
     def __new__(cls, source: Any = None, *args: Any, **kwargs: Any) -> FeatureCollection:
         """A list of FeatureCollections makes a collection of collections (:class:`NestedFeatureCollection`)."""
-        if cls is FeatureCollection and _is_collection_list(kwargs.get("args", source)):
+        if cls is FeatureCollection and _is_collection_list(resolve(kwargs.get("args", source), evaluate=False)):
             return object.__new__(NestedFeatureCollection)
         return object.__new__(cls)
 
@@ -1472,6 +1472,7 @@ def _is_collection_list(source: Any) -> bool:
     )
 
 
+@resolve_class("FeatureCollection", evaluate=False, aliases={"__init__": {"args": "source"}})
 class NestedFeatureCollection(FeatureCollection):
     """A collection of collections: what ``ImageCollection.map`` gives when its function returns collections.
 

@@ -539,3 +539,11 @@ def test_python_exits_hold_plain_values():
         assert row["g"].equals(shapely.Point(3, 4))
         assert row["dd"] == {"x": 2} and row["l"] == [2]
         assert not any(isinstance(v, ee.ComputedObject) for v in row.tolist())
+
+
+def test_collection_of_collections_from_an_ee_list():
+    a = ee.FeatureCollection([ee.Feature(None, {"v": 1})])
+    b = ee.FeatureCollection([ee.Feature(None, {"v": 2}), ee.Feature(None, {"v": 3})])
+    flat = ee.FeatureCollection(ee.List([a, b])).flatten()
+    assert flat.aggregate_array("system:index").getInfo() == ["0_0", "1_0", "1_1"]
+    assert flat.aggregate_sum("v").getInfo() == 1 + 2 + 3
