@@ -9,7 +9,7 @@ checks it, and that there is no import cycle); ``docs/architecture.md`` explains
 Import order (each module imports only modules listed before it):
 errors, options, _time
 stats.kernels, stats.segments, stats.aggregations, stats.evaluate, stats
-grid, values, dates, geometry, validate
+grid, values, arguments, dates, daterange, algorithms, geometry, validate
 reducers
 raster, coverage
 sources.files, sources.stac, sources.cube, sources.catalog, sources
@@ -31,9 +31,11 @@ models and delegate; ``demo`` and ``cli`` use the facade as a user does.
 
 from __future__ import annotations
 
+from . import algorithms as _algorithms
 from . import batch, data, errors, ui
 from .algebra import Projection
 from .collection import ImageCollection
+from .daterange import DateRange
 from .dates import Date
 from .errors import ReducerError
 from .export import export_table
@@ -54,8 +56,10 @@ from .values import ComputedObject, Dictionary, List, Number, String
 __version__ = "0.1.0"
 
 __all__ = [
+    "Algorithms",
     "ComputedObject",
     "Date",
+    "DateRange",
     "Dictionary",
     "Feature",
     "FeatureCollection",
@@ -98,6 +102,9 @@ def Authenticate(*args: object, **kwargs: object) -> None:
 
 class Algorithms:
     """``ee.Algorithms``: the Earth Engine algorithms reducer has (see each for what is missing)."""
+
+    If = staticmethod(_algorithms.If)
+    IsEqual = staticmethod(_algorithms.IsEqual)
 
     class Landsat:
         """``ee.Algorithms.Landsat``."""

@@ -14,8 +14,10 @@ import numpy as np
 import pandas as pd
 
 from . import composites as _composites
+from .arguments import resolve_class
+from .daterange import DateRange
 from .errors import ArgumentError
-from .features import FeatureCollection
+from .features import Feature, FeatureCollection, collection_of_collections, collection_of_features
 from .filters import Filter, filter_mask, parse_filter
 from .geometry import Geometry
 from .image import Image
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["ImageCollection"]
 
 
+@resolve_class("ImageCollection", aliases={"__init__": {"args": "source"}})
 class ImageCollection(ComputedObject):
     """An Earth Engine image collection over local rasters.
 
@@ -165,7 +168,9 @@ class ImageCollection(ComputedObject):
         return self._with([r for r, k in zip(self._rasters, keep, strict=True) if k])
 
     def filterDate(self, start: Any, end: Any = None) -> ImageCollection:
-        """Keep images with ``start <= system:time_start < end``."""
+        """Keep images with ``start <= system:time_start < end``; ``start`` may be an ``ee.DateRange``."""
+        if isinstance(start, DateRange) and end is None:
+            start, end = start.start(), start.end()
         return self.filter(Filter.date(start, end))
 
     def filterBounds(self, geometry: Any) -> ImageCollection:
@@ -176,17 +181,68 @@ class ImageCollection(ComputedObject):
         """Keep images whose property ``name`` passes ``operator`` against ``value``."""
         return self.filter(Filter.metadata(name, operator, value))
 
-    def map(self, algorithm: Callable[[Image], Image], opt_dropNulls: bool = False) -> ImageCollection:
-        """Apply ``algorithm`` to each image (builds lazy expressions; reads no pixel)."""
-        out = []
+    def map(self, algorithm: Callable[[Image], Any], opt_dropNulls: bool = False) -> Any:
+        """Apply ``algorithm`` to each image: a collection of whatever it returns (reads no pixel).
+
+        - Images give an ``ImageCollection``;
+        - Features (``lambda img: ee.Feature(point, img.reduceRegion(...))``) give a ``FeatureCollection``;
+        - FeatureCollections (``lambda img: img.reduceRegions(fc, reducer, scale)``) give a collection
+          of collections, which ``.flatten()`` joins: one feature per (image, feature), ids
+          ``<image system:index>_<feature id>``, computed as one reduction over all images.
+
+        As in Earth Engine, each result keeps the ``system:index`` of its image when ``algorithm``
+        does not set one. With ``opt_dropNulls`` a ``None`` result is left out.
+
+        Examples
+        --------
+        >>> from reducer import Feature
+        >>> ic = ImageCollection([Image(1).set("system:index", "a"), Image(2).set("system:index", "b")])
+        >>> ic.map(lambda i: i.multiply(10)).aggregate_array("system:index").getInfo()
+        ['a', 'b']
+        >>> fc = ic.map(lambda i: Feature(None, {"v": i.get("system:index")}))
+        >>> fc.aggregate_array("system:index").getInfo(), fc.aggregate_array("v").getInfo()
+        (['a', 'b'], ['a', 'b'])
+        """
+        if not callable(algorithm):
+            raise ArgumentError(f"ImageCollection.map: expected a function, got {algorithm!r}.")
+        results: list[tuple[str | None, Any]] = []
         for r in self._rasters:
             res = algorithm(Image(r))
-            if res is None and opt_dropNulls:
-                continue
-            if not isinstance(res, Image):
-                raise ArgumentError(f"ImageCollection.map: the function returned {res!r}; it must return an ee.Image.")
-            out.append(keep_index(res.raster, r))
-        return self._with(out)
+            if res is None:
+                if opt_dropNulls:
+                    continue
+                raise ArgumentError(
+                    "ImageCollection.map: the function returned None. Return an ee.Image, an ee.Feature or an "
+                    "ee.FeatureCollection, or pass opt_dropNulls=True."
+                )
+            index = r.properties.get("system:index")
+            results.append((None if index is None else str(index), res))
+        kinds = {_map_kind(res) for _, res in results}
+        if len(kinds) > 1:
+            raise ArgumentError(
+                f"ImageCollection.map: the function returned a mix of {sorted(kinds)!r}; return the same kind "
+                "(ee.Image, ee.Feature or ee.FeatureCollection) for every image."
+            )
+        kind = kinds.pop() if kinds else "Image"
+        if kind == "Image":
+            out = []
+            for index, img in results:
+                raster = img.raster
+                if index is not None and "system:index" not in raster.properties:
+                    raster = raster.updated({"system:index": index})
+                out.append(raster)
+            return self._with(out)
+        if kind == "Feature":
+            return collection_of_features(results)
+        if kind == "FeatureCollection":
+            return collection_of_collections(
+                (str(i) if index is None else index, fc) for i, (index, fc) in enumerate(results)
+            )
+        bad = next(res for _, res in results if _map_kind(res) == kind)
+        raise ArgumentError(
+            f"ImageCollection.map: the function returned {bad!r}; it must return an ee.Image, an ee.Feature "
+            "or an ee.FeatureCollection."
+        )
 
     def select(self, *selectors: Any, **kwargs: Any) -> ImageCollection:
         """Select bands of every image (same arguments as ``Image.select``)."""
@@ -377,7 +433,7 @@ class ImageCollection(ComputedObject):
 
     def set(self, *args: Any) -> ImageCollection:
         """Set collection properties."""
-        new = parse_set_args(args, "ImageCollection.set", evaluate=True)
+        new = parse_set_args(args, "ImageCollection.set")
         return ImageCollection(list(self._rasters), properties={**self._props, **new})
 
     def get(self, property: str) -> Any:
@@ -517,23 +573,12 @@ class ImageCollection(ComputedObject):
         return collection_info(self._rasters, self._props)
 
 
-def keep_index(result: Raster, source: Raster) -> Raster:
-    """``result`` with the ``system:index`` of ``source`` when it has none: Earth Engine's ``map`` keeps each index.
-
-    Band math drops properties (``img.multiply(0.1)`` has none), but the mapped collection's elements
-    keep their ids.
-
-    Examples
-    --------
-    >>> keep_index(Raster((), {}), Raster((), {"system:index": "a"})).properties["system:index"]
-    'a'
-    >>> keep_index(Raster((), {"system:index": "b"}), Raster((), {"system:index": "a"})).properties["system:index"]
-    'b'
-    """
-    idx = source.properties.get("system:index")
-    if idx is None or "system:index" in result.properties:
-        return result
-    return result.with_properties({**result.properties, "system:index": idx})
+def _map_kind(result: Any) -> str:
+    """What a mapped function returned: ``'Image'``, ``'Feature'``, ``'FeatureCollection'`` or its type's name."""
+    for cls in (Image, Feature, FeatureCollection):
+        if isinstance(result, cls):
+            return cls.__name__
+    return type(result).__name__
 
 
 def _expand(item: Any) -> list:

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ._time import DEFAULT_FORMAT, format_millis, from_wall_clock, parse_millis, pattern_tokens, to_millis, wall_clock
+from .arguments import resolve_class
 from .errors import ArgumentError, DateError
 from .values import ComputedObject, Number, String, Thunk, unwrap
 
@@ -100,6 +101,7 @@ def _advance_local(dt: datetime, delta: float, unit: str) -> datetime:
 # -- Date -------------------------------------------------------------------------------------
 
 
+@resolve_class("Date", evaluate=False, aliases={"__init__": {"date": "value", "opt_tz": "tz"}})
 class Date(ComputedObject):
     """``ee.Date``: an instant, evaluated as milliseconds since 1970-01-01T00:00:00Z.
 

@@ -40,6 +40,8 @@ import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
+from .arguments import resolve, resolve_class
+from .daterange import DateRange
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError, require
 from .filters import Filter, filter_mask, parse_filter
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
@@ -47,7 +49,7 @@ from .grid import norm_crs
 from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
 from .reducers import Reducer, reduce_columns
-from .regions import Reduction
+from .regions import Reduction, reduce_jointly
 from .repr import features_html, reduction_html
 from .sources import catalog_table
 from .values import (
@@ -68,7 +70,14 @@ if TYPE_CHECKING:
     import geopandas as gpd
     import xarray as xr
 
-__all__ = ["Feature", "FeatureCollection", "FeatureValue"]
+__all__ = [
+    "Feature",
+    "FeatureCollection",
+    "FeatureValue",
+    "NestedFeatureCollection",
+    "collection_of_collections",
+    "collection_of_features",
+]
 
 INDEX = "system:index"
 
@@ -224,6 +233,7 @@ def _source_props(source: Any, where: str) -> dict[str, Any]:
 # -- Feature ----------------------------------------------------------------------------------
 
 
+@resolve_class("Feature", evaluate=False, aliases={"__init__": {"geom": "geometry", "metadata": "properties"}})
 class Feature(ComputedObject):
     """``ee.Feature``: a geometry (or None) with properties and an optional id.
 
@@ -705,6 +715,7 @@ class _FileThunk(Thunk):
     """The thunk of a collection read from a vector file: evaluating it reads no pixel (the HTML repr may)."""
 
 
+@resolve_class("FeatureCollection", evaluate=False, aliases={"__init__": {"args": "source"}})
 class FeatureCollection(ComputedObject):
     """``ee.FeatureCollection``: features in a GeoDataFrame, built lazily.
 
@@ -746,14 +757,26 @@ class FeatureCollection(ComputedObject):
     reducer.errors.InputFileError: FeatureCollection: file 'missing.gpkg' does not exist. ...
     """
 
-    __slots__ = ("_meta", "_props")
+    __slots__ = ("_meta", "_props", "_deps")
+
+    def __new__(cls, source: Any = None, *args: Any, **kwargs: Any) -> FeatureCollection:
+        """A list of FeatureCollections makes a collection of collections (:class:`NestedFeatureCollection`)."""
+        if cls is FeatureCollection and _is_collection_list(resolve(kwargs.get("args", source), evaluate=False)):
+            return object.__new__(NestedFeatureCollection)
+        return object.__new__(cls)
 
     def __init__(self, source: Any, column: str | None = None, *, layer: Any = None):
         where = "FeatureCollection"
         props: dict[str, Any] = {}
         meta = None
+        deps: tuple[Reduction, ...] = ()
+        if isinstance(source, NestedFeatureCollection):
+            raise ArgumentError(
+                "FeatureCollection: this is a collection of collections; call .flatten() on it to get its features."
+            )
         if isinstance(source, FeatureCollection):
             thunk, meta, props = source._value_thunk(), source._meta, dict(source._props)
+            deps = source._deps
         elif isinstance(source, str | os.PathLike):
             mapped = catalog_table(str(source))  # an Earth Engine table id mapped in the catalog
             if mapped is not None:
@@ -789,19 +812,27 @@ class FeatureCollection(ComputedObject):
         object.__setattr__(self, "_thunk", thunk)
         object.__setattr__(self, "_meta", meta)
         object.__setattr__(self, "_props", props)
+        object.__setattr__(self, "_deps", deps)
 
     @classmethod
-    def _lazy(cls, thunk: Callable[[], Any], meta: Reduction | None = None) -> FeatureCollection:
-        """A collection whose GeoDataFrame (normal form) is ``thunk()``; ``meta`` is kept for the engine."""
-        obj = cls.__new__(cls)
+    def _lazy(
+        cls, thunk: Callable[[], Any], meta: Reduction | None = None, deps: Iterable[Reduction] = ()
+    ) -> FeatureCollection:
+        """A collection whose GeoDataFrame (normal form) is ``thunk()``; ``meta`` is kept for the engine.
+
+        ``deps`` are the pending reductions the frame is computed from (``meta`` among them), so that
+        ``flatten`` can compute those of several collections as one (:func:`reducer.regions.reduce_jointly`).
+        """
+        obj = object.__new__(FeatureCollection)
         object.__setattr__(obj, "_thunk", Thunk(thunk))
         object.__setattr__(obj, "_meta", meta)
         object.__setattr__(obj, "_props", {})
+        object.__setattr__(obj, "_deps", tuple(dict.fromkeys([*([meta] if meta is not None else []), *deps])))
         return obj
 
     def _with(self, fn: Callable[[Any], Any], props: Mapping[str, Any] | None = None) -> FeatureCollection:
         """A collection whose frame is ``fn(self._gdf())``, keeping the collection properties."""
-        out = FeatureCollection._lazy(lambda: fn(self._gdf()))
+        out = FeatureCollection._lazy(lambda: fn(self._gdf()), deps=self._deps)
         object.__setattr__(out, "_props", dict(self._props if props is None else props))
         return out
 
@@ -840,13 +871,16 @@ class FeatureCollection(ComputedObject):
     def to_geopandas(self) -> gpd.GeoDataFrame:
         """A copy of the features as a GeoDataFrame; the ids are its index, named ``system:index``.
 
+        Cells hold plain values, never ``ee`` objects: a date property is a UTC ``pandas.Timestamp``,
+        a geometry property a shapely geometry in EPSG:4326, any other computed value its ``getInfo()``.
+
         Examples
         --------
         >>> from reducer.geometry import Geometry
         >>> FeatureCollection([Feature(Geometry.Point([0, 0]), {"a": 1})]).to_geopandas().index.tolist()
         ['0']
         """
-        return self._gdf().copy()
+        return _plain_cells(self._gdf().copy())
 
     def to_pandas(self, wide: bool = False) -> pd.DataFrame:
         """A copy of the properties as a DataFrame (no geometry), indexed by ``system:index``.
@@ -873,7 +907,7 @@ class FeatureCollection(ComputedObject):
         0                      1.0         3.0
         """
         if not wide:
-            return pd.DataFrame(self._gdf().drop(columns="geometry")).copy()
+            return _plain_cells(pd.DataFrame(self._gdf().drop(columns="geometry")).copy())
         if self._meta is None:
             raise ArgumentError(
                 "to_pandas(wide=True): this FeatureCollection is not the result of reduceRegions. "
@@ -978,7 +1012,9 @@ class FeatureCollection(ComputedObject):
         return self.filter(Filter.metadata(name, operator, value))
 
     def filterDate(self, start: Any, end: Any = None) -> FeatureCollection:
-        """The features with ``start <= system:time_start < end``."""
+        """The features with ``start <= system:time_start < end``; ``start`` may be an ``ee.DateRange``."""
+        if isinstance(start, DateRange) and end is None:
+            start, end = start.start(), start.end()
         return self.filter(Filter.date(start, end))
 
     def sort(self, property: str, ascending: bool = True) -> FeatureCollection:  # noqa: A002
@@ -1051,10 +1087,23 @@ class FeatureCollection(ComputedObject):
             out = pd.concat(parts)
             return gpd.GeoDataFrame(out, geometry="geometry", crs=gdf.crs)
 
-        return self._with(run)
+        out = self._with(run)
+        object.__setattr__(out, "_deps", tuple(dict.fromkeys([*self._deps, *other._deps])))
+        return out
 
     def flatten(self) -> FeatureCollection:
-        """The collection itself: collections of collections are not supported, so it is flat."""
+        """The features of a collection of collections as one collection; a collection of features is returned as is.
+
+        See :class:`NestedFeatureCollection` for what a collection of collections is (the result of
+        ``ImageCollection.map`` with a function that returns collections, or of
+        ``ee.FeatureCollection([fc1, fc2])``).
+
+        Examples
+        --------
+        >>> fc = FeatureCollection([Feature(None, {"v": 1})])
+        >>> fc.flatten().aggregate_array("system:index").getInfo()
+        ['0']
+        """
         return self
 
     # -- mapping --------------------------------------------------------------------------------
@@ -1135,9 +1184,9 @@ class FeatureCollection(ComputedObject):
     def set(self, *args: Any) -> FeatureCollection:
         """Set collection properties: ``set(key, value)``, pairs, or ``set(dict)``."""
         new = {k: _prop(v) for k, v in parse_set_args(args, "FeatureCollection.set").items()}
-        out = FeatureCollection.__new__(FeatureCollection)
-        object.__setattr__(out, "_thunk", self._thunk)  # the same frame
-        object.__setattr__(out, "_meta", self._meta)
+        out = object.__new__(type(self))
+        for slot in ("_thunk", "_meta", "_deps", *getattr(type(self), "__slots__", ())):
+            object.__setattr__(out, slot, getattr(self, slot))  # the same frame
         object.__setattr__(out, "_props", {**self._props, **new})
         return out
 
@@ -1372,6 +1421,32 @@ class FeatureCollection(ComputedObject):
         return Dictionary._lazy(run)
 
 
+def _plain_cell(v: Any) -> Any:
+    """A property value as a plain Python/pandas value for the Python exits (see ``to_pandas``)."""
+    if isinstance(v, ComputedObject):
+        info = v.getInfo()
+        if isinstance(info, Mapping) and info.get("type") == "Date":
+            return pd.Timestamp(info["value"], unit="ms", tz="UTC")
+        if isinstance(v, Geometry):
+            return None if info is None else shapely.geometry.shape(info)
+        return info
+    if isinstance(v, list):
+        return [_plain_cell(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain_cell(x) for k, x in v.items()}
+    return v
+
+
+def _plain_cells(frame: Any) -> Any:
+    """``frame`` with the ``ee`` objects in its object columns turned into plain values (in place)."""
+    for c in frame.columns:
+        if c != "geometry" and frame[c].dtype == object:
+            values = frame[c].tolist()
+            if any(isinstance(x, ComputedObject | list | dict) for x in values):
+                frame[c] = pd.Series([_plain_cell(x) for x in values], index=frame.index, dtype=object)
+    return frame
+
+
 def _null(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or v is pd.NaT
 
@@ -1425,3 +1500,168 @@ def _from_mapping(d: Mapping, where: str) -> Any:
     raise ArgumentError(
         f"{where}: {d!r} is not GeoJSON. Give a dict with type 'FeatureCollection', 'Feature' or a geometry."
     )
+
+
+# -- collections of collections ---------------------------------------------------------------
+
+
+def _is_collection_list(source: Any) -> bool:
+    """True for a non-empty list or tuple of FeatureCollections (``ee.FeatureCollection([fc1, fc2])``)."""
+    return (
+        isinstance(source, list | tuple) and len(source) > 0 and all(isinstance(x, FeatureCollection) for x in source)
+    )
+
+
+@resolve_class("FeatureCollection", evaluate=False, aliases={"__init__": {"args": "source"}})
+class NestedFeatureCollection(FeatureCollection):
+    """A collection of collections: what ``ImageCollection.map`` gives when its function returns collections.
+
+    As in Earth Engine, it is made to be flattened: :meth:`flatten` gives one collection of all the
+    features, each with the id ``<outer id>_<feature id>`` (the outer id is the image's
+    ``system:index`` after ``ImageCollection.map``, ``'0'``, ``'1'``, ... after
+    ``ee.FeatureCollection([fc1, fc2])``) and its own properties. ``size()`` counts the collections;
+    ``getInfo()`` shows each collection with its features. Other collection methods need the
+    features: call ``flatten()`` first.
+
+    When the collections are reductions of images over the same features with the same arguments
+    (``ic.map(lambda i: i.reduceRegions(fc, reducer, scale)).flatten()``, even with a ``map`` or a
+    ``filter`` after ``reduceRegions``), ``flatten`` computes them as one reduction over all images,
+    with the coverage weights computed once (:func:`reducer.regions.reduce_jointly`).
+
+    Parameters
+    ----------
+    source
+        A list of FeatureCollections.
+
+    Examples
+    --------
+    >>> a = FeatureCollection([Feature(None, {"v": 1}), Feature(None, {"v": 2})])
+    >>> b = FeatureCollection([Feature(None, {"w": 3})])
+    >>> nested = FeatureCollection([a, b])
+    >>> nested.size().getInfo()
+    2
+    >>> flat = nested.flatten()
+    >>> flat.aggregate_array("system:index").getInfo(), flat.aggregate_array("w").getInfo()
+    (['0_0', '0_1', '1_0'], [3])
+    """
+
+    __slots__ = ("_parts",)
+
+    def __init__(self, source: Any, column: str | None = None, *, layer: Any = None):
+        if not _is_collection_list(source):
+            raise ArgumentError(f"NestedFeatureCollection: expected a list of FeatureCollections, got {source!r}.")
+        parts = tuple((str(i), fc) for i, fc in enumerate(source))
+        _init_nested(self, parts)
+
+    def _gdf(self) -> gpd.GeoDataFrame:
+        raise NotImplementedError(
+            f"this FeatureCollection holds {len(self._parts)} collections, not features; "
+            "call .flatten() to get their features as one collection (as in Earth Engine)."
+        )
+
+    def _evaluate(self) -> Any:
+        return self._gdf()
+
+    def __repr__(self) -> str:
+        return f"ee.FeatureCollection(<{len(self._parts)} collections>)"
+
+    def getInfo(self) -> FeatureCollectionInfo:
+        """Earth Engine's dict: a FeatureCollection whose features are the collections (with their features)."""
+        reduce_jointly(self._deps)
+        features = []
+        for pid, fc in self._parts:
+            info = dict(fc.getInfo())
+            info["id"] = pid
+            features.append(info)
+        return {"type": "FeatureCollection", "columns": {}, "features": features, **_props_info(self._props)}
+
+    def size(self) -> Number:
+        """The number of collections."""
+        return Number(len(self._parts))
+
+    def flatten(self) -> FeatureCollection:
+        """All features as one collection: ids ``<outer id>_<feature id>``, properties the features' own.
+
+        Examples
+        --------
+        >>> a = FeatureCollection([Feature(None, {"v": 1})])
+        >>> FeatureCollection([a, a]).flatten().getInfo()["features"][1]
+        {'type': 'Feature', 'geometry': None, 'id': '1_0', 'properties': {'v': 1}}
+        """
+        parts, deps = self._parts, self._deps
+
+        def run() -> Any:
+            import geopandas as gpd
+
+            reduce_jointly(deps)  # one computation for the reductions the parts share
+            frames = [(pid, fc._gdf()) for pid, fc in parts]
+            crs = next((g.crs for _, g in frames if len(g)), frames[0][1].crs if frames else WGS84)
+            out = []
+            for pid, g in frames:
+                if not len(g):
+                    continue
+                g = g.to_crs(crs) if g.crs != crs else g.copy()
+                g.index = pd.Index([f"{pid}_{fid}" for fid in g.index], name=INDEX, dtype=object)
+                out.append(g)
+            if not out:
+                return _empty_frame(crs)
+            frame = pd.concat(out) if len(out) > 1 else out[0]
+            for c in frame.columns:  # integers missing from some collections stay integers, as in Earth Engine
+                kinds = [g[c].dtype for g in out if c in g.columns]
+                if frame[c].dtype == np.float64 and all(pd.api.types.is_integer_dtype(k) for k in kinds):
+                    frame[c] = frame[c].astype("Int64")
+            return gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+
+        return FeatureCollection._lazy(run, deps=deps)
+
+
+def _props_info(props: Mapping[str, Any]) -> dict[str, Any]:
+    return {"properties": to_info(props, sort_keys=True)} if props else {}
+
+
+def _init_nested(obj: NestedFeatureCollection, parts: tuple[tuple[str, FeatureCollection], ...]) -> None:
+    object.__setattr__(obj, "_parts", parts)
+    object.__setattr__(obj, "_thunk", Thunk(obj._gdf))
+    object.__setattr__(obj, "_meta", None)
+    object.__setattr__(obj, "_props", {})
+    object.__setattr__(obj, "_deps", tuple(dict.fromkeys(d for _, fc in parts for d in fc._deps)))
+
+
+def collection_of_collections(parts: Iterable[tuple[str, FeatureCollection]]) -> NestedFeatureCollection:
+    """A collection of collections with the given outer ids (what ``ImageCollection.map`` builds).
+
+    Examples
+    --------
+    >>> a = FeatureCollection([Feature(None, {"v": 1})])
+    >>> collection_of_collections([("img1", a)]).flatten().aggregate_array("system:index").getInfo()
+    ['img1_0']
+    """
+    obj = object.__new__(NestedFeatureCollection)
+    _init_nested(obj, tuple((str(pid), fc) for pid, fc in parts))
+    return obj
+
+
+def collection_of_features(features: Iterable[tuple[str | None, Feature]]) -> FeatureCollection:
+    """A collection of lazy features; a feature without an id takes the id given with it (lazy).
+
+    What ``ImageCollection.map`` builds from a function that returns features: each feature keeps
+    the ``system:index`` of the image it was made from, as Earth Engine's ``map`` keeps it.
+
+    Examples
+    --------
+    >>> fc = collection_of_features([("a", Feature(None, {"v": 1})), ("b", Feature(None, {"v": 2}))])
+    >>> fc.aggregate_array("system:index").getInfo(), fc.aggregate_array("v").getInfo()
+    (['a', 'b'], [1, 2])
+    """
+    items = list(features)
+
+    def run() -> Any:
+        values = []
+        for default, f in items:
+            v = f._evaluate()
+            if v is None:
+                continue
+            values.append(v if v.id is not None or default is None else replace(v, id=str(default)))
+        return _frame(values) if values else _empty_frame()
+
+    return FeatureCollection._lazy(run)

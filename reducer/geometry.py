@@ -35,6 +35,7 @@ import shapely.geometry
 from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from .arguments import resolve_class
 from .errors import CRSError, GeometryError
 from .grid import norm_crs
 from .values import ComputedObject, List, Number, String, Thunk, to_info, unwrap
@@ -379,6 +380,7 @@ def _quad_segs(distance: float, max_error: float | None) -> int:
 # -- Geometry ---------------------------------------------------------------------------------
 
 
+@resolve_class("Geometry", evaluate=False)
 class Geometry(ComputedObject):
     """``ee.Geometry``: a shapely geometry with a CRS.
 

@@ -16,8 +16,9 @@ import numpy as np
 from . import algebra as _algebra
 from . import neighborhood as _neighborhood
 from .algebra import Projection
+from .arguments import resolve_class
 from .dates import Date, to_millis
-from .errors import ArgumentError, BandError, DateError
+from .errors import ArgumentError, DateError
 from .expression import expression as _expression
 from .features import FeatureCollection
 from .geometry import Geometry
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
 __all__ = ["Image"]
 
 
+@resolve_class("Image", aliases={"__init__": {"args": "source"}})
 class Image(ComputedObject):
     """An Earth Engine image over local rasters.
 
@@ -46,7 +48,10 @@ class Image(ComputedObject):
     ----------
     source
         A GeoTIFF/COG path, an ``xarray.DataArray`` with a CRS (dims ``(band, y, x)`` or ``(y, x)``),
-        a number (a constant image), an ``ee.Image`` or a :class:`~reducer.raster.Raster`.
+        a number (a constant image), an ``ee.Image``, a :class:`~reducer.raster.Raster`, a list of
+        any of these (their bands concatenated, as ``ee.Image([a, b])`` in Earth Engine), or a
+        computed object that evaluates to one (``ee.Number(3)``, ``list.get(i)``,
+        ``img.get('prop')`` for an image stored in a property).
     properties
         Extra properties.
     time
@@ -59,6 +64,8 @@ class Image(ComputedObject):
     ['constant']
     >>> Image(5).set("a", 1).get("a").getInfo()
     1
+    >>> Image([Image(1).rename("a"), 2]).bandNames().getInfo()
+    ['a', 'constant']
     """
 
     __slots__ = ("_raster",)
@@ -74,10 +81,15 @@ class Image(ComputedObject):
             raster = Raster()
         elif isinstance(source, str | os.PathLike) or _is_dataarray(source):
             raster = open_raster(source)
+        elif isinstance(source, list | tuple) and source:
+            first = Image(source[0])
+            for other in source[1:]:
+                first = first.addBands(Image(other))
+            raster = first.raster
         else:
             raise ArgumentError(
                 f"ee.Image({source!r}): expected a GeoTIFF path, an xarray.DataArray with a CRS, "
-                "a number or an ee.Image."
+                "a number, an ee.Image or a list of them."
             )
         extra = dict(properties or {})
         if time is not None:
@@ -112,7 +124,7 @@ class Image(ComputedObject):
 
     def set(self, *args: Any) -> Image:
         """Set properties: ``set(key, value)``, ``set(key1, value1, key2, value2, …)`` or ``set(dict)``."""
-        return Image(self._raster.updated(parse_set_args(args, "Image.set", evaluate=True)))
+        return Image(self._raster.updated(parse_set_args(args, "Image.set")))
 
     def geometry(self, maxError: Any = None, proj: Any = None, geodesics: Any = None) -> Geometry:
         """The image's footprint: a polygon in EPSG:4326 (the grid's bounds, or ``system:footprint``).
@@ -223,7 +235,17 @@ class Image(ComputedObject):
     def addBands(self, srcImg: Image, names: list[str] | None = None, overwrite: bool = False) -> Image:
         """Add bands of ``srcImg`` (or only ``names``), keeping this image's properties.
 
-        Without ``overwrite``, a band name that exists already is an error (as in Earth Engine).
+        ``srcImg`` may be a list of images (``addBands([a, b])``). With ``overwrite`` a band of
+        ``srcImg`` replaces this image's band of the same name; without it the new band is renamed
+        with a numerical suffix (``foo`` to ``foo_1`` unless ``foo_1`` exists, then ``foo_2``...),
+        as Earth Engine does.
+
+        Examples
+        --------
+        >>> Image(1).addBands(Image(2)).addBands(Image(3)).bandNames().getInfo()
+        ['constant', 'constant_1', 'constant_2']
+        >>> Image(1).addBands([Image(2).rename("a"), Image(3).rename("b")]).bandNames().getInfo()
+        ['constant', 'a', 'b']
         """
         src = srcImg if isinstance(srcImg, Image) else Image(srcImg)
         if names is not None:
@@ -231,12 +253,14 @@ class Image(ComputedObject):
         bands = list(self._raster.bands)
         for b in src.raster.bands:
             existing = [i for i, x in enumerate(bands) if x.name == b.name]
-            if existing and not overwrite:
-                raise BandError(
-                    f"Image.addBands: band {b.name!r} exists already. Rename it first or pass overwrite=True."
-                )
-            if existing:
+            if existing and overwrite:
                 bands[existing[0]] = b
+            elif existing:
+                taken = {x.name for x in bands}
+                k = 1
+                while f"{b.name}_{k}" in taken:
+                    k += 1
+                bands.append(rename_bands(Raster((b,)), [f"{b.name}_{k}"]).bands[0])
             else:
                 bands.append(b)
         return Image(self._raster.with_bands(bands))

@@ -24,12 +24,13 @@ from typing import Any
 
 import numpy as np
 
+from .arguments import register_promotion, resolve_class
 from .errors import ArgumentError, ReducerInputError
 from .stats import AGGREGATIONS, Segments, SegmentsContext, evaluate, needed_kinds
 from .stats.segments import python_value
 from .values import List, to_info, unwrap
 
-__all__ = ["Reducer", "Output", "Column", "resolve_columns", "time_columns", "reduce_columns"]
+__all__ = ["Reducer", "Output", "Column", "resolve_columns", "time_columns", "reduce_columns", "as_reducer"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,7 @@ def _opt_float(x: Any, what: str, where: str) -> float | None:
     return float(x)
 
 
+@resolve_class("Reducer")
 class Reducer:
     """An Earth Engine reducer.
 
@@ -768,6 +770,34 @@ class Reducer:
         """How many inputs the reducer reads."""
         return self._n_inputs
 
+    def reduce_list(self, values: Sequence[Any]) -> Any:
+        """Reduce a list of plain values, as ``ee.List.reduce(reducer)`` does.
+
+        With several inputs each element is a list of inputs. A single output is returned itself,
+        several as ``{output name: value}``.
+
+        Examples
+        --------
+        >>> Reducer.mean().reduce_list([1, 2, 6])
+        3.0
+        >>> Reducer.minMax().reduce_list([3, 1, 2])
+        {'max': 3, 'min': 1}
+        """
+        n = self._n_inputs
+        rows = [list(v) if n > 1 else [v] for v in values]
+        if any(len(r) != n for r in rows):
+            raise ReducerInputError(
+                f"List.reduce: the reducer has {n} inputs, so each element must be a list of {n} values."
+            )
+        columns = [[r[i] for r in rows] for i in range(n)]
+        out = reduce_columns(self, columns, [f"input{i}" for i in range(n)], where="List.reduce")
+        ints = all(isinstance(x, int | np.integer) and not isinstance(x, bool) for c in columns for x in c)
+        keeps = {o.name for o in self._outputs if o.stat in ("sum", "min", "max", "product", "first", "last", "mode")}
+        for k, v in out.items():  # integer inputs give integer sums, minima, maxima..., as Earth Engine
+            if ints and k in keeps and isinstance(v, float) and v.is_integer():
+                out[k] = int(v)
+        return next(iter(out.values())) if len(out) == 1 else dict(sorted(out.items()))
+
     def getInfo(self) -> dict:
         """A description of the reducer."""
 
@@ -1038,3 +1068,40 @@ def reduce_columns(
             v = seg.label(c.bands[c.output.input], v)
         out[c.name] = python_value(v, c.integer)
     return to_info(out)
+
+
+def as_reducer(value: Any, where: str = "reducer") -> Any:
+    """A reducer, or the reducer named by a string (``'mean'`` → ``ee.Reducer.mean()``), as Earth Engine promotes it.
+
+    Other values are returned as given (the method checks them).
+
+    Examples
+    --------
+    >>> as_reducer("first") == Reducer.first()
+    True
+    >>> as_reducer("nope")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.ArgumentError: reducer: 'nope' is not the name of an ee.Reducer without arguments ...
+    """
+    if not isinstance(value, str):
+        return value
+    factory = getattr(Reducer, value, None)
+    if factory is None or value.startswith("_") or not callable(factory):
+        raise ArgumentError(
+            f"{where}: {value!r} is not the name of an ee.Reducer without arguments (such as 'mean', 'first', "
+            "'sum'). Give the name of a Reducer constructor or an ee.Reducer object."
+        )
+    try:
+        out = factory()
+    except TypeError as exc:
+        raise ArgumentError(
+            f"{where}: ee.Reducer.{value} needs arguments, so it cannot be given by name. "
+            f"Give ee.Reducer.{value}(...) instead."
+        ) from exc
+    if not isinstance(out, Reducer):
+        raise ArgumentError(f"{where}: {value!r} does not name an ee.Reducer constructor.")
+    return out
+
+
+register_promotion("Reducer", as_reducer)

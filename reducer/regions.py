@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import geopandas as gpd
@@ -27,7 +28,7 @@ from .raster import Raster
 from .reducers import Column, Reducer
 from .values import to_json_value
 
-__all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "to_python"]
+__all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "reduce_jointly", "to_python"]
 
 ReductionResult = tuple[Any, list[tuple[list[Column], dict[str, np.ndarray]]]]
 """``(features GeoDataFrame, [(columns, {column: values (n_features,)}) per image])``."""
@@ -101,6 +102,66 @@ def reduce_regions(
     """
     request = ReductionRequest(tuple(images), reducer, scale, crs, crsTransform, "regions")
     return Reduction(request, features, per_image_ids)
+
+
+def reduce_jointly(reductions: Sequence[Reduction]) -> int:
+    """Compute pending reductions that share features and arguments as one reduction over all their images.
+
+    ``ic.map(lambda i: i.reduceRegions(fc, reducer, scale)).flatten()`` plans one reduction per image;
+    computed one by one, each would evaluate the features and compute their coverage weights again.
+    This groups the reductions not yet computed whose features are the same frame and whose reducer,
+    scale, CRS, transform, naming rule and ``maxPixels`` are equal, and computes each group of two or
+    more as one :class:`~reducer.engine.ReductionRequest` over all the group's images (one dask graph,
+    weights computed once per grid, as ``ImageCollection.reduceRegions``). Each reduction then holds
+    its own images' part of the result, as if it had been computed alone.
+
+    Parameters
+    ----------
+    reductions
+        Reductions, in any order; those already computed are left alone.
+
+    Returns
+    -------
+    int
+        The number of joint computations run.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, shapely
+    >>> from reducer.raster import constant_band
+    >>> gdf = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1, 1)], crs=4326)
+    >>> reds = [reduce_regions([Raster((constant_band("a", v),))], lambda: gdf, Reducer.mean(), 55660, "EPSG:4326",
+    ...                        per_image_ids=False) for v in (2, 5)]
+    >>> reduce_jointly(reds)
+    1
+    >>> [r.result()[1][0][1]["mean"].tolist() for r in reds]
+    [[2.0], [5.0]]
+    """
+    groups: dict[tuple, list[tuple[Reduction, Any]]] = {}
+    for red in dict.fromkeys(reductions):  # each reduction once, in order
+        if red._result is not None:
+            continue
+        req, gdf = red.request, red.frame()
+        crs = req.crs if isinstance(req.crs, str | int | None) else repr(req.crs)
+        key = (id(gdf), req.reducer, req.scale, crs, req.crs_transform, req.rule, req.max_pixels)
+        groups.setdefault(key, []).append((red, gdf))
+    runs = 0
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        first, gdf = members[0]
+        images = tuple(img for red, _ in members for img in red.images)
+        request = replace(first.request, images=images)
+        per_image = reduce_images(request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+        runs += 1
+        start = 0
+        for red, _ in members:
+            n = len(red.images)
+            with red._lock:
+                if red._result is None:
+                    red._result = (gdf, per_image[start : start + n])
+            start += n
+    return runs
 
 
 def reduce_region(

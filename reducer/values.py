@@ -387,11 +387,15 @@ def _py_number(x: Any) -> int | float:
 
 
 def _lazy_checked(cls: type, value: Any, check: Callable[[Any], Any]) -> Any:
-    """``cls`` over ``value``: checked now when known, else when evaluated."""
+    """``cls`` over ``value``: checked now when known, else when evaluated.
+
+    A computed object that evaluates to null stays null: ``ee.Number(f.get('missing'))`` is a cast, as
+    in Earth Engine, and gives None (``ee.Number(None)`` itself is an error).
+    """
     if isinstance(value, cls):
         return value._thunk
     if isinstance(value, ComputedObject):
-        return Thunk(lambda: check(plain_value(value)))
+        return Thunk(lambda: None if (v := plain_value(value)) is None else check(v))
     return Thunk.of(check(value))
 
 
@@ -930,6 +934,197 @@ class List(ComputedObject):
         """Pairs of elements, as long as the shorter list."""
         return self._op(lambda v: [list(p) for p in zip(v, _lst(other), strict=False)])
 
+    def unzip(self) -> List:
+        """The transpose of a list of lists, as long as the shortest inner list.
+
+        Examples
+        --------
+        >>> List([[1, "a"], [2, "b", "x"]]).unzip().getInfo()
+        [[1, 2], ['a', 'b']]
+        """
+        return self._op(lambda v: [list(p) for p in zip(*[_lst(x) for x in v], strict=False)])
+
+    def iterate(self, function: Callable[[Any, Any], Any], first: Any) -> ComputedObject:
+        """Fold ``function(element, previous)`` over the list, starting from ``first`` (lazy).
+
+        Examples
+        --------
+        >>> List([1, 2, 3]).iterate(lambda x, acc: Number(acc).add(x), 10).getInfo()
+        16
+        """
+
+        def run() -> Any:
+            acc = first
+            for v in self._evaluate():
+                acc = function(wrap(v), acc)
+            return plain_value(acc)
+
+        return ComputedObject._lazy(run)
+
+    def reduce(self, reducer: Any) -> ComputedObject:
+        """Apply an ``ee.Reducer``: its output for a single-output reducer, else ``{output: value}``.
+
+        Examples
+        --------
+        >>> from reducer.reducers import Reducer
+        >>> List([1, 2, 3, 4]).reduce(Reducer.sum()).getInfo()
+        10
+        """
+        if not callable(getattr(reducer, "reduce_list", None)):
+            raise ArgumentError(f"List.reduce: expected an ee.Reducer such as ee.Reducer.sum(), got {reducer!r}.")
+        return ComputedObject._lazy(lambda: reducer.reduce_list([plain_value(v) for v in self._evaluate()]))
+
+    def containsAll(self, other: Any) -> Number:
+        """True if every element of ``other`` is in the list."""
+        return self._op(lambda v: all(x in [plain_value(y) for y in v] for x in map(plain_value, _lst(other))), Number)
+
+    def equals(self, other: Any) -> Number:
+        """True if ``other`` has the same elements in the same order."""
+        return self._op(lambda v: to_info(v) == to_info(_lst(other)), Number)
+
+    def frequency(self, element: Any) -> Number:
+        """How many elements equal ``element``."""
+        return self._op(lambda v: sum(1 for x in v if plain_value(x) == plain_value(element)), Number)
+
+    def indexOfSublist(self, target: Any) -> Number:
+        """The first index where ``target`` starts in the list, or -1.
+
+        Examples
+        --------
+        >>> lst = List([1, 2, 3, 2, 3])
+        >>> lst.indexOfSublist([2, 3]).getInfo(), lst.lastIndexOfSubList([2, 3]).getInfo()
+        (1, 3)
+        """
+        return self._op(lambda v: _sublist(v, _lst(target), last=False), Number)
+
+    def lastIndexOfSubList(self, target: Any) -> Number:
+        """The last index where ``target`` starts in the list, or -1."""
+        return self._op(lambda v: _sublist(v, _lst(target), last=True), Number)
+
+    def insert(self, index: Any, element: Any) -> List:
+        """``element`` inserted at ``index`` (negative counts from the end)."""
+
+        def run(v: list) -> list:
+            i = _index(len(v), int(_num(index)), "List.insert", end_ok=True)
+            return [*v[:i], plain_value(element), *v[i:]]
+
+        return self._op(run)
+
+    def set(self, index: Any, element: Any) -> List:
+        """The element at ``index`` replaced by ``element`` (negative counts from the end)."""
+
+        def run(v: list) -> list:
+            i = _index(len(v), int(_num(index)), "List.set")
+            return [*v[:i], plain_value(element), *v[i + 1 :]]
+
+        return self._op(run)
+
+    def remove(self, element: Any) -> List:
+        """Without the first occurrence of ``element``."""
+
+        def run(v: list) -> list:
+            target = plain_value(element)
+            i = next((k for k, x in enumerate(v) if plain_value(x) == target), None)
+            return v if i is None else [*v[:i], *v[i + 1 :]]
+
+        return self._op(run)
+
+    def removeAll(self, other: Any) -> List:
+        """Without every element that is in ``other``."""
+        return self._op(lambda v: [x for x in v if plain_value(x) not in [plain_value(o) for o in _lst(other)]])
+
+    def replace(self, oldval: Any, newval: Any) -> List:
+        """The first occurrence of ``oldval`` replaced by ``newval``."""
+
+        def run(v: list) -> list:
+            old = plain_value(oldval)
+            i = next((k for k, x in enumerate(v) if plain_value(x) == old), None)
+            return v if i is None else [*v[:i], plain_value(newval), *v[i + 1 :]]
+
+        return self._op(run)
+
+    def replaceAll(self, oldval: Any, newval: Any) -> List:
+        """Every occurrence of ``oldval`` replaced by ``newval``.
+
+        Examples
+        --------
+        >>> List([1, 2, 1]).replaceAll(1, 0).getInfo(), List([1, 2, 1]).replace(1, 0).getInfo()
+        ([0, 2, 0], [0, 2, 1])
+        """
+        old = plain_value(oldval)
+        return self._op(lambda v: [plain_value(newval) if plain_value(x) == old else x for x in v])
+
+    def rotate(self, distance: Any) -> List:
+        """The elements rotated ``distance`` places to the right (left when negative).
+
+        Examples
+        --------
+        >>> List([1, 2, 3, 4]).rotate(1).getInfo(), List([1, 2, 3, 4]).rotate(-1).getInfo()
+        ([4, 1, 2, 3], [2, 3, 4, 1])
+        """
+
+        def run(v: list) -> list:
+            if not v:
+                return v
+            d = int(_num(distance)) % len(v)
+            return v[len(v) - d :] + v[: len(v) - d]
+
+        return self._op(run)
+
+    def splice(self, start: Any, count: Any, other: Any = None) -> List:
+        """``count`` elements removed from ``start`` and the elements of ``other`` inserted there.
+
+        Examples
+        --------
+        >>> List([1, 2, 3, 4]).splice(1, 2, ["a"]).getInfo()
+        [1, 'a', 4]
+        """
+
+        def run(v: list) -> list:
+            i = _index(len(v), int(_num(start)), "List.splice", end_ok=True)
+            return [*v[:i], *(_lst(other) if other is not None else []), *v[i + int(_num(count)) :]]
+
+        return self._op(run)
+
+    def swap(self, pos1: Any, pos2: Any) -> List:
+        """The elements at ``pos1`` and ``pos2`` swapped (negative counts from the end)."""
+
+        def run(v: list) -> list:
+            i, j = _index(len(v), int(_num(pos1)), "List.swap"), _index(len(v), int(_num(pos2)), "List.swap")
+            out = list(v)
+            out[i], out[j] = out[j], out[i]
+            return out
+
+        return self._op(run)
+
+    def shuffle(self, seed: Any = None) -> List:
+        """The elements in a random order, the same for the same ``seed`` (``seed=False``: a new order each time).
+
+        The permutation is numpy's (``default_rng(seed).permutation``), not Earth Engine's: the same
+        seed gives a different order than in Earth Engine.
+        """
+
+        def run(v: list) -> list:
+            s = plain_value(seed)
+            rng = np.random.default_rng(None if s is False else int(_num(s)) if s is not None else 0)
+            return [v[i] for i in rng.permutation(len(v))]
+
+        return self._op(run)
+
+
+def _index(n: int, i: int, where: str, end_ok: bool = False) -> int:
+    """``i`` as an index into a list of ``n`` (negative from the end); ``end_ok`` allows ``n`` (insert at the end)."""
+    k = i + n if i < 0 else i
+    if not 0 <= k < n + (1 if end_ok else 0):
+        raise ArgumentError(f"{where}: index {i} is out of range for a list of {n} positions. Check the index.")
+    return k
+
+
+def _sublist(values: list, target: list, last: bool) -> int:
+    v, t = to_info(values), to_info(target)
+    starts = range(len(v) - len(t), -1, -1) if last else range(len(v) - len(t) + 1)
+    return next((i for i in starts if v[i : i + len(t)] == t), -1)
+
 
 def _flatten(values: Iterable) -> Iterable:
     for v in values:
@@ -1042,14 +1237,26 @@ class Dictionary(ComputedObject):
     def combine(self, second: Any, overwrite: bool = True) -> Dictionary:
         """Both dictionaries; on duplicate keys ``second`` wins unless ``overwrite`` is False.
 
-        Null values are dropped, as Earth Engine.
+        A null value is ignored where the other dictionary has a value for its key, and kept where
+        it has none, so that the keys of a ``reduceRegion`` without valid pixels survive (and a
+        ``rename`` after it works), as in Earth Engine.
+
+        Examples
+        --------
+        >>> Dictionary({"a": None}).combine({"b": 1}).getInfo()
+        {'a': None, 'b': 1}
+        >>> Dictionary({"a": 1}).combine({"a": None}).getInfo()
+        {'a': 1}
         """
 
         def run(d: dict) -> dict:
             other = _dct(second)
-            a = {k: v for k, v in d.items() if v is not None}
-            b = {k: v for k, v in other.items() if v is not None}
-            return _check_dict({**a, **b} if overwrite else {**b, **a})
+            first, last = (d, other) if overwrite else (other, d)
+            out = dict(first)
+            for k, v in last.items():  # a null never replaces a value; a key with a null is kept
+                if v is not None or k not in out:
+                    out[k] = v
+            return _check_dict(out)
 
         return self._op(run)
 

@@ -175,7 +175,6 @@ def test_landsat_qa_composite(catalog):
 
 
 # 7. The time-series idiom: map each image to a Feature holding its regional mean.
-@pytest.mark.xfail(strict=True, reason="needs ImageCollection.map returning Features (issue 13 part A)")
 def test_map_images_to_features_time_series(catalog):
     region = ee.Geometry(pixel_box(*FIELDS["north"]), CRS)
     s2 = ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED").filterDate("2024-01-01", "2024-03-01")
@@ -192,7 +191,6 @@ def test_map_images_to_features_time_series(catalog):
 
 
 # 8. The portable zonal time series: map(reduceRegions) and flatten.
-@pytest.mark.xfail(strict=True, reason="needs ImageCollection.map returning collections and flatten (issue 13 part A)")
 def test_map_reduce_regions_flatten(catalog):
     fields = ee.FeatureCollection("users/me/fields")
     s2 = ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED").filterDate("2024-01-01", "2024-02-01").select("B4")

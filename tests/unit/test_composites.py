@@ -150,8 +150,10 @@ def test_reduce_names_and_values(ic):
         same(px(two), np.stack([np.nanmean(AF, 0), np.nanmax(BF, 0)]))
     with pytest.raises(ReducerInputError, match="has 2 inputs but the collection has 1 band"):
         ic.select("a").reduce(ee.Reducer.mean().combine(ee.Reducer.max()))
-    with pytest.raises(ArgumentError, match="expected an ee.Reducer"):
-        ic.reduce("mean")
+    # a reducer given by name is promoted, as Earth Engine's client does
+    same(px(ic.select("a").reduce("mean")), px(ic.select("a").reduce(ee.Reducer.mean())))
+    with pytest.raises(ArgumentError, match="not the name of an ee.Reducer"):
+        ic.reduce("nope")
 
 
 def test_to_bands(ic):

@@ -503,3 +503,49 @@ def test_collection_from_lazy_list():
     fc = FeatureCollection(lst)
     assert calls == []
     assert fc.size().getInfo() == 1
+
+
+def test_collection_of_collections_flattens_as_earth_engine():
+    a = ee.FeatureCollection([ee.Feature(ee.Geometry.Point([1, 2]), {"v": 1}), ee.Feature(None, {"v": 2})])
+    b = ee.FeatureCollection([ee.Feature(None, {"w": "x"}).set("system:index", "k")])
+    nested = ee.FeatureCollection([a, b])
+    assert nested.size().getInfo() == 2
+    info = nested.getInfo()
+    assert [c["id"] for c in info["features"]] == ["0", "1"]
+    assert [len(c["features"]) for c in info["features"]] == [2, 1]
+    flat = nested.flatten().getInfo()
+    assert [f["id"] for f in flat["features"]] == ["0_0", "0_1", "1_k"]
+    present = [{k: v for k, v in f["properties"].items() if v is not None} for f in flat["features"]]
+    assert present == [{"v": 1}, {"v": 2}, {"w": "x"}]  # a frame shows absent properties as None
+    assert flat["features"][0]["geometry"] == {"type": "Point", "coordinates": [1.0, 2.0]}
+    with pytest.raises(NotImplementedError, match="flatten"):
+        nested.aggregate_array("v").getInfo()
+
+
+def test_flatten_of_a_feature_list_keeps_the_features():
+    feats = [ee.Feature(None, {"v": i}) for i in range(3)]
+    fc = ee.FeatureCollection(feats).flatten()
+    assert fc.aggregate_array("system:index").getInfo() == ["0", "1", "2"]
+    assert fc.aggregate_sum("v").getInfo() == 0 + 1 + 2
+
+
+def test_python_exits_hold_plain_values():
+    f = ee.Feature(ee.Geometry.Point([1, 2]), {"a": 1})
+    f = f.set("d", ee.Date("2024-01-02")).set("n", ee.Number(f.get("missing"))).set("g", ee.Geometry.Point([3, 4]))
+    f = f.set("dd", ee.Dictionary({"x": ee.Number(2)})).set("l", ee.List([ee.Number(1).add(1)]))
+    fc = ee.FeatureCollection([f])
+    for frame in (fc.to_pandas(), fc.to_geopandas()):
+        row = frame.iloc[0]
+        assert row["d"] == pd.Timestamp("2024-01-02", tz="UTC")
+        assert row["n"] is None or pd.isna(row["n"])
+        assert row["g"].equals(shapely.Point(3, 4))
+        assert row["dd"] == {"x": 2} and row["l"] == [2]
+        assert not any(isinstance(v, ee.ComputedObject) for v in row.tolist())
+
+
+def test_collection_of_collections_from_an_ee_list():
+    a = ee.FeatureCollection([ee.Feature(None, {"v": 1})])
+    b = ee.FeatureCollection([ee.Feature(None, {"v": 2}), ee.Feature(None, {"v": 3})])
+    flat = ee.FeatureCollection(ee.List([a, b])).flatten()
+    assert flat.aggregate_array("system:index").getInfo() == ["0_0", "1_0", "1_1"]
+    assert flat.aggregate_sum("v").getInfo() == 1 + 2 + 3

@@ -77,8 +77,9 @@ def test_rename_addbands_set_get(tmp_path):
     assert img.bandNames().getInfo() == ["one", "two"]
     assert img.get("k").getInfo() == 3 and img.get("m").getInfo() == "x" and img.get("nope").getInfo() is None
     assert img.get("system:index").getInfo() == "a"  # properties of the first image
-    with pytest.raises(BandError, match="exists already"):
-        img.addBands(b)
+    # without overwrite a duplicate name gets Earth Engine's numerical suffix (algorithms.json, Image.addBands)
+    assert img.addBands(b).addBands(b).bandNames().getInfo() == ["one", "two", "two_1", "two_2"]
+    assert img.addBands(b).reduceRegion(ee.Reducer.sum()).getInfo()["two_1"] == 2 * VALUES_3x3.sum()
     assert img.addBands(b.multiply(1) if hasattr(b, "multiply") else b, overwrite=True).bandNames().getInfo() == [
         "one",
         "two",

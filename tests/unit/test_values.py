@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import shapely
 
+import reducer as ee
 from reducer import regions
 from reducer.dates import Date
 from reducer.errors import ArgumentError
@@ -255,7 +256,7 @@ def test_dictionary_methods():
     assert d.contains("z").getInfo() is False
     assert d.set("c", Number(3)).getInfo() == {"a": 1, "b": 2, "c": 3}
     assert d.size().getInfo() == 2
-    assert d.combine({"a": 10, "c": None}).getInfo() == {"a": 10, "b": 2}
+    assert d.combine({"a": 10, "c": None}).getInfo() == {"a": 10, "b": 2, "c": None}
     assert d.combine({"a": 10}, overwrite=False).getInfo() == {"a": 1, "b": 2}
     assert d.select(["a"]).getInfo() == {"a": 1}
     assert d.remove(["a"]).getInfo() == {"b": 2}
@@ -392,3 +393,28 @@ def test_unwrap_and_wrap():
     n = Number(1)
     assert wrap(n) is n
     assert math.isclose(wrap(np.float32(0.5)).getInfo(), 0.5)
+
+
+def test_combine_keeps_null_keys_and_never_lets_a_null_overwrite():
+    assert ee.Dictionary({"a": None}).combine({"b": 1}).getInfo() == {"a": None, "b": 1}
+    assert ee.Dictionary({"a": 1}).combine({"a": None}).getInfo() == {"a": 1}
+    assert ee.Dictionary({"a": None}).combine({"a": 2}).getInfo() == {"a": 2}
+    assert ee.Dictionary({"a": 1}).combine({"a": 2}, False).getInfo() == {"a": 1}
+
+
+@pytest.mark.filterwarnings("ignore:none of the 1 features overlaps")
+def test_reduce_region_without_valid_pixel_then_rename(tmp_path):
+    from tests.common import CRS, OUTSIDE, write_tif
+
+    img = ee.Image(str(write_tif(tmp_path / "a.tif", np.arange(1, 10, dtype="float32").reshape(3, 3))))
+    stats = img.reduceRegion(ee.Reducer.mean(), ee.Geometry(OUTSIDE, CRS, False), 1)
+    out = ee.Dictionary({"extra": 1}).combine(stats).rename(["B1"], ["mean_b1"])
+    assert out.getInfo() == {"extra": 1, "mean_b1": None}
+
+
+def test_number_cast_of_a_missing_property_is_null():
+    f = ee.Feature(None, {"a": 1})
+    assert ee.Number(f.get("missing")).getInfo() is None
+    assert ee.String(f.get("missing")).getInfo() is None
+    with pytest.raises(ee.errors.ArgumentError):
+        ee.Number(None)
