@@ -25,7 +25,7 @@ from .output import ImageCollectionInfo, collection_info, long_frame
 from .pixels import rasters_to_dataset
 from .raster import Raster, footprint
 from .reducers import Reducer
-from .regions import reduce_regions
+from .regions import collect_pending, reduce_regions, reduce_regions_jointly
 from .repr import collection_html
 from .sampling import get_region
 from .sources import (
@@ -206,8 +206,9 @@ class ImageCollection(ComputedObject):
         if not callable(algorithm):
             raise ArgumentError(f"ImageCollection.map: expected a function, got {algorithm!r}.")
         results: list[tuple[str | None, Any]] = []
-        for r in self._rasters:
-            res = algorithm(Image(r))
+        with collect_pending() as pending:  # reduceRegion calls made by algorithm, computed jointly later
+            mapped = [(r, algorithm(Image(r))) for r in self._rasters]
+        for r, res in mapped:
             if res is None:
                 if opt_dropNulls:
                     continue
@@ -233,7 +234,7 @@ class ImageCollection(ComputedObject):
                 out.append(raster)
             return self._with(out)
         if kind == "Feature":
-            return collection_of_features(results)
+            return collection_of_features(results, prepare=lambda: reduce_regions_jointly(pending))
         if kind == "FeatureCollection":
             return collection_of_collections(
                 (str(i) if index is None else index, fc) for i, (index, fc) in enumerate(results)

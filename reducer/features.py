@@ -1641,7 +1641,9 @@ def collection_of_collections(parts: Iterable[tuple[str, FeatureCollection]]) ->
     return obj
 
 
-def collection_of_features(features: Iterable[tuple[str | None, Feature]]) -> FeatureCollection:
+def collection_of_features(
+    features: Iterable[tuple[str | None, Feature]], prepare: Callable[[], Any] | None = None
+) -> FeatureCollection:
     """A collection of lazy features; a feature without an id takes the id given with it (lazy).
 
     What ``ImageCollection.map`` builds from a function that returns features: each feature keeps
@@ -1656,6 +1658,8 @@ def collection_of_features(features: Iterable[tuple[str | None, Feature]]) -> Fe
     items = list(features)
 
     def run() -> Any:
+        if prepare is not None:
+            prepare()  # e.g. compute the features' pending reduceRegion calls as one reduction
         values = []
         for default, f in items:
             v = f._evaluate()

@@ -27,7 +27,7 @@ from .output import ImageInfo, image_info, long_frame
 from .pixels import raster_to_dataset
 from .raster import Raster, constant_band, footprint, rename_bands, select_bands
 from .reducers import Reducer
-from .regions import reduce_region, reduce_regions
+from .regions import PendingRegion, reduce_regions
 from .repr import image_html
 from .sampling import sample, sample_regions
 from .sources import open_raster
@@ -356,9 +356,8 @@ class Image(ComputedObject):
         ``<band>_<output>``. ``maxPixels`` is enforced as Earth Engine enforces it, and
         ``bestEffort`` coarsens the scale until the region fits.
         """
-        return Dictionary._lazy(
-            lambda: reduce_region(self._raster, reducer, geometry, scale, crs, crsTransform, bestEffort, maxPixels)
-        )
+        pending = PendingRegion(self._raster, reducer, geometry, scale, crs, crsTransform, bestEffort, maxPixels)
+        return Dictionary._lazy(pending.value)
 
     @known_arguments("Image.reduceRegions")
     def reduceRegions(

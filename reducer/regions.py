@@ -9,9 +9,11 @@ features, long and wide tables, xarray) are made by :mod:`reducer.output`. :func
 
 from __future__ import annotations
 
+import contextvars
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +30,17 @@ from .raster import Raster
 from .reducers import Column, Reducer
 from .values import to_json_value
 
-__all__ = ["Reduction", "ReductionResult", "reduce_regions", "reduce_region", "reduce_jointly", "to_python"]
+__all__ = [
+    "PendingRegion",
+    "Reduction",
+    "ReductionResult",
+    "collect_pending",
+    "reduce_jointly",
+    "reduce_region",
+    "reduce_regions",
+    "reduce_regions_jointly",
+    "to_python",
+]
 
 ReductionResult = tuple[Any, list[tuple[list[Column], dict[str, np.ndarray]]]]
 """``(features GeoDataFrame, [(columns, {column: values (n_features,)}) per image])``."""
@@ -196,6 +208,110 @@ def reduce_region(
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+
+
+_PENDING: contextvars.ContextVar[list[PendingRegion] | None] = contextvars.ContextVar(
+    "reducer_pending_regions", default=None
+)
+
+
+class PendingRegion:
+    """One ``Image.reduceRegion`` not computed yet (alone on first use, or jointly with others).
+
+    :func:`reduce_regions_jointly` computes several as one reduction. Created while
+    :func:`collect_pending` is active, it is also added to that collection, so that
+    ``ImageCollection.map(lambda img: ee.Feature(pt, img.reduceRegion(...)))`` computes the
+    reductions of all images as one.
+    """
+
+    def __init__(
+        self,
+        image: Raster,
+        reducer: Reducer,
+        geometry: Any,
+        scale: float | None,
+        crs: Any,
+        crsTransform: Sequence[float] | None,
+        bestEffort: bool,
+        maxPixels: float | None,
+    ):
+        self.args = (image, reducer, geometry, scale, crs, crsTransform, bestEffort, maxPixels)
+        self._lock = threading.Lock()
+        self._value: dict[str, Any] | None = None
+        collecting = _PENDING.get()
+        if collecting is not None:
+            collecting.append(self)
+
+    def value(self) -> dict[str, Any]:
+        """The reduction's dict (``reduceRegion``'s value), computed once."""
+        with self._lock:
+            if self._value is None:
+                self._value = reduce_region(*self.args)
+            return self._value
+
+    def group_key(self) -> tuple | None:
+        """What pending regions must share to be computed as one reduction (None: computed alone)."""
+        _, reducer, geometry, scale, crs, transform, best_effort, max_pixels = self.args
+        if geometry is None or best_effort:
+            return None  # each image's own extent, or a scale that depends on the image
+        g = as_geometry(geometry)  # metadata only: the same region written anew in each call groups too
+        crs_key = crs if isinstance(crs, str | int | None) else repr(crs)
+        transform_key = None if transform is None else tuple(float(v) for v in transform)
+        shape = shapely.to_wkb(g.to_shapely())
+        return (shape, g.crs.to_wkt(), reducer, scale, crs_key, transform_key, max_pixels)
+
+
+@contextmanager
+def collect_pending() -> Iterator[list[PendingRegion]]:
+    """Collect the :class:`PendingRegion` objects created inside the block (e.g. while mapping a collection)."""
+    collected: list[PendingRegion] = []
+    token = _PENDING.set(collected)
+    try:
+        yield collected
+    finally:
+        _PENDING.reset(token)
+
+
+def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
+    """Compute pending ``reduceRegion`` calls over the same geometry and arguments as one reduction.
+
+    Each group of two or more (same geometry, reducer, scale, CRS, transform and
+    ``maxPixels``; not ``bestEffort``) becomes one :class:`~reducer.engine.ReductionRequest` over all
+    the group's images: one dask graph, coverage weights once per grid. Each pending region then
+    holds its own image's dict, as if computed alone. Returns the number of joint computations.
+
+    Examples
+    --------
+    >>> from reducer.raster import constant_band
+    >>> from reducer.geometry import Geometry
+    >>> box, mean = Geometry.Rectangle([0, 0, 1, 1]), Reducer.mean()
+    >>> regions = [PendingRegion(Raster((constant_band("a", v),)), mean, box, 55660, "EPSG:4326", None, False, 1e7)
+    ...            for v in (2, 5)]
+    >>> reduce_regions_jointly(regions), [r.value() for r in regions]
+    (1, [{'a': 2.0}, {'a': 5.0}])
+    """
+    groups: dict[tuple, list[PendingRegion]] = {}
+    for p in dict.fromkeys(pending):
+        key = p.group_key()
+        if key is not None and p._value is None:
+            groups.setdefault(key, []).append(p)
+    runs = 0
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        _, reducer, geometry, scale, crs, transform, _, max_pixels = members[0].args
+        g = as_geometry(geometry)
+        geoms = np.array([g.to_shapely()], dtype=object)
+        limit = None if max_pixels is None else float(max_pixels)
+        request = ReductionRequest(tuple(p.args[0] for p in members), reducer, scale, crs, transform, "region", limit)
+        per_image = reduce_images(request, geoms, g.crs)
+        runs += 1
+        for p, (columns, values) in zip(members, per_image, strict=True):
+            out = {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+            with p._lock:
+                if p._value is None:
+                    p._value = out
+    return runs
 
 
 def to_python(v: Any, integer: bool = False) -> Any:

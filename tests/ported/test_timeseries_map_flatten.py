@@ -145,3 +145,27 @@ def test_map_mixed_results_are_refused(data):
         images.map(lambda i: i if i.get("system:index").getInfo() == first else ee.Feature(None))
     with pytest.raises(ee.errors.ArgumentError, match="must return an ee.Image"):
         images.map(lambda i: 3)
+
+
+def test_map_to_features_is_one_reduction_with_weights_once(data, monkeypatch):
+    folder, cells = data
+    calls = _count_reductions(monkeypatch)
+
+    # --- the script: a mean per image over a field, as features ---
+    images = ee.ImageCollection(str(folder / "ndvi_*.tif"))
+    r0, r1, c0, c1 = cells["b"]
+    box = [X0 + 10 * c0, Y0 - 10 * r1, X0 + 10 * c1, Y0 - 10 * r0]
+
+    def per_image(img):  # a new geometry and reducer in each call, as scripts often write them
+        field = ee.Geometry.Rectangle(box, CRS, False)
+        return ee.Feature(None, img.reduceRegion(reducer=ee.Reducer.mean(), geometry=field, scale=10)).set(
+            "date", img.date().format("YYYY-MM-dd")
+        )
+
+    table = images.map(per_image).getInfo()
+    # --- end of the script ---
+
+    assert calls == [3]  # the three reduceRegion calls ran as one reduction over the three images
+    expected = [_month(m).astype("float64")[r0:r1, c0:c1].mean() for m in (1, 2, 3)]
+    assert [f["properties"]["B1"] for f in table["features"]] == pytest.approx(expected, rel=1e-6)
+    assert [f["properties"]["date"] for f in table["features"]] == [f"2024-{m:02d}-15" for m in (1, 2, 3)]
