@@ -17,6 +17,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import shapely
+from affine import Affine
 from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
@@ -25,7 +26,7 @@ from .compute import compute
 from .coverage import Coverage, coverage, estimate_pixels
 from .errors import CRSError, MaxPixelsError
 from .grid import Grid, norm_crs, resolve_grid
-from .raster import Raster
+from .raster import BLOCK, Raster
 from .reducers import Column, Reducer, resolve_columns
 from .stats import KINDS, Context, Segments, evaluate, needed_kinds
 from .stats.kernels import Gathered, chunk_stats, combine_partials, scatter
@@ -351,6 +352,26 @@ class ImagePlan:
     blocks: dict[tuple[int, int], np.ndarray]
     key: str
     homes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    chunks: tuple[tuple[int, ...], ...] = ()
+    """``(bands, rows, cols)`` chunks of the grid; ``stack`` is None when only the touched windows are built."""
+
+    def window(self, i: int, j: int) -> Any:
+        """The pixels of block ``(i, j)``: a block of ``stack``, or the image evaluated on that window alone.
+
+        A resampled image (its grid is not the file's) is evaluated per touched window, so that a fine
+        scale on a coarse raster resamples only the windows the features need.
+        """
+        if self.stack is not None:
+            return self.stack, (self.stack.name, 0, i, j)
+        rows, cols = self.chunks[1], self.chunks[2]
+        r0, c0 = sum(rows[:i]), sum(cols[:j])
+        t = self.grid.transform
+        origin = Affine(t.a, t.b, t.a * c0 + t.b * r0 + t.c, t.d, t.e, t.d * c0 + t.e * r0 + t.f)
+        sub = Grid(self.grid.crs, origin, cols[j], rows[i])
+        arr = self.image.stack(sub)
+        if any(len(c) > 1 for c in arr.chunks):
+            arr = arr.rechunk(-1)
+        return arr, (arr.name, 0, 0, 0)
 
     @property
     def touched(self) -> list[tuple[int, int]]:
@@ -377,8 +398,9 @@ class ReductionPlan:
         stacks: dict[str, Any] = {}
         results = []
         for ip in self.images:
-            stacks.setdefault(ip.stack.name, ip.stack)
-            chunks = ip.stack.chunks
+            if ip.stack is not None:
+                stacks.setdefault(ip.stack.name, ip.stack)
+            chunks = ip.chunks
             rows = np.r_[0, np.cumsum(chunks[1])]
             cols = np.r_[0, np.cumsum(chunks[2])]
             home_of = np.zeros(self.n_features, "i8")
@@ -408,12 +430,16 @@ class ReductionPlan:
                     keys.append(wkey)
                 weight_keys[(i, j)] = keys
             # keys named once per image from what determines the result, not tokenized per task
-            tok = tokenize(ip.stack.name, ip.key, ip.kinds, ip.columns, self.n_features)
+            tok = tokenize(
+                ip.stack.name if ip.stack is not None else id(ip), ip.key, ip.kinds, ip.columns, self.n_features
+            )
             chunk = partial(_chunk_task, kinds=ip.kinds)
             partials = []
             for i, j in ip.touched:
+                arr, block = ip.window(i, j)
+                stacks.setdefault(arr.name, arr)
                 key = f"chunk-{tok}-{i}-{j}"
-                layer[key] = (chunk, (ip.stack.name, 0, i, j), *weight_keys[(i, j)])
+                layer[key] = (chunk, block, *weight_keys[(i, j)])
                 partials.append(key)
             level = 0
             while len(partials) > 1:
@@ -424,7 +450,7 @@ class ReductionPlan:
                     nxt.append(key)
                 partials = nxt
                 level += 1
-            n_bands = ip.stack.shape[0]
+            n_bands = len(ip.image.bands)
             finalize = partial(
                 _finalize_task, columns=ip.columns, n_features=self.n_features, n_bands=n_bands, kinds=ip.kinds
             )
@@ -444,8 +470,8 @@ class ReductionPlan:
         seen: set[str] = set()
         estimates: dict[str, int] = {}  # per (features, grid, blocks): the same for every image on it
         for ip in self.images:
-            chunks = ip.stack.chunks
-            item = ip.stack.dtype.itemsize * ip.stack.shape[0]
+            chunks = ip.chunks
+            item = (ip.stack.dtype.itemsize if ip.stack is not None else 8) * len(ip.image.bands)
             if ip.key not in estimates:
                 estimates[ip.key] = estimate_pixels(ip.geoms, ip.grid)
             n_entries = estimates[ip.key] * len(ip.kinds)
@@ -568,15 +594,21 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
             found = estimate_pixels(gp.geoms, grid)
             if found > request.max_pixels:
                 raise MaxPixelsError(max_pixels_message(found, request.max_pixels))
-        stack = image.stack(grid)
-        if stack.chunks[0] != (stack.shape[0],):
-            stack = stack.rechunk({0: -1})
-        spatial = (stack.chunks[1], stack.chunks[2])
+        if image.local and any(b.grid is not None and b.grid != grid for b in image.bands):
+            # resampled: only the windows features touch are built (see ImagePlan.window)
+            stack = None
+            spatial = (_chunks(grid.height, BLOCK), _chunks(grid.width, BLOCK))
+        else:
+            stack = image.stack(grid)
+            if stack.chunks[0] != (stack.shape[0],):
+                stack = stack.rechunk({0: -1})
+            spatial = (stack.chunks[1], stack.chunks[2])
+        chunks = ((len(image.bands),), *spatial)
         if spatial not in gp.blocks:
             gp.blocks[spatial] = (assign_blocks(gp.geoms, grid, spatial), home_blocks(gp.geoms, grid, spatial))
         blocks, homes = gp.blocks[spatial]
         key = tokenize(gp.key, spatial)
-        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes))
+        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes, chunks))
     return ReductionPlan(len(geoms), out)
 
 
@@ -591,6 +623,11 @@ def reduce_images(
     plan = plan_reduction(request, geoms, geoms_crs)
     results = compute(*plan.graph())
     return [(ip.columns, r) for ip, r in zip(plan.images, results, strict=True)]
+
+
+def _chunks(size: int, step: int) -> tuple[int, ...]:
+    n, rest = divmod(size, step)
+    return (step,) * n + ((rest,) if rest else ())
 
 
 def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:

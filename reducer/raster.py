@@ -51,7 +51,9 @@ class Band:
 
     ``fn(grid, resampling)`` returns a 2-D float dask array on ``grid`` with NaN where masked;
     ``resampling`` is how a file band is resampled when ``grid`` is not its own.
-    ``grid`` is None for a band with no projection of its own (a constant).
+    ``grid`` is None for a band with no projection of its own (a constant). ``local`` says that a
+    pixel's value depends on its location alone, not on the extent of the grid asked for (file
+    bands, constants): the engine may then evaluate the band on windows of a grid only.
 
     Examples
     --------
@@ -65,6 +67,7 @@ class Band:
     grid: Grid | None
     fn: PixelFn
     resampling: str = "nearest"
+    local: bool = False
 
     def on(self, grid: Grid) -> da.Array:
         """Pixels on ``grid``."""
@@ -111,6 +114,11 @@ class Raster:
             if b.grid is not None:
                 return b.grid
         return None
+
+    @property
+    def local(self) -> bool:
+        """Whether every band may be evaluated on a window of a grid alone (see :class:`Band`)."""
+        return bool(self.bands) and all(b.local for b in self.bands)
 
     def stack(self, grid: Grid) -> da.Array:
         """All bands on ``grid`` as one ``(band, y, x)`` dask array."""
@@ -215,7 +223,10 @@ def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest"
     dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
     # geographic grids name their dims (latitude, longitude): take the GeoBox's own names
     x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
-    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
+    # blocks of BLOCK pixels on the target grid (odc-geo's default, the source's chunk size, gives a
+    # coarse source resampled to a fine grid millions of tiny blocks)
+    chunks = (min(BLOCK, dst.height), min(BLOCK, dst.width))
+    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan, chunks=chunks).data
 
 
 def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
@@ -226,7 +237,7 @@ def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
             return array
         return reproject(array, native, grid, resampling)
 
-    return Band(name, dtype, native, fn)
+    return Band(name, dtype, native, fn, local=True)
 
 
 def memo(fn: PixelFn) -> PixelFn:
@@ -296,4 +307,4 @@ def constant_band(name: str, value: int | float) -> Band:
     def fn(grid: Grid, resampling: str) -> da.Array:
         return generated(grid, _fill_block, value=float(value))
 
-    return Band(name, dtype, None, memo(fn))
+    return Band(name, dtype, None, memo(fn), local=True)

@@ -171,3 +171,27 @@ def test_each_feature_is_covered_once_and_weights_are_compact(tmp_path, monkeypa
     assert not [k for k in graph if isinstance(k, str) and k.startswith("coverage-")]
     [(_, again)] = reduce_images(req, _geoms(*shapes), CRS)
     assert seen == [] and np.array_equal(again["mean"], got["mean"])
+
+
+def test_fine_scale_on_coarse_raster_resamples_only_touched_windows(tmp_path):
+    """Two points on a 1.5 degree raster at scale=10 in EPSG:4326: a 16,698² grid, of which two windows are built."""
+    n = 150
+    vals = np.arange(n * n, dtype="float32").reshape(n, n)
+    path = write_tif(tmp_path / "coarse.tif", vals, transform=Affine(0.01, 0, 14, 0, -0.01, 48), crs="EPSG:4326")
+    raster = open_raster(path)
+    pts = _geoms(shapely.Point(14.2031, 47.7012), shapely.Point(15.3017, 46.6523))
+    req = ReductionRequest((raster,), ee.Reducer.mean(), scale=10, crs="EPSG:4326")
+    plan = plan_reduction(req, pts, "EPSG:4326")
+    ip = plan.images[0]
+    assert ip.grid.shape[0] > 16000 and ip.stack is None and len(ip.touched) == 2
+    graph = dict(plan.graph()[0].__dask_graph__())
+    assert len(graph) < 40  # a handful of tasks per touched window, none for the other ~270 windows
+    [(_, got)] = reduce_images(req, pts, "EPSG:4326")
+    # brute force: the target pixel holding each point, and the source pixel holding that pixel's centre
+    t = ip.grid.transform
+    expect = []
+    for p in pts:
+        col, row = np.floor((p.x - t.c) / t.a), np.floor((p.y - t.f) / t.e)
+        cx, cy = t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e
+        expect.append(vals[int(np.floor((48 - cy) / 0.01)), int(np.floor((cx - 14) / 0.01))])
+    assert got["mean"].tolist() == expect
