@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
-import dask
 import geopandas as gpd
 import numpy as np
 import shapely
+from affine import Affine
 from dask.base import tokenize
+from dask.delayed import Delayed
+from dask.highlevelgraph import HighLevelGraph
 
 from .compute import compute
-from .coverage import coverage, estimate_pixels
+from .coverage import Coverage, coverage, estimate_pixels
 from .errors import CRSError, MaxPixelsError
 from .grid import Grid, norm_crs, resolve_grid
-from .raster import Raster
+from .raster import BLOCK, Raster
 from .reducers import Column, Reducer, resolve_columns
 from .stats import KINDS, Context, Segments, evaluate, needed_kinds
 from .stats.kernels import Gathered, chunk_stats, combine_partials, scatter
@@ -35,6 +38,9 @@ __all__ = [
     "reduce_images",
     "ReductionPlan",
     "max_pixels_message",
+    "assign_blocks",
+    "home_blocks",
+    "clear_weights_cache",
 ]
 
 FAN_IN = 8
@@ -58,7 +64,7 @@ class BlockWeights:
         return self.token
 
 
-_WEIGHTS: OrderedDict[str, BlockWeights] = OrderedDict()
+_WEIGHTS: OrderedDict[str, tuple[Any, int]] = OrderedDict()  # token -> (coverage batch or block weights, bytes)
 _WEIGHTS_LOCK = threading.Lock()
 _WEIGHTS_MAX_BYTES = 512 * 2**20
 _weights_bytes = 0
@@ -82,21 +88,10 @@ def _block_index(pos: np.ndarray, chunks: tuple[int, ...]) -> np.ndarray:
     return np.clip(np.searchsorted(edges, pos, side="right") - 1, 0, len(chunks) - 1)
 
 
-def assign_blocks(
+def _block_ranges(
     geoms: np.ndarray, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]]
-) -> dict[tuple[int, int], np.ndarray]:
-    """The features whose bounding box meets each block of ``chunks`` (geometries in the grid's CRS).
-
-    Only these blocks are read. Each block's feature ids are sorted.
-
-    Examples
-    --------
-    >>> from affine import Affine
-    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 4), 4, 4)
-    >>> geoms = np.array([shapely.box(0.2, 2.2, 1.8, 3.8), shapely.box(1.5, 0.5, 2.5, 1.5), None])
-    >>> {k: v.tolist() for k, v in assign_blocks(geoms, g, ((2, 2), (2, 2))).items()}
-    {(0, 0): [0], (1, 0): [1], (1, 1): [1]}
-    """
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(fids, bi0, bi1, bj0, bj1)``: the block rows and columns each feature's bounding box meets."""
     t = grid.transform
     if not grid.is_rectilinear:
         raise NotImplementedError(
@@ -119,6 +114,33 @@ def assign_blocks(
     r0, r1 = np.clip(r0[inside], 0, h - 1).astype("i8"), np.clip(r1[inside], 0, h - 1).astype("i8")
     bi0, bi1 = _block_index(r0, chunks[0]), _block_index(r1, chunks[0])
     bj0, bj1 = _block_index(c0, chunks[1]), _block_index(c1, chunks[1])
+    return fids, bi0, bi1, bj0, bj1
+
+
+def _group(block: np.ndarray, fid: np.ndarray, nbx: int) -> dict[tuple[int, int], np.ndarray]:
+    order = np.argsort(block, kind="stable")  # feature order is kept within a block
+    block, fid = block[order], fid[order]
+    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
+    ends = np.r_[starts[1:], len(block)]
+    return {divmod(int(block[s]), nbx): fid[s:e] for s, e in zip(starts, ends, strict=True)}
+
+
+def assign_blocks(
+    geoms: np.ndarray, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]]
+) -> dict[tuple[int, int], np.ndarray]:
+    """The features whose bounding box meets each block of ``chunks`` (geometries in the grid's CRS).
+
+    Only these blocks are read. Each block's feature ids are sorted.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 4), 4, 4)
+    >>> geoms = np.array([shapely.box(0.2, 2.2, 1.8, 3.8), shapely.box(1.5, 0.5, 2.5, 1.5), None])
+    >>> {k: v.tolist() for k, v in assign_blocks(geoms, g, ((2, 2), (2, 2))).items()}
+    {(0, 0): [0], (1, 0): [1], (1, 1): [1]}
+    """
+    fids, bi0, bi1, bj0, bj1 = _block_ranges(geoms, grid, chunks)
     ni, nj = bi1 - bi0 + 1, bj1 - bj0 + 1
     counts = ni * nj
     total = int(counts.sum())
@@ -129,56 +151,132 @@ def assign_blocks(
     bi = bi0[owner] + k // nj[owner]
     bj = bj0[owner] + k % nj[owner]
     nbx = len(chunks[1])
-    block = bi * nbx + bj
-    order = np.argsort(block, kind="stable")  # owner (so feature) order is kept within a block
-    block, fid = block[order], fids[owner[order]]
-    starts = np.flatnonzero(np.r_[True, block[1:] != block[:-1]])
-    ends = np.r_[starts[1:], len(block)]
-    return {divmod(int(block[s]), nbx): fid[s:e] for s, e in zip(starts, ends, strict=True)}
+    return _group(bi * nbx + bj, fids[owner], nbx)
 
 
-def _weights_task(
-    wkb: np.ndarray, fids: np.ndarray, grid: Grid, window: tuple[int, int, int, int], mode: str, token: str
-) -> BlockWeights:
-    """Coverage of the features ``fids`` (as WKB, which pickles fast) on the block ``window = (row0, col0, h, w)``.
+def home_blocks(
+    geoms: np.ndarray, grid: Grid, chunks: tuple[tuple[int, ...], tuple[int, ...]]
+) -> dict[tuple[int, int], np.ndarray]:
+    """Each feature once, under the block of its bounding box's top-left pixel: the coverage batches.
 
-    Coverage is computed on the whole grid (so ties and clipping are decided exactly as for the
-    whole raster) and the entries in the block kept, sorted by feature then pixel. Cached by token.
+    A feature's coverage is computed once, in its home block's batch, and shared by every block it
+    meets (:func:`assign_blocks`). Each batch's feature ids are sorted.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 4), 4, 4)
+    >>> geoms = np.array([shapely.box(0.2, 2.2, 1.8, 3.8), shapely.box(1.5, 0.5, 2.5, 1.5), None])
+    >>> {k: v.tolist() for k, v in home_blocks(geoms, g, ((2, 2), (2, 2))).items()}
+    {(0, 0): [0], (1, 0): [1]}
     """
-    global _weights_bytes
+    fids, bi0, _, bj0, _ = _block_ranges(geoms, grid, chunks)
+    if len(fids) == 0:
+        return {}
+    nbx = len(chunks[1])
+    return _group(bi0 * nbx + bj0, fids, nbx)
+
+
+def _cached(token: str) -> Any:
     with _WEIGHTS_LOCK:
         hit = _WEIGHTS.get(token)
         if hit is not None:
             _WEIGHTS.move_to_end(token)
-            return hit
-    r0, c0, bh, bw = window
-    with _COVERAGE_LOCK:  # exactextract holds the GIL: two at once only slow each other and the reads down
-        cov = coverage(shapely.from_wkb(wkb), grid, mode)
-    row, col = np.divmod(cov.pixel, grid.width)
-    keep = (row >= r0) & (row < r0 + bh) & (col >= c0) & (col < c0 + bw)
-    local = (row[keep] - r0) * bw + (col[keep] - c0)
-    feature = fids[cov.feature[keep]]
-    order = _stable_order(np.searchsorted(fids, feature), len(fids))  # fids are sorted: keeps pixel order
-    feature, local, weight = feature[order], local[order], cov.weight[keep][order]
-    starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]]) if len(feature) else np.empty(0, "i8")
-    out = BlockWeights(local, weight, starts, feature[starts], token, (r0, c0, bw, grid.width))
-    nbytes = local.nbytes + weight.nbytes + starts.nbytes
+        return hit
+
+
+def _store(token: str, value: Any, nbytes: int) -> None:
+    global _weights_bytes
     with _WEIGHTS_LOCK:
-        _WEIGHTS[token] = out
+        if token in _WEIGHTS:
+            return
+        _WEIGHTS[token] = (value, nbytes)
         _weights_bytes += nbytes
         while _weights_bytes > _WEIGHTS_MAX_BYTES and len(_WEIGHTS) > 1:
-            _, old = _WEIGHTS.popitem(last=False)
-            _weights_bytes -= old.pixel.nbytes + old.weight.nbytes + old.starts.nbytes
+            _, (_, old) = _WEIGHTS.popitem(last=False)
+            _weights_bytes -= old
+
+
+def clear_weights_cache() -> int:
+    """Forget the coverage weights kept from earlier reductions in this process; the number dropped.
+
+    Weights are kept per (features, grid, block, mode) up to 512 MB, so that reducing the same
+    features again on the same grid skips their coverage.
+
+    Examples
+    --------
+    >>> clear_weights_cache() >= 0
+    True
+    """
+    global _weights_bytes
+    with _WEIGHTS_LOCK:
+        n = len(_WEIGHTS)
+        _WEIGHTS.clear()
+        _weights_bytes = 0
+    return n
+
+
+def _compact(weight: np.ndarray) -> np.ndarray:
+    """float32 when that holds every weight exactly (exactextract's fractions are float32), else float64."""
+    if weight.ndim == 1 and len(weight) and weight.strides[0] == 0 and weight[0] == 1:
+        return np.broadcast_to(np.float32(1.0), weight.shape)  # centre-in: all ones, no memory
+    w32 = weight.astype("f4")
+    return w32 if np.array_equal(w32, weight) else np.asarray(weight, "f8")
+
+
+def _coverage_task(wkb: np.ndarray, fids: np.ndarray, grid: Grid, mode: str) -> Coverage:
+    """Coverage of a batch of features (as WKB, which pickles fast) on the whole grid, computed once.
+
+    On the whole grid, so ties and clipping are decided exactly as for the whole raster. Entries are
+    sorted by pixel and carry the features' ids (``fids``), in compact dtypes (uint32 pixel when the
+    grid allows, float32 weight when exact): the batch lives only until its blocks' weights are cut.
+    """
+    with _COVERAGE_LOCK:  # exactextract holds the GIL: two at once only slow each other and the reads down
+        cov = coverage(shapely.from_wkb(wkb), grid, mode)
+    pixel = cov.pixel.astype("u4") if grid.width * grid.height <= 2**32 else cov.pixel
+    return Coverage(fids[cov.feature], pixel, _compact(cov.weight), int(fids[-1]) + 1 if len(fids) else 0)
+
+
+def _weights_task(grid: Grid, window: tuple[int, int, int, int], *batches: Coverage, token: str) -> BlockWeights:
+    """The entries of the block ``window = (row0, col0, h, w)`` from the coverage batches that reach it.
+
+    Sorted by feature, then pixel; local pixel as uint32 and weight as float32 when exact (8 bytes
+    an entry). Cached by token.
+    """
+    hit = _cached(token)
+    if hit is not None:
+        return hit[0]
+    r0, c0, bh, bw = window
+    feats, locs, weights = [], [], []
+    for cov in batches:
+        part = cov.pixel_range(r0 * grid.width, (r0 + bh) * grid.width)  # whole rows of the block
+        pixel = cov.pixel[part]
+        row, col = np.divmod(pixel, grid.width)
+        keep = (col >= c0) & (col < c0 + bw)
+        feats.append(cov.feature[part][keep])
+        locs.append(((row[keep] - r0) * bw + (col[keep] - c0)).astype("u4"))
+        weights.append(cov.weight[part][keep])
+    feature = np.concatenate(feats) if feats else np.empty(0, "i8")
+    local = np.concatenate(locs) if locs else np.empty(0, "u4")
+    weight = np.concatenate(weights) if weights else np.empty(0)
+    # by feature, keeping pixel order within each feature (entries come sorted by pixel per batch,
+    # and a feature is in one batch)
+    order = _stable_order(feature, int(feature.max()) + 1) if len(feature) else np.empty(0, "i8")
+    feature, local, weight = feature[order], local[order], _compact(weight[order])
+    starts = np.flatnonzero(np.r_[True, feature[1:] != feature[:-1]]) if len(feature) else np.empty(0, "i8")
+    out = BlockWeights(local, weight, starts, feature[starts], token, (r0, c0, bw, grid.width))
+    _store(token, out, local.nbytes + weight.nbytes + starts.nbytes)
     return out
 
 
 # -- tasks ------------------------------------------------------------------------------------------
 
 
-def _chunk_task(values: np.ndarray, weights: dict[str, BlockWeights | None], kinds: dict[str, tuple[str, ...]]) -> dict:
+def _chunk_task(values: np.ndarray, *weights: BlockWeights, kinds: dict[str, tuple[str, ...]]) -> dict:
+    """Per-feature partials of one block; ``weights`` are the block's weights of each mode of ``kinds``, in order."""
     flat = values.reshape(values.shape[0], -1)
     out = {}
-    for mode, bw in weights.items():
+    for mode, bw in zip(kinds, weights, strict=True):
         if bw is None:
             continue
         order = None
@@ -186,7 +284,7 @@ def _chunk_task(values: np.ndarray, weights: dict[str, BlockWeights | None], kin
         if "vals" in kinds[mode] and origin is not None:
             # a grid-wide row-major pixel key, so gathered entries sort the same whatever the blocks
             r0, c0, width, grid_width = origin
-            row, col = np.divmod(bw.pixel, width)
+            row, col = np.divmod(bw.pixel.astype("i8"), width)
             order = (row + r0) * grid_width + col + c0
         out[mode] = chunk_stats(flat, bw.pixel, bw.weight, bw.starts, bw.fids, kinds[mode], order=order)
     return out
@@ -221,7 +319,7 @@ class _RegionContext(Context):
         return self._segments[mode]
 
 
-def _finalize_task(part: dict, columns: list[Column], n_features: int, n_bands: int, kinds: dict) -> dict:
+def _finalize_task(part: dict, *, columns: list[Column], n_features: int, n_bands: int, kinds: dict) -> dict:
     ctx = _RegionContext(part, n_features, n_bands, kinds)
     return {c.name: evaluate(c.output, c.bands, ctx) for c in columns}
 
@@ -253,6 +351,27 @@ class ImagePlan:
     geoms: np.ndarray
     blocks: dict[tuple[int, int], np.ndarray]
     key: str
+    homes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    chunks: tuple[tuple[int, ...], ...] = ()
+    """``(bands, rows, cols)`` chunks of the grid; ``stack`` is None when only the touched windows are built."""
+
+    def window(self, i: int, j: int) -> Any:
+        """The pixels of block ``(i, j)``: a block of ``stack``, or the image evaluated on that window alone.
+
+        A resampled image (its grid is not the file's) is evaluated per touched window, so that a fine
+        scale on a coarse raster resamples only the windows the features need.
+        """
+        if self.stack is not None:
+            return self.stack, (self.stack.name, 0, i, j)
+        rows, cols = self.chunks[1], self.chunks[2]
+        r0, c0 = sum(rows[:i]), sum(cols[:j])
+        t = self.grid.transform
+        origin = Affine(t.a, t.b, t.a * c0 + t.b * r0 + t.c, t.d, t.e, t.d * c0 + t.e * r0 + t.f)
+        sub = Grid(self.grid.crs, origin, cols[j], rows[i])
+        arr = self.image.stack(sub)
+        if any(len(c) > 1 for c in arr.chunks):
+            arr = arr.rechunk(-1)
+        return arr, (arr.name, 0, 0, 0)
 
     @property
     def touched(self) -> list[tuple[int, int]]:
@@ -267,59 +386,80 @@ class ReductionPlan:
     n_features: int
     images: list[ImagePlan]
 
-    def graph(self) -> list[Any]:
-        """One delayed result per image: ``{column: values}``; weights are one key per block, shared."""
-        weight_keys: dict[str, Any] = {}
+    def graph(self) -> list[Delayed]:
+        """One delayed result per image: ``{column: values}``.
 
-        def shared(ip: ImagePlan, i: int, j: int, mode: str) -> Any:
-            chunks = ip.stack.chunks
-            r0, c0 = sum(chunks[1][:i]), sum(chunks[2][:j])
-            window = (r0, c0, chunks[1][i], chunks[2][j])
-            token = f"{ip.key}-{mode}-{window}"
-            if token not in weight_keys:
-                fids = ip.blocks[(i, j)]
-                weight_keys[token] = dask.delayed(_weights_task, pure=True)(
-                    shapely.to_wkb(ip.geoms[fids]),
-                    fids,
-                    ip.grid,
-                    window,
-                    mode,
-                    token,
-                    dask_key_name=f"weights-{tokenize(token)}",
-                )
-            return weight_keys[token]
-
+        A plain task graph, every key named from the plan's keys (nothing is tokenized per task):
+        ``coverage-*`` once per (features batch, grid, mode), ``weights-*`` once per (block, grid,
+        mode), both shared by every image on the grid; then per image ``chunk-*`` per block read,
+        ``combine-*`` (a tree) and ``finalize-*``.
+        """
+        layer: dict[Any, Any] = {}
+        stacks: dict[str, Any] = {}
         results = []
         for ip in self.images:
+            if ip.stack is not None:
+                stacks.setdefault(ip.stack.name, ip.stack)
+            chunks = ip.chunks
+            rows = np.r_[0, np.cumsum(chunks[1])]
+            cols = np.r_[0, np.cumsum(chunks[2])]
+            home_of = np.zeros(self.n_features, "i8")
+            home_names = sorted(ip.homes)
+            for h, hb in enumerate(home_names):
+                home_of[ip.homes[hb]] = h
+            weight_keys: dict[tuple[int, int], list[str]] = {}
+            for i, j in ip.touched:
+                window = (int(rows[i]), int(cols[j]), chunks[1][i], chunks[2][j])
+                batches = np.unique(home_of[ip.blocks[(i, j)]])
+                keys = []
+                for mode in ip.kinds:
+                    wkey = f"weights-{ip.key}-{mode}-{i}-{j}"
+                    if wkey not in layer and (hit := _cached(wkey)) is not None:
+                        layer[wkey] = hit[0]  # computed by an earlier call in this process: no coverage
+                    if wkey not in layer:
+                        cov_keys = []
+                        for h in batches.tolist():
+                            hi, hj = home_names[h]
+                            ckey = f"coverage-{ip.key}-{mode}-{hi}-{hj}"
+                            if ckey not in layer:
+                                fids = ip.homes[(hi, hj)]
+                                wkb = shapely.to_wkb(ip.geoms[fids])
+                                layer[ckey] = (_coverage_task, wkb, fids, ip.grid, mode)
+                            cov_keys.append(ckey)
+                        layer[wkey] = (partial(_weights_task, token=wkey), ip.grid, window, *cov_keys)
+                    keys.append(wkey)
+                weight_keys[(i, j)] = keys
             # keys named once per image from what determines the result, not tokenized per task
-            tok = tokenize(ip.stack.name, ip.key, ip.kinds, ip.columns, self.n_features)
-            blocks = ip.stack.to_delayed(optimize_graph=False)
-            partials = [
-                dask.delayed(_chunk_task, pure=True)(
-                    blocks[0, i, j],
-                    {m: shared(ip, i, j, m) for m in ip.kinds},
-                    ip.kinds,
-                    dask_key_name=f"chunk-{tok}-{i}-{j}",
-                )
-                for i, j in ip.touched
-            ]
+            tok = tokenize(
+                ip.stack.name if ip.stack is not None else id(ip), ip.key, ip.kinds, ip.columns, self.n_features
+            )
+            chunk = partial(_chunk_task, kinds=ip.kinds)
+            partials = []
+            for i, j in ip.touched:
+                arr, block = ip.window(i, j)
+                stacks.setdefault(arr.name, arr)
+                key = f"chunk-{tok}-{i}-{j}"
+                layer[key] = (chunk, block, *weight_keys[(i, j)])
+                partials.append(key)
             level = 0
             while len(partials) > 1:
-                partials = [
-                    dask.delayed(_combine_task, pure=True)(
-                        *partials[k : k + FAN_IN], dask_key_name=f"combine-{tok}-{level}-{k}"
-                    )
-                    for k in range(0, len(partials), FAN_IN)
-                ]
+                nxt = []
+                for k in range(0, len(partials), FAN_IN):
+                    key = f"combine-{tok}-{level}-{k}"
+                    layer[key] = (_combine_task, *partials[k : k + FAN_IN])
+                    nxt.append(key)
+                partials = nxt
                 level += 1
-            part = partials[0] if partials else {}
-            n_bands = ip.stack.shape[0]
-            results.append(
-                dask.delayed(_finalize_task, pure=True)(
-                    part, ip.columns, self.n_features, n_bands, ip.kinds, dask_key_name=f"finalize-{tok}"
-                )
+            n_bands = len(ip.image.bands)
+            finalize = partial(
+                _finalize_task, columns=ip.columns, n_features=self.n_features, n_bands=n_bands, kinds=ip.kinds
             )
-        return results
+            key = f"finalize-{tok}"
+            layer[key] = (finalize, partials[0]) if partials else (partial(finalize, {}),)
+            results.append(key)
+        name = f"reduction-{tokenize(*results)}"
+        hlg = HighLevelGraph.from_collections(name, layer, dependencies=list(stacks.values()))
+        return [Delayed(key, hlg, layer=name) for key in results]
 
     def explain(self) -> dict[str, Any]:
         """A summary: images, grids, blocks to read, bytes, features, tasks and peak memory per task."""
@@ -330,8 +470,8 @@ class ReductionPlan:
         seen: set[str] = set()
         estimates: dict[str, int] = {}  # per (features, grid, blocks): the same for every image on it
         for ip in self.images:
-            chunks = ip.stack.chunks
-            item = ip.stack.dtype.itemsize * ip.stack.shape[0]
+            chunks = ip.chunks
+            item = (ip.stack.dtype.itemsize if ip.stack is not None else 8) * len(ip.image.bands)
             if ip.key not in estimates:
                 estimates[ip.key] = estimate_pixels(ip.geoms, ip.grid)
             n_entries = estimates[ip.key] * len(ip.kinds)
@@ -347,6 +487,7 @@ class ReductionPlan:
                 entries += n_entries
         n_combine = sum(_n_combines(len(ip.touched)) for ip in self.images)
         n_weights = len({(ip.key, b, m) for ip in self.images for b in ip.blocks for m in ip.kinds})
+        n_weights += len({(ip.key, h, m) for ip in self.images for h in ip.homes for m in ip.kinds})  # coverage
         return {
             "images": len(self.images),
             "grids": len({ip.grid for ip in self.images}),
@@ -453,14 +594,21 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
             found = estimate_pixels(gp.geoms, grid)
             if found > request.max_pixels:
                 raise MaxPixelsError(max_pixels_message(found, request.max_pixels))
-        stack = image.stack(grid)
-        if stack.chunks[0] != (stack.shape[0],):
-            stack = stack.rechunk({0: -1})
-        spatial = (stack.chunks[1], stack.chunks[2])
+        if image.local and any(b.grid is not None and b.grid != grid for b in image.bands):
+            # resampled: only the windows features touch are built (see ImagePlan.window)
+            stack = None
+            spatial = (_chunks(grid.height, BLOCK), _chunks(grid.width, BLOCK))
+        else:
+            stack = image.stack(grid)
+            if stack.chunks[0] != (stack.shape[0],):
+                stack = stack.rechunk({0: -1})
+            spatial = (stack.chunks[1], stack.chunks[2])
+        chunks = ((len(image.bands),), *spatial)
         if spatial not in gp.blocks:
-            gp.blocks[spatial] = assign_blocks(gp.geoms, grid, spatial)
+            gp.blocks[spatial] = (assign_blocks(gp.geoms, grid, spatial), home_blocks(gp.geoms, grid, spatial))
+        blocks, homes = gp.blocks[spatial]
         key = tokenize(gp.key, spatial)
-        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, gp.blocks[spatial], key))
+        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes, chunks))
     return ReductionPlan(len(geoms), out)
 
 
@@ -475,6 +623,11 @@ def reduce_images(
     plan = plan_reduction(request, geoms, geoms_crs)
     results = compute(*plan.graph())
     return [(ip.columns, r) for ip, r in zip(plan.images, results, strict=True)]
+
+
+def _chunks(size: int, step: int) -> tuple[int, ...]:
+    n, rest = divmod(size, step)
+    return (step,) * n + ((rest,) if rest else ())
 
 
 def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None:

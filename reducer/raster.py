@@ -10,6 +10,7 @@ and points take and return rasters; only the facades (:class:`reducer.Image`,
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -53,7 +54,9 @@ class Band:
 
     ``fn(grid, resampling)`` returns a 2-D float dask array on ``grid`` with NaN where masked;
     ``resampling`` is how a file band is resampled when ``grid`` is not its own.
-    ``grid`` is None for a band with no projection of its own (a constant).
+    ``grid`` is None for a band with no projection of its own (a constant). ``local`` says that a
+    pixel's value depends on its location alone, not on the extent of the grid asked for (file
+    bands, constants): the engine may then evaluate the band on windows of a grid only.
 
     Examples
     --------
@@ -67,6 +70,7 @@ class Band:
     grid: Grid | None
     fn: PixelFn
     resampling: str = "nearest"
+    local: bool = False
 
     def on(self, grid: Grid) -> da.Array:
         """Pixels on ``grid``."""
@@ -113,6 +117,11 @@ class Raster:
             if b.grid is not None:
                 return b.grid
         return None
+
+    @property
+    def local(self) -> bool:
+        """Whether every band may be evaluated on a window of a grid alone (see :class:`Band`)."""
+        return bool(self.bands) and all(b.local for b in self.bands)
 
     def stack(self, grid: Grid) -> da.Array:
         """All bands on ``grid`` as one ``(band, y, x)`` dask array."""
@@ -210,7 +219,23 @@ def _full_match(pattern: str, name: str) -> bool:
 
 
 def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest") -> da.Array:
-    """Resample a lazy 2-D array from grid ``src`` to grid ``dst`` (odc-geo, GDAL warp per block)."""
+    """Resample a lazy 2-D array from grid ``src`` to grid ``dst``, in blocks of up to 1024² target pixels.
+
+    Nearest neighbour across CRSs maps each target pixel's centre exactly (pyproj) and takes the
+    source pixel that contains it (a centre on a pixel edge goes to the pixel right of or below it);
+    GDAL's warper, which the other cases use (odc-geo), approximates the transformation to 1/8 pixel
+    and so picks another neighbour for some pixels. Outside ``src``: NaN.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> src = Grid("EPSG:32633", Affine(10, 0, 500000, 0, -10, 5300000), 2, 2)
+    >>> dst = Grid("EPSG:32633", Affine(5, 0, 500000, 0, -5, 5300000), 4, 4)
+    >>> reproject(da.from_array(np.array([[1.0, 2.0], [3.0, 4.0]])), src, dst).compute()[1].tolist()
+    [1.0, 1.0, 2.0, 2.0]
+    """
+    if resampling == "nearest" and src.crs_wkt != dst.crs_wkt and src.is_rectilinear and dst.is_rectilinear:
+        return _nearest_exact(array, src, dst)
     import xarray as xr
     from odc.geo.geobox import GeoBox
     from odc.geo.xr import xr_coords, xr_reproject
@@ -219,7 +244,80 @@ def reproject(array: da.Array, src: Grid, dst: Grid, resampling: str = "nearest"
     dst_box = GeoBox(dst.shape, dst.transform, dst.crs_wkt)
     # geographic grids name their dims (latitude, longitude): take the GeoBox's own names
     x = xr.DataArray(array, coords=xr_coords(src_box), dims=src_box.dimensions)
-    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan).data
+    # blocks of BLOCK pixels on the target grid (odc-geo's default, the source's chunk size, gives a
+    # coarse source resampled to a fine grid millions of tiny blocks)
+    chunks = (min(BLOCK, dst.height), min(BLOCK, dst.width))
+    return xr_reproject(x, dst_box, resampling=resampling, dst_nodata=np.nan, chunks=chunks).data
+
+
+@functools.lru_cache(maxsize=16)
+def _transformer(from_wkt: str, to_wkt: str) -> Any:
+    from pyproj import Transformer
+
+    return Transformer.from_crs(from_wkt, to_wkt, always_xy=True)
+
+
+def _source_pixels(src: Grid, dst: Grid, rows: np.ndarray, cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Source row and column (floats, NaN where the transformation fails) of target pixel centres."""
+    t = dst.transform
+    x = t.c + (cols + 0.5) * t.a
+    y = t.f + (rows + 0.5) * t.e
+    sx, sy = _transformer(dst.crs_wkt, src.crs_wkt).transform(x, y, errcheck=False)
+    s = src.transform
+    with np.errstate(invalid="ignore"):
+        col = np.floor((np.asarray(sx) - s.c) / s.a)
+        row = np.floor((np.asarray(sy) - s.f) / s.e)
+    bad = ~(np.isfinite(col) & np.isfinite(row))
+    return np.where(bad, np.nan, row), np.where(bad, np.nan, col)
+
+
+def _nearest_block(window: np.ndarray, src: Grid, dst: Grid, origin: tuple[int, int, int, int]) -> np.ndarray:
+    """Target block ``origin = (row0, col0, height, width)``: each pixel's centre mapped into ``window``."""
+    r0, c0, h, w, wr0, wc0 = origin
+    rows, cols = np.mgrid[r0 : r0 + h, c0 : c0 + w]
+    row, col = _source_pixels(src, dst, rows.ravel(), cols.ravel())
+    row, col = row - wr0, col - wc0
+    ok = (row >= 0) & (row < window.shape[0]) & (col >= 0) & (col < window.shape[1])
+    out = np.full(h * w, np.nan, dtype=np.result_type(window.dtype, np.float32))
+    out[ok] = window[row[ok].astype(np.int64), col[ok].astype(np.int64)]
+    return out.reshape(h, w)
+
+
+def _nearest_exact(array: da.Array, src: Grid, dst: Grid) -> da.Array:
+    """Exact nearest neighbour across CRSs, per target block: the source window its edges map to, plus a margin."""
+    import dask
+
+    sh, sw = src.shape
+    dtype = np.result_type(array.dtype, np.float32)
+    row_chunks = da.core.normalize_chunks(BLOCK, dst.shape)[0]
+    col_chunks = da.core.normalize_chunks(BLOCK, dst.shape)[1]
+    blocks = []
+    r0 = 0
+    for h in row_chunks:
+        line = []
+        c0 = 0
+        for w in col_chunks:
+            # the block's outline of pixel centres: a continuous map sends the inside within its image
+            rr = np.r_[np.full(w, r0), np.full(w, r0 + h - 1), np.arange(r0, r0 + h), np.arange(r0, r0 + h)]
+            cc = np.r_[np.arange(c0, c0 + w), np.arange(c0, c0 + w), np.full(h, c0), np.full(h, c0 + w - 1)]
+            row, col = _source_pixels(src, dst, rr, cc)
+            if np.isnan(row).any() or not np.isfinite(row).any():
+                wr0, wr1, wc0, wc1 = 0, sh, 0, sw  # the outline leaves the projection: take all of the source
+            else:
+                wr0, wr1 = int(np.nanmin(row)) - 2, int(np.nanmax(row)) + 3
+                wc0, wc1 = int(np.nanmin(col)) - 2, int(np.nanmax(col)) + 3
+            wr0, wr1, wc0, wc1 = max(wr0, 0), min(wr1, sh), max(wc0, 0), min(wc1, sw)
+            if wr0 >= wr1 or wc0 >= wc1:
+                line.append(da.full((h, w), np.nan, dtype=dtype, chunks=(h, w)))
+            else:
+                part = dask.delayed(_nearest_block, pure=True)(
+                    array[wr0:wr1, wc0:wc1], src, dst, (r0, c0, h, w, wr0, wc0)
+                )
+                line.append(da.from_delayed(part, (h, w), dtype=dtype))
+            c0 += w
+        blocks.append(line)
+        r0 += h
+    return da.block(blocks)
 
 
 def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
@@ -230,7 +328,7 @@ def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
             return array
         return reproject(array, native, grid, resampling)
 
-    return Band(name, dtype, native, fn)
+    return Band(name, dtype, native, fn, local=True)
 
 
 def memo(fn: PixelFn) -> PixelFn:
@@ -300,7 +398,7 @@ def constant_band(name: str, value: int | float) -> Band:
     def fn(grid: Grid, resampling: str) -> da.Array:
         return generated(grid, _fill_block, value=float(value))
 
-    return Band(name, dtype, None, memo(fn))
+    return Band(name, dtype, None, memo(fn), local=True)
 
 
 def footprint(raster: Raster) -> Any:
@@ -332,10 +430,10 @@ def footprint(raster: Raster) -> Any:
 
 
 def _stored_footprint(fp: Any) -> Any:
+    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
     import shapely
     import shapely.geometry
 
-    """A ``system:footprint`` (GeoJSON in EPSG:4326, a shapely geometry or an ee.Geometry) as a shapely polygon."""
     if isinstance(fp, dict):
         geom = shapely.geometry.shape(fp)
     elif isinstance(fp, shapely.Geometry):

@@ -16,6 +16,7 @@ import math
 import os
 import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +45,7 @@ __all__ = [
     "is_remote",
     "READ_COUNTER",
     "HEADER_COUNTER",
+    "clear_dataset_cache",
 ]
 
 # Blocks of about this many pixels per side are read per task.
@@ -76,6 +78,88 @@ READ_COUNTER = _Counter()
 
 HEADER_COUNTER = _Counter()
 """Header reads at build time: ``reads`` files opened to learn their bands and grid."""
+
+
+# Open datasets, per thread (a GDAL dataset handle is not thread-safe), keyed by path and the file's
+# modification time and size: each block read reuses its thread's handle instead of opening the file
+# again (xarray's CachingFileManager does the same). Nothing here is pickled, so it holds on any
+# dask worker; a rewritten file gets a new key and so a fresh handle. GDAL keeps the decoded blocks
+# of an open dataset in its block cache (up to GDAL_CACHEMAX, 5% of RAM) until the dataset closes, so
+# a thread closes its handles after reading _DATASET_BYTES through them: memory stays bounded and the
+# opens are still amortised over many blocks.
+_DATASETS_PER_THREAD = 8
+_DATASET_BYTES = 16 * 2**20
+_local = threading.local()
+_generation = 0  # bumped by clear_dataset_cache: every thread then drops its handles
+
+
+def _dataset_key(path: str) -> tuple:
+    if is_remote(path):
+        return (path,)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return (path,)  # rasterio.open reports the missing file
+    return (path, st.st_mtime_ns, st.st_size)
+
+
+def _close_all(cache: OrderedDict) -> int:
+    n = len(cache)
+    while cache:
+        _, src = cache.popitem()
+        src.close()
+    return n
+
+
+def _open_cached(path: str) -> rasterio.io.DatasetReader:
+    """The calling thread's open handle of ``path``, opened on first use (least recently used closed first)."""
+    cache = getattr(_local, "datasets", None)
+    if cache is None:
+        cache = _local.datasets = OrderedDict()
+        _local.generation = _generation
+    elif _local.generation != _generation:  # clear_dataset_cache was called: this thread closes its own
+        _close_all(cache)
+        _local.generation = _generation
+    key = _dataset_key(path)
+    src = cache.get(key)
+    if src is not None and not src.closed:
+        cache.move_to_end(key)
+        return src
+    src = rasterio.open(path)
+    cache[key] = src
+    while len(cache) > _DATASETS_PER_THREAD:
+        _, old = cache.popitem(last=False)
+        old.close()
+    return src
+
+
+def _count_bytes(nbytes: int) -> None:
+    """Account bytes read through this thread's handles; past the budget, close them (GDAL frees their blocks)."""
+    _local.nbytes = getattr(_local, "nbytes", 0) + nbytes
+    if _local.nbytes >= _DATASET_BYTES:
+        _local.nbytes = 0
+        cache = getattr(_local, "datasets", None)
+        if cache:
+            _close_all(cache)
+
+
+def clear_dataset_cache() -> int:
+    """Forget every thread's cached dataset handles; the number closed in the calling thread.
+
+    Block reads keep each file open per thread (see :func:`read_window`). The calling thread's handles
+    are closed now; other threads close theirs at their next read (a handle belongs to its thread),
+    and when they end.
+
+    Examples
+    --------
+    >>> clear_dataset_cache() >= 0
+    True
+    """
+    global _generation
+    _generation += 1
+    cache = getattr(_local, "datasets", None)
+    _local.generation = _generation
+    return _close_all(cache) if cache else 0
 
 
 def is_remote(path: str) -> bool:
@@ -115,6 +199,8 @@ def read_window(
 ) -> np.ndarray:
     """Read one window of one band as floats, with masked and nodata pixels set to NaN.
 
+    The file is opened once per thread and kept open (keyed by path, modification time and size).
+
     Parameters
     ----------
     path
@@ -134,14 +220,15 @@ def read_window(
     row, col, h, w = window
     win = Window(col, row, w, h)
     try:
-        with rasterio.open(path) as src:
-            if use_mask is None:
-                flags = src.mask_flag_enums[band - 1]
-                use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
-                if nodata is None:
-                    nodata = src.nodatavals[band - 1]
-            raw = src.read(band, window=win)
-            mask = src.read_masks(band, window=win) if use_mask else None
+        src = _open_cached(path)
+        if use_mask is None:
+            flags = src.mask_flag_enums[band - 1]
+            use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+            if nodata is None:
+                nodata = src.nodatavals[band - 1]
+        raw = src.read(band, window=win)
+        mask = src.read_masks(band, window=win) if use_mask else None
+        _count_bytes(raw.nbytes + (0 if mask is None else mask.nbytes))
     except rasterio.errors.RasterioIOError as exc:
         # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster
         raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from None

@@ -141,6 +141,7 @@ def chunk_stats(
     if len(pixel) == 0:
         return empty_partial(kinds, values.shape[0])
     v = values[:, pixel].astype("f8", copy=False)
+    weight = np.asarray(weight, "f8")  # weights may be stored as float32: sum them in float64
     valid = ~np.isnan(v)
     # most blocks have no masked pixel among the entries: then skip the masking copies
     all_valid = bool(valid.all())

@@ -28,7 +28,7 @@ from dask.base import collections_to_expr
 
 import reducer as ee
 import reducer.sources.files as sources
-from reducer.engine import ReductionRequest, plan_reduction
+from reducer.engine import ReductionRequest, clear_weights_cache, plan_reduction
 from reducer.errors import ArgumentError, InputFileError, ReducerError
 from reducer.sources import READ_COUNTER
 from tests.common import CRS, write_tif
@@ -219,19 +219,23 @@ def _graph(plan) -> dict:
     return dict(collections_to_expr(plan.graph(), optimize_graph=False).__dask_graph__())
 
 
-WEIGHT_KEYS = ("weights-", "_weights_task-")  # a block's weights, or the task that computes them
+WEIGHT_KEYS = ("weights-", "coverage-")  # a block's weights, and the coverage batches they are cut from
 
 
 def _graph_sizes(paths: list[str], fc: ee.FeatureCollection) -> dict:
     """Pickled sizes of the graph for 1, 2 and 8 images, as the client ships it (cloudpickle)."""
     out: dict = {"total": {}, "weights": {}, "weight_keys": {}}
+    clear_weights_cache()  # weights kept from earlier tests would be in the graph as values
     for n in (1, 2, 8):
         plan = _plan(_collection(paths[:n]), fc)
         graph = _graph(plan)
         out["total"][n] = len(cloudpickle.dumps(graph))  # no open file, nothing unpicklable
         weight_keys = [k for k in graph if isinstance(k, str) and k.startswith(WEIGHT_KEYS)]
-        # one weights key per (block, coverage mode), shared by every image on the grid
-        assert len(weight_keys) == len({(b, m) for ip in plan.images for b in ip.touched for m in ip.kinds})
+        # one weights key per (block, coverage mode) and one coverage key per (batch, mode), shared by
+        # every image on the grid
+        blocks = {(b, m) for ip in plan.images for b in ip.touched for m in ip.kinds}
+        batches = {(h, m) for ip in plan.images for h in ip.homes for m in ip.kinds}
+        assert len(weight_keys) == len(blocks) + len(batches)
         out["weight_keys"][n] = len(weight_keys)
         out["weights"][n] = sum(len(cloudpickle.dumps(graph[k])) for k in weight_keys)
         if n == 8:

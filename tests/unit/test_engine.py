@@ -128,3 +128,70 @@ def test_assign_blocks_equals_brute_force(boxes, step):
             if hits:
                 expected[(i, j)] = hits
     assert got == expected
+
+
+def test_each_feature_is_covered_once_and_weights_are_compact(tmp_path, monkeypatch):
+    """A feature over many blocks is covered once (in its home block's batch); answers match a brute force."""
+    from reducer import engine
+    from reducer.coverage import coverage as real_coverage
+
+    rng = np.random.default_rng(3)
+    vals = rng.uniform(0, 100, (64, 64)).astype("float32")
+    t = Affine(1, 0, 500000, 0, -1, 4000064)
+    monkeypatch.setattr("reducer.sources.files.TARGET_BLOCK", 16)
+    raster = open_raster(write_tif(tmp_path / "big.tif", vals, transform=t, tiled=True, blocksize=16))
+    shapes = [
+        shapely.box(500003.3, 4000010.2, 500050.7, 4000061.1),
+        shapely.box(500020.5, 4000020.5, 500021.5, 4000021.5),
+    ]
+    seen: list[int] = []
+
+    def counting(geoms, grid, mode="weighted"):
+        seen.extend([1] * len(geoms))
+        return real_coverage(geoms, grid, mode)
+
+    monkeypatch.setattr(engine, "coverage", counting)
+    engine.clear_weights_cache()
+    req = ReductionRequest((raster,), ee.Reducer.mean())
+    plan = plan_reduction(req, _geoms(*shapes), CRS)
+    assert len(plan.images[0].blocks) > 4  # the big box spans many 16 x 16 blocks
+    [(_, got)] = reduce_images(req, _geoms(*shapes), CRS)
+    assert len(seen) == 2  # one coverage per feature, not one per block it meets
+    for k, shape in enumerate(shapes):  # brute force: shapely's covered fraction of each pixel
+        w = np.zeros((64, 64))
+        for r in range(64):
+            for c in range(64):
+                w[r, c] = shape.intersection(shapely.box(500000 + c, 4000063 - r, 500001 + c, 4000064 - r)).area
+        assert got["mean"][k] == pytest.approx(float((w * vals).sum() / w.sum()), rel=1e-6)
+    kept = [v for v, _ in engine._WEIGHTS.values()]
+    assert kept and all(bw.pixel.dtype == np.uint32 and bw.weight.dtype == np.float32 for bw in kept)
+    # a second reduction reuses the weights: its graph holds no coverage task, and no coverage runs
+    seen.clear()
+    graph = dict(plan_reduction(req, _geoms(*shapes), CRS).graph()[0].__dask_graph__())
+    assert not [k for k in graph if isinstance(k, str) and k.startswith("coverage-")]
+    [(_, again)] = reduce_images(req, _geoms(*shapes), CRS)
+    assert seen == [] and np.array_equal(again["mean"], got["mean"])
+
+
+def test_fine_scale_on_coarse_raster_resamples_only_touched_windows(tmp_path):
+    """Two points on a 1.5 degree raster at scale=10 in EPSG:4326: a 16,698² grid, of which two windows are built."""
+    n = 150
+    vals = np.arange(n * n, dtype="float32").reshape(n, n)
+    path = write_tif(tmp_path / "coarse.tif", vals, transform=Affine(0.01, 0, 14, 0, -0.01, 48), crs="EPSG:4326")
+    raster = open_raster(path)
+    pts = _geoms(shapely.Point(14.2031, 47.7012), shapely.Point(15.3017, 46.6523))
+    req = ReductionRequest((raster,), ee.Reducer.mean(), scale=10, crs="EPSG:4326")
+    plan = plan_reduction(req, pts, "EPSG:4326")
+    ip = plan.images[0]
+    assert ip.grid.shape[0] > 16000 and ip.stack is None and len(ip.touched) == 2
+    graph = dict(plan.graph()[0].__dask_graph__())
+    assert len(graph) < 40  # a handful of tasks per touched window, none for the other ~270 windows
+    [(_, got)] = reduce_images(req, pts, "EPSG:4326")
+    # brute force: the target pixel holding each point, and the source pixel holding that pixel's centre
+    t = ip.grid.transform
+    expect = []
+    for p in pts:
+        col, row = np.floor((p.x - t.c) / t.a), np.floor((p.y - t.f) / t.e)
+        cx, cy = t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e
+        expect.append(vals[int(np.floor((48 - cy) / 0.01)), int(np.floor((cx - 14) / 0.01))])
+    assert got["mean"].tolist() == expect
