@@ -77,14 +77,25 @@ def _sample_std(d: Dense) -> np.ndarray:
     return np.sqrt(_sample_variance(d))
 
 
+def _spread(d: Dense) -> np.ndarray:
+    """The variance, NaN where the values are constant up to rounding (skew and kurtosis are undefined there).
+
+    Combining partial moments of equal values leaves a variance of rounding noise (1e-31 for values
+    near 7), which would give a random skew: a variance below 1e-12 of the squared mean counts as 0.
+    """
+    m2 = _ratio(d["m2"], d["w"])
+    mean = _ratio(d["wx"], d["w"])
+    with np.errstate(invalid="ignore"):
+        constant = ~(m2 > 1e-12 * mean * mean)
+    return np.where(constant, np.nan, m2)
+
+
 def _skew(d: Dense) -> np.ndarray:
-    m2, m3 = _ratio(d["m2"], d["w"]), _ratio(d["m3"], d["w"])
-    return _ratio(m3, np.where(m2 > 0, m2, np.nan) ** 1.5)
+    return _ratio(_ratio(d["m3"], d["w"]), _spread(d) ** 1.5)
 
 
 def _kurtosis(d: Dense) -> np.ndarray:
-    m2, m4 = _ratio(d["m2"], d["w"]), _ratio(d["m4"], d["w"])
-    return _ratio(m4, np.where(m2 > 0, m2, np.nan) ** 2) - 3.0
+    return _ratio(_ratio(d["m4"], d["w"]), _spread(d) ** 2) - 3.0
 
 
 def _min(d: Dense) -> np.ndarray:
