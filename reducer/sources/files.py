@@ -135,8 +135,7 @@ def read_window(
     try:
         with rasterio.open(path) as src:
             if use_mask is None:
-                flags = src.mask_flag_enums[band - 1]
-                use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+                use_mask = _needs_gdal_mask(src, band)
                 if nodata is None:
                     nodata = src.nodatavals[band - 1]
             raw = src.read(band, window=win)
@@ -147,6 +146,8 @@ def read_window(
     READ_COUNTER.add(h * w)
     out = raw.astype(out_dtype, copy=False)
     bad = None
+    if mask is not None and _is_int64(raw.dtype):
+        nodata = None  # a float cannot hold a 64-bit nodata exactly: GDAL's mask says it instead
     if nodata is not None:
         bad = np.isnan(raw) if isinstance(nodata, float) and math.isnan(nodata) else raw == nodata
     if mask is not None:
@@ -154,6 +155,28 @@ def read_window(
     if bad is not None and bad.any():
         out[bad] = np.nan  # ``raw`` is this call's own fresh array: no copy needed
     return out
+
+
+def _needs_gdal_mask(src: rasterio.io.DatasetReader, band: int) -> bool:
+    """Whether GDAL's own mask must be read for ``band``: a mask band, an alpha band, or a nodata
+    value rasterio cannot hand over exactly.
+
+    rasterio reports nodata as a float: a 64-bit integer nodata such as the type's maximum is
+    either dropped (reported as None) or rounded, so comparing pixels with it would count nodata as
+    data or drop real values. GDAL's mask is exact, so it is read whenever the flags say there is
+    one and the nodata value alone is not trustworthy.
+    """
+    flags = src.mask_flag_enums[band - 1]
+    if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+        return True
+    if MaskFlags.nodata in flags:
+        return src.nodatavals[band - 1] is None or _is_int64(src.dtypes[band - 1])
+    return False
+
+
+def _is_int64(dtype: np.dtype | str) -> bool:
+    dt = np.dtype(dtype)
+    return dt.kind in "iu" and dt.itemsize >= 8
 
 
 def _chunks(size: int, step: int) -> tuple[int, ...]:
@@ -294,8 +317,7 @@ class RasterioFileSource:
             dtype = src.dtypes[k - 1]
             if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
                 _check_nodata(self.path, nodata, dtype)
-            flags = src.mask_flag_enums[k - 1]
-            use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+            use_mask = _needs_gdal_mask(src, k)
             bands.append(BandInfo(k, name, dtype, nodata, use_mask))
         self.bands = tuple(bands)
         self.band_names = tuple(names)

@@ -1,0 +1,57 @@
+"""Hostile inputs (issue 16): each test feeds a bad input or a fault and checks the outcome.
+
+The right number (against a numpy oracle), the named error, or a bounded time.
+"""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import reducer as ee
+from tests.common import write_tif
+
+MEAN_COUNT = ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True)
+
+
+def _set_nodata_tag(path: Path, text: str) -> None:
+    """Rewrite the GDAL_NODATA TIFF tag (42113) as ``text``, as GDAL writes a 64-bit nodata.
+
+    rasterio cannot write a nodata that a float does not hold exactly (the int64 maximum), so the
+    tag's text is appended to the file and the tag pointed at it.
+    """
+    b = bytearray(path.read_bytes())
+    assert b[:4] == b"II*\x00"
+    ifd = struct.unpack_from("<I", b, 4)[0]
+    for i in range(struct.unpack_from("<H", b, ifd)[0]):
+        entry = ifd + 2 + 12 * i
+        if struct.unpack_from("<H", b, entry)[0] == 42113:
+            if len(b) % 2:
+                b += b"\x00"
+            offset, text_bytes = len(b), text.encode() + b"\x00"
+            b += text_bytes
+            struct.pack_into("<II", b, entry + 4, len(text_bytes), offset)
+            path.write_bytes(bytes(b))
+            return
+    raise AssertionError("no GDAL_NODATA tag")
+
+
+# -- 1. 64-bit integer nodata -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["int64", "uint64"])
+def test_int64_nodata_at_type_max_is_masked(tmp_path: Path, dtype: str) -> None:
+    nodata = np.iinfo(dtype).max
+    data = (np.arange(16, dtype=dtype).reshape(4, 4) * 10 + 5).astype(dtype)
+    data[:2] = nodata
+    # a value next to the maximum that a float nodata would swallow: it must stay data
+    data[3, 3] = nodata - 1
+    path = write_tif(tmp_path / f"{dtype}.tif", data, nodata=7)
+    _set_nodata_tag(path, str(nodata))
+    valid = data[data != nodata].astype("float64")
+    out = ee.Image(str(path)).reduceRegion(MEAN_COUNT, scale=1).getInfo()
+    assert out["B1_count"] == valid.size == 8
+    assert out["B1_mean"] == pytest.approx(valid.mean(), rel=1e-12)
