@@ -158,9 +158,9 @@ def read_window(
 
 
 def _needs_gdal_mask(src: rasterio.io.DatasetReader, band: int) -> bool:
-    """Whether GDAL's own mask must be read for ``band``: a mask band, an alpha band, or a nodata
-    value rasterio cannot hand over exactly.
+    """Whether GDAL's own mask must be read for ``band``.
 
+    It must for a mask band, an alpha band, or a nodata value rasterio cannot hand over exactly.
     rasterio reports nodata as a float: a 64-bit integer nodata such as the type's maximum is
     either dropped (reported as None) or rounded, so comparing pixels with it would count nodata as
     data or drop real values. GDAL's mask is exact, so it is read whenever the flags say there is
