@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 import dask
-import geopandas as gpd
 import numpy as np
 import shapely
 from dask.base import tokenize
 
 from .compute import compute
 from .coverage import coverage, estimate_pixels
-from .errors import CRSError, MaxPixelsError
+from .errors import CRSError, MaxPixelsError, ReprojectionWarning
+from .geometry import reproject_features
 from .grid import Grid, norm_crs, resolve_grid
 from .raster import Raster
 from .reducers import Column, Reducer, resolve_columns
@@ -442,7 +442,9 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
                     reprojected[wkt] = geoms
                 else:
                     try:
-                        moved = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
+                        moved = reproject_features(geoms, src_crs, grid.crs, keep=grid.bounds)
+                    except ReprojectionWarning:  # raised when warnings are errors
+                        raise
                     except Exception as exc:  # pragma: no cover - pyproj failures
                         raise CRSError(f"cannot reproject the features from {src_crs} to {grid.crs}: {exc}") from exc
                     reprojected[wkt] = np.asarray(moved, dtype=object)

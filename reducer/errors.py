@@ -27,6 +27,7 @@ __all__ = [
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
+    "ReprojectionWarning",
 ]
 
 
@@ -101,3 +102,7 @@ class GeometryWarning(ReducerWarning):
 
 class NoOverlapWarning(ReducerWarning):
     """No feature overlaps the raster: every output is None."""
+
+
+class ReprojectionWarning(ReducerWarning):
+    """A feature's area changed through reprojection to the raster's CRS: its statistics may be wrong."""

@@ -6,12 +6,14 @@ The right number (against a numpy oracle), the named error, or a bounded time.
 from __future__ import annotations
 
 import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import reducer as ee
+from reducer.errors import ReprojectionWarning
 from tests.common import write_tif
 
 MEAN_COUNT = ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True)
@@ -55,3 +57,43 @@ def test_int64_nodata_at_type_max_is_masked(tmp_path: Path, dtype: str) -> None:
     out = ee.Image(str(path)).reduceRegion(MEAN_COUNT, scale=1).getInfo()
     assert out["B1_count"] == valid.size == 8
     assert out["B1_mean"] == pytest.approx(valid.mean(), rel=1e-12)
+
+
+# -- 2. a polygon spanning the world, reprojected ---------------------------------------------------
+
+
+def test_world_polygon_in_lonlat_covers_a_utm_raster(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from tests.common import VALUES_3x3
+
+    path = write_tif(tmp_path / "v.tif", VALUES_3x3)
+    world = [shapely.box(-180, -90, 180, 90), shapely.box(-170, -80, 170, 80)]
+    fc = ee.FeatureCollection(gpd.GeoDataFrame(geometry=world, crs=4326))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReprojectionWarning)
+        out = ee.Image(str(path)).reduceRegions(fc, MEAN_COUNT, scale=1).getInfo()["features"]
+    # both polygons hold the whole 3x3 raster: every pixel, fully covered
+    for f in out:
+        assert f["properties"]["count"] == VALUES_3x3.size
+        assert f["properties"]["mean"] == pytest.approx(VALUES_3x3.mean())
+
+
+def test_reprojection_that_changes_area_warns() -> None:
+    import shapely
+    from pyproj import CRS, Geod
+
+    from reducer.geometry import WGS84, reproject_features
+
+    # a CRS without an area of use: nothing to clip the world polygon to, so it degenerates
+    tmerc = CRS.from_proj4("+proj=tmerc +lon_0=15 +datum=WGS84 +units=m +no_defs")
+    geoms = np.array([shapely.box(-180, -90, 180, 90), shapely.box(14, 40, 16, 42)], dtype=object)
+    with pytest.warns(ReprojectionWarning, match=r"1 feature\(s\) change area.*feature 0"):
+        reproject_features(geoms, WGS84, tmerc)
+    # a 2° box near the central meridian keeps its area: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ReprojectionWarning)
+        out = reproject_features(geoms[1:], WGS84, tmerc)
+    geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(shapely.segmentize(geoms[1], 0.01))[0])
+    assert out[0].area == pytest.approx(geodesic, rel=1e-3)  # transverse Mercator: nearly equal-area there
