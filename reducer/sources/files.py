@@ -140,6 +140,7 @@ def read_window(
                     nodata = src.nodatavals[band - 1]
             raw = src.read(band, window=win)
             mask = src.read_masks(band, window=win) if use_mask else None
+            stats_range = _statistics_range(src.tags(band))
     except rasterio.errors.RasterioIOError as exc:
         # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster
         raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from None
@@ -154,7 +155,37 @@ def read_window(
         bad = (mask == 0) if bad is None else (bad | (mask == 0))
     if bad is not None and bad.any():
         out[bad] = np.nan  # ``raw`` is this call's own fresh array: no copy needed
+    if stats_range is not None:
+        _check_statistics(out, stats_range, path, band, window)
     return out
+
+
+def _statistics_range(tags: Mapping[str, str]) -> tuple[float, float] | None:
+    """The band's exact ``STATISTICS_MINIMUM/MAXIMUM`` tags (GDAL's), or None (absent or approximate)."""
+    if str(tags.get("STATISTICS_APPROXIMATE", "")).upper() in ("YES", "TRUE", "1"):
+        return None
+    try:
+        lo, hi = float(tags["STATISTICS_MINIMUM"]), float(tags["STATISTICS_MAXIMUM"])
+    except (KeyError, ValueError):
+        return None
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo <= hi else None
+
+
+def _check_statistics(
+    block: np.ndarray, stats_range: tuple[float, float], path: str, band: int, window: tuple[int, int, int, int]
+) -> None:
+    """Refuse a block holding values outside the file's own statistics: a corrupt tile decodes to garbage."""
+    lo, hi = stats_range
+    with np.errstate(invalid="ignore"):
+        found_lo, found_hi = np.nanmin(block, initial=np.inf), np.nanmax(block, initial=-np.inf)
+    slack = 1e-6 * max(abs(lo), abs(hi), 1.0)  # the tags are printed with limited precision
+    if found_lo < lo - slack or found_hi > hi + slack:
+        raise InputFileError(
+            f"raster {path!r} (band {band}, window {window}) holds values {found_lo:.9g}..{found_hi:.9g} outside "
+            f"its own statistics {lo:.9g}..{hi:.9g} (STATISTICS_MINIMUM/MAXIMUM): the file is probably corrupt. "
+            "Re-download or re-export it; if it was edited since its statistics were computed, recompute them "
+            "(`gdalinfo -stats FILE`) or remove them."
+        )
 
 
 def _needs_gdal_mask(src: rasterio.io.DatasetReader, band: int) -> bool:

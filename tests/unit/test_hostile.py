@@ -97,3 +97,29 @@ def test_reprojection_that_changes_area_warns() -> None:
         out = reproject_features(geoms[1:], WGS84, tmerc)
     geodesic = abs(Geod(ellps="WGS84").geometry_area_perimeter(shapely.segmentize(geoms[1], 0.01))[0])
     assert out[0].area == pytest.approx(geodesic, rel=1e-3)  # transverse Mercator: nearly equal-area there
+
+
+# -- 3. a corrupt tile, caught by the file's own statistics -----------------------------------------
+
+
+def _with_statistics(path: Path, lo: float, hi: float) -> None:
+    import rasterio
+
+    with rasterio.open(path, "r+") as dst:
+        dst.update_tags(1, STATISTICS_MINIMUM=str(lo), STATISTICS_MAXIMUM=str(hi))
+
+
+def test_block_outside_the_files_statistics_is_refused(tmp_path: Path) -> None:
+    from reducer.errors import InputFileError
+    from tests.common import VALUES_3x3
+
+    path = write_tif(tmp_path / "v.tif", VALUES_3x3)
+    _with_statistics(path, 1, 9)
+    assert ee.Image(str(path)).reduceRegion(MEAN_COUNT, scale=1).getInfo()["B1_mean"] == pytest.approx(5.0)
+    # garbage where the pixel 5 was, as a tile that decodes wrongly gives
+    data = path.read_bytes()
+    five = np.float32(5).tobytes()
+    assert data.count(five) == 1
+    path.write_bytes(data.replace(five, np.float32(9.2e34).tobytes()))
+    with pytest.raises(InputFileError, match=r"v\.tif.*outside its own statistics 1\.\.9.*corrupt"):
+        ee.Image(str(path)).reduceRegion(MEAN_COUNT, scale=1).getInfo()
