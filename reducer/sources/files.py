@@ -12,9 +12,11 @@ file is first opened when a block of pixels is read. Paths may be anything raste
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -41,6 +43,9 @@ __all__ = [
     "read_window",
     "pixel_dtype",
     "is_remote",
+    "http_options",
+    "gdal_reason",
+    "HTTP_DEFAULTS",
     "READ_COUNTER",
     "HEADER_COUNTER",
 ]
@@ -88,6 +93,142 @@ def is_remote(path: str) -> bool:
     return "://" in path or path.startswith("/vsi")
 
 
+# GDAL's HTTP options reducer sets for remote reads unless the environment sets them: a server that
+# stalls or trickles fails after a bounded time instead of hanging a build or a getInfo.
+HTTP_DEFAULTS: dict[str, str] = {
+    "GDAL_HTTP_CONNECTTIMEOUT": "10",
+    "GDAL_HTTP_TIMEOUT": "60",
+    "GDAL_HTTP_LOW_SPEED_TIME": "30",
+    "GDAL_HTTP_LOW_SPEED_LIMIT": "1024",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+}
+# Transient failures GDAL does not retry itself (a dropped connection, a 5xx after GDAL's retries)
+# are retried this many times, after REDUCER_HTTP_BACKOFF seconds, doubling.
+_TRANSIENT = (
+    "empty reply",
+    "io error",
+    "read error",
+    "connection reset",
+    "recv failure",
+    "send failure",
+    "http response code: 5",
+    "http error code: 5",
+    "response_code=5",
+)
+
+# GDAL warnings that say a remote read returned less than it asked for.
+_CUT_SHORT = ("io error", "read error", "response_code=", "http error code", "curl error")
+
+
+def http_options() -> dict[str, str]:
+    """GDAL's HTTP options for a remote read: :data:`HTTP_DEFAULTS` where the environment sets none.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["GDAL_HTTP_TIMEOUT"] = "5"
+    >>> http_options()["GDAL_HTTP_TIMEOUT"], "GDAL_HTTP_LOW_SPEED_TIME" in http_options()
+    (None, True)
+    >>> del os.environ["GDAL_HTTP_TIMEOUT"]
+    >>> http_options()["GDAL_HTTP_TIMEOUT"]
+    '60'
+    """
+    return {k: (None if k in os.environ else v) for k, v in HTTP_DEFAULTS.items()}
+
+
+def gdal_reason(exc: BaseException) -> str:
+    """GDAL's own reason for a failure: the messages of ``exc`` and of the exceptions it chains.
+
+    rasterio's read errors say "See previous exception for details" and chain the CPLE error that
+    holds the reason (``HTTP response code: 500``, ``TIFFReadEncodedTile() failed``).
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise OSError("TIFFReadEncodedTile() failed.")
+    ...     except OSError as e:
+    ...         raise OSError("Read or write failed. See previous exception for details.") from e
+    ... except OSError as exc:
+    ...     print(gdal_reason(exc))
+    TIFFReadEncodedTile() failed.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        msg = str(e).replace("See previous exception for details.", "").strip()
+        if msg and msg not in parts and not msg.startswith("Read or write failed"):
+            parts.append(msg)
+        e = e.__cause__ or e.__context__
+    return "; ".join(parts) or type(exc).__name__
+
+
+class _GdalMessages(logging.Handler):
+    """Collects the GDAL messages rasterio logs on this thread (HTTP errors are logged, not raised)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread and len(self.messages) < 50:
+            msg = record.getMessage()
+            if msg not in self.messages:
+                self.messages.append(msg)
+
+
+class RemoteReadError(rasterio.errors.RasterioIOError):
+    """A remote read failed: GDAL's exception, with GDAL's logged messages (the HTTP reason) added."""
+
+
+def _remote_call(path: str, fn: Any) -> Any:
+    """``fn()`` under GDAL's HTTP options, transient failures retried with backoff (remote paths only).
+
+    A failure that outlasts the retries raises :class:`RemoteReadError`, whose message holds GDAL's
+    reason and the messages it logged (``HTTP error code: 500``, ``Empty reply from server``).
+    """
+    if not is_remote(path):
+        return fn()
+    retries = int(os.environ.get("REDUCER_HTTP_RETRIES", "2"))
+    delay = float(os.environ.get("REDUCER_HTTP_BACKOFF", "0.5"))
+    options = {k: v for k, v in http_options().items() if v is not None}
+    logger = logging.getLogger("rasterio")
+    vsi = path if path.startswith("/vsi") else f"/vsicurl/{path}"
+    for attempt in range(retries + 1):
+        handler = _GdalMessages()
+        logger.addHandler(handler)
+        # after a failure GDAL caches the file as missing: a retry bypasses its cache for this file
+        extra = {"CPL_VSIL_CURL_NON_CACHED": vsi} if attempt else {}
+        try:
+            with rasterio.Env(**options, **extra):
+                out = fn()
+            # a download cut short (too slow, dropped) is not an error to GDAL: the file just ends early,
+            # and libtiff warns that tags could not be read. Such a read is a failure, not a short file.
+            cut = [m for m in handler.messages if any(t in m.lower() for t in _CUT_SHORT)]
+            if not cut:
+                return out
+            reason = "; ".join(cut[:3])
+        except rasterio.errors.RasterioIOError as exc:
+            reason = "; ".join([gdal_reason(exc), *handler.messages[-3:]])
+        finally:
+            logger.removeHandler(handler)
+        if attempt == retries or not any(t in reason.lower() for t in _TRANSIENT):
+            limits = {k: os.environ.get(k) or HTTP_DEFAULTS[k] for k in HTTP_DEFAULTS}
+            raise RemoteReadError(
+                f"{reason} (after {attempt + 1} attempt(s); a server that is too slow fails after "
+                f"GDAL_HTTP_TIMEOUT={limits['GDAL_HTTP_TIMEOUT']} s, or below "
+                f"GDAL_HTTP_LOW_SPEED_LIMIT={limits['GDAL_HTTP_LOW_SPEED_LIMIT']} bytes/s for "
+                f"GDAL_HTTP_LOW_SPEED_TIME={limits['GDAL_HTTP_LOW_SPEED_TIME']} s: set them in the environment "
+                "to wait longer)"
+            )
+        time.sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def pixel_dtype(dtype: np.dtype | str) -> np.dtype:
     """The float dtype pixels are held in: masked pixels are NaN.
 
@@ -132,18 +273,26 @@ def read_window(
     """
     row, col, h, w = window
     win = Window(col, row, w, h)
-    try:
+
+    def read() -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None, bool | None, float | None]:
         with rasterio.open(path) as src:
-            if use_mask is None:
-                use_mask = _needs_gdal_mask(src, band)
-                if nodata is None:
-                    nodata = src.nodatavals[band - 1]
+            use, nd = use_mask, nodata
+            if use is None:
+                use = _needs_gdal_mask(src, band)
+                if nd is None:
+                    nd = src.nodatavals[band - 1]
             raw = src.read(band, window=win)
-            mask = src.read_masks(band, window=win) if use_mask else None
-            stats_range = _statistics_range(src.tags(band))
+            mask = src.read_masks(band, window=win) if use else None
+            return raw, mask, _statistics_range(src.tags(band)), use, nd
+
+    try:
+        raw, mask, stats_range, use_mask, nodata = _remote_call(path, read)
     except rasterio.errors.RasterioIOError as exc:
-        # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster
-        raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from None
+        # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster;
+        # its reason is carried in the message instead
+        raise InputFileError(
+            f"cannot read pixels of {path!r} (band {band}, window {window}): {gdal_reason(exc)}"
+        ) from None
     READ_COUNTER.add(h * w)
     out = raw.astype(out_dtype, copy=False)
     bad = None
@@ -263,15 +412,19 @@ class RasterioFileSource:
         self.path = str(path)
         if not is_remote(self.path) and not Path(self.path).exists():
             raise InputFileError(f"raster file {self.path!r} does not exist. Check the path and the working directory.")
-        try:
+
+        def read_header() -> None:
             with rasterio.open(self.path) as src:
                 HEADER_COUNTER.add(0)
                 self._read_header(src)
+
+        try:
+            _remote_call(self.path, read_header)
         except rasterio.errors.RasterioIOError as exc:
             raise InputFileError(
-                f"cannot open raster {self.path!r}: {exc}. Is it a GeoTIFF (or another format GDAL reads) "
-                "and complete? Re-download or re-export it."
-            ) from exc
+                f"cannot open raster {self.path!r}: {gdal_reason(exc)}. Is it a GeoTIFF (or another format GDAL "
+                "reads), complete and reachable? Re-download or re-export it."
+            ) from None
 
     @classmethod
     def from_header(
