@@ -8,7 +8,13 @@ from .errors import ArgumentError
 
 __all__ = ["set_options", "get"]
 
-_OPTIONS: dict[str, Any] = {"scheduler": None, "progress": None, "invalid_geometry": "repair", "export_root": None}
+_OPTIONS: dict[str, Any] = {
+    "scheduler": None,
+    "progress": None,
+    "invalid_geometry": "repair",
+    "export_root": None,
+    "max_plan_pixels": 1e8,
+}
 _CHOICES: dict[str, tuple[Any, ...]] = {"invalid_geometry": ("repair", "error")}
 
 
@@ -29,6 +35,10 @@ def set_options(**kwargs: Any) -> dict[str, Any]:
     export_root
         The folder that ``ee.batch.Export.table.toDrive(folder=...)`` writes under; None (the default)
         for the current directory.
+    max_plan_pixels
+        The most (feature, pixel) entries one image's reduction may plan, all features together
+        (``1e8`` by default; None for no limit). A larger plan raises
+        :class:`reducer.errors.MaxPixelsError` before anything is read.
 
     Examples
     --------

@@ -20,7 +20,7 @@ import shapely
 
 from .coverage import estimate_pixels
 from .engine import ReductionRequest, reduce_images
-from .errors import CRSError
+from .errors import ArgumentError, CRSError
 from .geometry import as_geometry
 from .grid import resolve_grid
 from .raster import Raster
@@ -86,6 +86,7 @@ def reduce_regions(
     crs: Any = None,
     crsTransform: Sequence[float] | None = None,
     per_image_ids: bool = True,
+    maxPixelsPerRegion: float | None = None,
 ) -> Reduction:
     """Reduce every image over every feature (lazy): the one path of both ``reduceRegions``.
 
@@ -99,7 +100,10 @@ def reduce_regions(
     >>> [c.name for c in columns], values["mean"].tolist()
     (['mean'], [2.0])
     """
-    request = ReductionRequest(tuple(images), reducer, scale, crs, crsTransform, "regions")
+    per_region = _pixel_limit(maxPixelsPerRegion, "maxPixelsPerRegion")
+    request = ReductionRequest(
+        tuple(images), reducer, scale, crs, crsTransform, "regions", max_pixels_per_region=per_region
+    )
     return Reduction(request, features, per_image_ids)
 
 
@@ -122,7 +126,7 @@ def reduce_region(
         g = as_geometry(geometry)
         geom, geom_crs = g.to_shapely(), g.crs
     geoms = np.array([geom], dtype=object)
-    max_pixels = None if maxPixels is None else float(maxPixels)
+    max_pixels = _pixel_limit(maxPixels, "maxPixels")
     if bestEffort and max_pixels is not None:
         grid = resolve_grid(image.grid, scale, crs, crsTransform)
         in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
@@ -135,6 +139,19 @@ def reduce_region(
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+
+
+def _pixel_limit(value: Any, name: str) -> float | None:
+    """A pixel limit as a positive float, or None."""
+    if value is None:
+        return None
+    try:
+        limit = float(value)
+    except (TypeError, ValueError):
+        limit = math.nan
+    if isinstance(value, bool) or not limit > 0:
+        raise ArgumentError(f"{name}={value!r} is not a positive number of pixels. Pass a number such as 1e9.")
+    return limit
 
 
 def to_python(v: Any, integer: bool = False) -> Any:

@@ -423,7 +423,7 @@ class RasterioFileSource:
         except rasterio.errors.RasterioIOError as exc:
             raise InputFileError(
                 f"cannot open raster {self.path!r}: {gdal_reason(exc)}. Is it a GeoTIFF (or another format GDAL "
-                "reads), complete and reachable? Re-download or re-export it."
+                "reads) and complete? Is it reachable? Re-download or re-export it."
             ) from None
 
     @classmethod

@@ -123,3 +123,57 @@ def test_block_outside_the_files_statistics_is_refused(tmp_path: Path) -> None:
     path.write_bytes(data.replace(five, np.float32(9.2e34).tobytes()))
     with pytest.raises(InputFileError, match=r"v\.tif.*outside its own statistics 1\.\.9.*corrupt"):
         ee.Image(str(path)).reduceRegion(MEAN_COUNT, scale=1).getInfo()
+
+
+# -- 6. reduceRegions' pixel limits ------------------------------------------------------------------
+
+
+def _square_fc():
+    import geopandas as gpd
+
+    from tests.common import CRS, SQUARE, TOP_LEFT
+
+    return ee.FeatureCollection(gpd.GeoDataFrame(geometry=[SQUARE, TOP_LEFT], crs=CRS))
+
+
+def test_reduce_regions_refuses_a_huge_plan_at_once(tmp_path: Path) -> None:
+    from reducer.errors import MaxPixelsError
+    from reducer.sources import READ_COUNTER
+    from tests.common import VALUES_3x3
+
+    path = write_tif(tmp_path / "v.tif", VALUES_3x3)
+    READ_COUNTER.reset()
+    # degrees typed as metres: 0.0001 m pixels on a 3 m raster; 4 + 3.6 m² of features are 7.6e8 entries
+    with pytest.raises(
+        MaxPixelsError, match=r"plan 760000000 .*30000 x 30000 grid.*limit of 100000000.*max_plan_pixels"
+    ):
+        ee.Image(str(path)).reduceRegions(_square_fc(), ee.Reducer.mean(), scale=0.0001).getInfo()
+    assert READ_COUNTER.reads == 0
+    old = ee.set_options(max_plan_pixels=None)  # the limit can be lifted; a smaller scale then works
+    try:
+        out = ee.Image(str(path)).reduceRegions(_square_fc(), ee.Reducer.mean(), scale=0.25).getInfo()
+    finally:
+        ee.set_options(**old)
+    assert out["features"][0]["properties"]["mean"] == pytest.approx(5.0)
+
+
+def test_max_pixels_per_region_is_enforced_per_region(tmp_path: Path) -> None:
+    from reducer.errors import ArgumentError, MaxPixelsError
+    from tests.common import VALUES_3x3
+
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", VALUES_3x3)))
+    # at 0.5 m, SQUARE (2 x 2 m) holds 16 pixels and TOP_LEFT (2 x 1.8 m) 15: the limit 15 names feature 0
+    with pytest.raises(
+        MaxPixelsError, match=r"region 0 \(feature 0\)\. Found 16, but maxPixelsPerRegion allows only 15"
+    ):
+        img.reduceRegions(_square_fc(), ee.Reducer.mean(), scale=0.5, maxPixelsPerRegion=15).getInfo()
+    out = img.reduceRegions(_square_fc(), ee.Reducer.mean(), scale=0.5, maxPixelsPerRegion=16).getInfo()
+    assert out["features"][0]["properties"]["mean"] == pytest.approx(5.0)
+    ic = ee.ImageCollection([str(tmp_path / "v.tif")])
+    with pytest.raises(MaxPixelsError, match="maxPixelsPerRegion allows only 15"):
+        ic.reduceRegions(_square_fc(), ee.Reducer.mean(), scale=0.5, maxPixelsPerRegion=15).getInfo()
+    for bad in ("x", -1, 0):
+        with pytest.raises(ArgumentError, match=f"maxPixelsPerRegion={bad!r}"):
+            img.reduceRegions(_square_fc(), ee.Reducer.mean(), maxPixelsPerRegion=bad)
+        with pytest.raises(ArgumentError, match=f"maxPixels={bad!r}"):
+            img.reduceRegion(ee.Reducer.mean(), scale=1, maxPixels=bad).getInfo()
