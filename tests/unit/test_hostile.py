@@ -177,3 +177,32 @@ def test_max_pixels_per_region_is_enforced_per_region(tmp_path: Path) -> None:
             img.reduceRegions(_square_fc(), ee.Reducer.mean(), maxPixelsPerRegion=bad)
         with pytest.raises(ArgumentError, match=f"maxPixels={bad!r}"):
             img.reduceRegion(ee.Reducer.mean(), scale=1, maxPixels=bad).getInfo()
+
+
+# -- 7. long chains of band math ---------------------------------------------------------------------
+
+
+def test_ten_thousand_image_add_chain(tmp_path: Path) -> None:
+    from tests.common import VALUES_3x3
+
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", VALUES_3x3)))
+    steps = [0.1 * k for k in range(1, 10_000)]
+    acc = img
+    for k, step in enumerate(steps):
+        acc = acc.add(img if k % 2 else ee.Image.constant(step))
+    # the oracle: the same left-to-right fold in float64, per pixel
+    expected = VALUES_3x3.astype("float64")
+    for k, step in enumerate(steps):
+        expected = expected + (VALUES_3x3.astype("float64") if k % 2 else step)
+    out = acc.reduceRegion(ee.Reducer.minMax(), scale=1).getInfo()
+    assert out["B1_min"] == expected.min() and out["B1_max"] == expected.max()
+
+
+def test_long_min_and_max_chains() -> None:
+    acc_min = acc_max = ee.Image.constant(0)
+    for k in range(2000):  # deeper than Python's recursion limit
+        acc_min = acc_min.min(ee.Image.constant(k - 1500))
+        acc_max = acc_max.max(ee.Image.constant(k - 1500))
+    point = ee.Geometry.Point(0, 0)
+    assert acc_min.reduceRegion(ee.Reducer.first(), point, scale=1000, crs="EPSG:4326").getInfo() == {"constant": -1500}
+    assert acc_max.reduceRegion(ee.Reducer.first(), point, scale=1000, crs="EPSG:4326").getInfo() == {"constant": 499}
