@@ -29,7 +29,7 @@ from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, reproject
 from .files import BandInfo, RasterioFileSource, is_remote
 
-__all__ = ["rasters_from_stac", "read_items", "raster_from_item"]
+__all__ = ["rasters_from_stac", "read_items", "raster_from_item", "walk_items"]
 
 RASTER_MEDIA = ("image/tiff", "image/jp2", "image/vnd.stac.geotiff", "application/x-hdf")
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
@@ -59,7 +59,7 @@ def read_items(source: Any) -> tuple[list[Any], str | None]:
     if isinstance(source, pystac.ItemCollection):
         return list(source), None
     if isinstance(source, pystac.Catalog):
-        return list(source.get_items(recursive=True)), None
+        return walk_items(source), None
     if isinstance(source, pystac.Item):
         return [source], None
     if isinstance(source, Mapping):
@@ -104,7 +104,59 @@ def _read_path(path: str) -> tuple[list[Any], str | None]:
         raise InputFileError(f"cannot read the STAC file {path!r}: {exc}") from exc
     if isinstance(obj, pystac.Item):
         return [obj], base
-    return list(obj.get_items(recursive=True)), base
+    return walk_items(obj), base
+
+
+def walk_items(catalog: Any) -> list[Any]:
+    """Every item under a ``pystac.Catalog``, children followed without recursion; a link cycle is refused.
+
+    A child link back to one of its own ancestors raises :class:`~reducer.errors.InputFileError`
+    naming the catalog whose link closes the cycle and the link's target. A catalog reached twice
+    by different paths (not a cycle) is read once.
+
+    Examples
+    --------
+    >>> import pystac
+    >>> root = pystac.Catalog("root", "r")
+    >>> child = pystac.Catalog("child", "c")
+    >>> _ = root.add_child(child)
+    >>> child.add_link(pystac.Link("child", root))  # child -> root: a cycle
+    >>> walk_items(root)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.InputFileError: STAC catalog link cycle: catalog 'child' ... to catalog 'root' ...
+    """
+    items: list[Any] = []
+    seen_items: set[Any] = set()
+    done: set[int] = set()
+    # depth-first, with each catalog's ancestors (as objects; hrefs may not be set for in-memory catalogs)
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(catalog, ())]
+    while stack:
+        cat, ancestors = stack.pop()
+        if id(cat) in done:
+            continue
+        done.add(id(cat))
+        path = (*ancestors, cat)
+        for item in cat.get_items(recursive=False):
+            key = item.get_self_href() or id(item)
+            if key not in seen_items:
+                seen_items.add(key)
+                items.append(item)
+        for link in cat.get_child_links():
+            child = link.resolve_stac_object(root=cat.get_root()).target
+            if any(child is a or _same_href(child, a) for a in path):
+                raise InputFileError(
+                    f"STAC catalog link cycle: catalog {cat.id!r} ({cat.get_self_href() or 'in memory'}) links "
+                    f"(rel='child') to catalog {child.id!r} ({link.get_absolute_href() or 'in memory'}), which "
+                    "contains it. Remove that link from the catalog."
+                )
+            stack.append((child, path))
+    return items
+
+
+def _same_href(a: Any, b: Any) -> bool:
+    ha, hb = a.get_self_href(), b.get_self_href()
+    return ha is not None and ha == hb
 
 
 # -- one item -------------------------------------------------------------------------------------

@@ -206,3 +206,58 @@ def test_long_min_and_max_chains() -> None:
     point = ee.Geometry.Point(0, 0)
     assert acc_min.reduceRegion(ee.Reducer.first(), point, scale=1000, crs="EPSG:4326").getInfo() == {"constant": -1500}
     assert acc_max.reduceRegion(ee.Reducer.first(), point, scale=1000, crs="EPSG:4326").getInfo() == {"constant": 499}
+
+
+# -- 8. STAC link cycles ----------------------------------------------------------------------------
+
+
+def _stac_tree(root: Path, sub_links: list[dict]) -> Path:
+    """catalog.json -> sub/catalog.json (with ``sub_links``) -> item a (3x3 raster)."""
+    import json
+
+    from tests.common import VALUES_3x3
+
+    (root / "sub").mkdir(parents=True)
+    write_tif(root / "sub" / "a.tif", VALUES_3x3)
+    cat = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "root",
+        "description": "root",
+        "links": [{"rel": "root", "href": "./catalog.json"}, {"rel": "child", "href": "./sub/catalog.json"}],
+    }
+    sub = {
+        "type": "Catalog",
+        "stac_version": "1.0.0",
+        "id": "sub",
+        "description": "sub",
+        "links": [{"rel": "root", "href": "../catalog.json"}, {"rel": "item", "href": "./a.json"}, *sub_links],
+    }
+    item = {
+        "type": "Feature",
+        "stac_version": "1.0.0",
+        "id": "a",
+        "geometry": {"type": "Point", "coordinates": [15, 36]},
+        "bbox": [15, 36, 15, 36],
+        "properties": {"datetime": "2024-05-01T00:00:00Z"},
+        "links": [],
+        "assets": {"data": {"href": "./a.tif", "type": "image/tiff; application=geotiff", "roles": ["data"]}},
+    }
+    (root / "catalog.json").write_text(json.dumps(cat))
+    (root / "sub" / "catalog.json").write_text(json.dumps(sub))
+    (root / "sub" / "a.json").write_text(json.dumps(item))
+    return root / "catalog.json"
+
+
+def test_stac_link_cycle_is_named(tmp_path: Path) -> None:
+    from reducer.errors import InputFileError
+
+    path = _stac_tree(tmp_path / "c", [{"rel": "child", "href": "../catalog.json"}])
+    with pytest.raises(
+        InputFileError, match=r"link cycle: catalog 'sub' \(.*sub/catalog\.json\) links .* to catalog 'root'"
+    ):
+        ee.ImageCollection.fromStac(str(path))
+    # without the cycle the same tree reads its one item
+    ok = _stac_tree(tmp_path / "ok", [])
+    ic = ee.ImageCollection.fromStac(str(ok))
+    assert ic.aggregate_array("system:index").getInfo() == ["a"]
