@@ -24,6 +24,7 @@ __all__ = [
     "ExpressionError",
     "CatalogError",
     "OutputExistsError",
+    "OutputPathError",
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
@@ -87,6 +88,10 @@ class CatalogError(ReducerError, KeyError):
 
 class OutputExistsError(ReducerError, FileExistsError):
     """An output file exists and overwrite was not asked for."""
+
+
+class OutputPathError(ReducerError, ValueError):
+    """An output path that is not allowed: outside the export root, or not writable."""
 
 
 # -- warnings ----------------------------------------------------------------------------------------

@@ -261,3 +261,59 @@ def test_stac_link_cycle_is_named(tmp_path: Path) -> None:
     ok = _stac_tree(tmp_path / "ok", [])
     ic = ee.ImageCollection.fromStac(str(ok))
     assert ic.aggregate_array("system:index").getInfo() == ["a"]
+
+
+# -- 16. exports stay under the export root ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("folder", ["../x", "a/../../b", "/tmp/abs", "link/inside"])
+def test_export_folder_outside_the_root_is_refused(tmp_path: Path, folder: str) -> None:
+    import os
+
+    import geopandas as gpd
+    import shapely
+
+    from reducer.errors import OutputPathError
+
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(tmp_path, root / "link")  # a symbolic link out of the root
+    fc = ee.FeatureCollection(gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(0, 0)], crs=4326))
+    old = ee.set_options(export_root=str(root))
+    try:
+        with pytest.raises(OutputPathError, match=f"folder={folder!r} resolves outside the export root"):
+            ee.batch.Export.table.toDrive(fc, "t", folder=folder)
+        task = ee.batch.Export.table.toDrive(fc, "t", folder="a/../b")  # stays inside: allowed
+        task.start()
+    finally:
+        ee.set_options(**old)
+    before = set(tmp_path.rglob("*"))
+    assert (root / "b" / "t.csv").is_file()
+    assert not any(p.name.startswith("t.") and root not in p.parents for p in before)
+
+
+def test_unwritable_output_folder_names_the_target(tmp_path: Path, monkeypatch) -> None:
+    import os
+    import tempfile
+
+    import pandas as pd
+
+    from reducer.errors import OutputPathError
+
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if os.access(folder, os.W_OK):  # running as root, which ignores permissions: the OS's answer, simulated
+
+            def refuse(*args, **kwargs):
+                raise PermissionError(13, "Permission denied", str(folder / ".out.abc.tmp.csv"))
+
+            monkeypatch.setattr(tempfile, "mkstemp", refuse)
+            monkeypatch.setattr("reducer.export._anonymous", lambda folder: None)  # no O_TMPFILE: mkstemp
+        target = folder / "out.csv"
+        with pytest.raises(OutputPathError, match=f"cannot write '{target}'.*is not writable") as info:
+            ee.export_table(pd.DataFrame({"a": [1]}), target)
+        assert ".tmp" not in str(info.value)
+    finally:
+        folder.chmod(0o700)
