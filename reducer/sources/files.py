@@ -614,7 +614,14 @@ def raster_from_dataarray(arr: Any) -> Raster:
         raise BandError(f"ee.Image(DataArray): expected dims (band, y, x) or (y, x), got {arr.dims!r}.")
     band_dim = arr.dims[0]
     grid = Grid(norm_crs(crs), transform, arr.shape[2], arr.shape[1])
-    nodata = arr.rio.nodata
+    try:
+        nodata = arr.rio.nodata
+    except (OverflowError, ValueError) as exc:
+        given = arr.attrs.get("_FillValue", arr.encoding.get("_FillValue"))
+        raise NodataError(
+            f"ee.Image(DataArray): the array's nodata {given!r} does not fit its {arr.dtype} "
+            f"pixels ({exc}). Fix it with `arr.rio.write_nodata(VALUE)` using a value the dtype holds."
+        ) from None
     data = arr.data
     if not isinstance(data, da.Array):
         data = da.from_array(np.asarray(data), chunks=(1, 1024, 1024))

@@ -317,3 +317,46 @@ def test_unwritable_output_folder_names_the_target(tmp_path: Path, monkeypatch) 
         assert ".tmp" not in str(info.value)
     finally:
         folder.chmod(0o700)
+
+
+# -- 13. the project's errors, naming the value and the fix -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (("abc",), r"percentiles='abc' is not a list.*e\.g\. \[10, 90\]"),
+        ((50,), r"percentiles=50 is not a list.*e\.g\. \[50\]"),
+        (([None],), r"None in percentiles=\[None\] is not a number"),
+        (([10, float("nan")],), r"nan in percentiles=.* is not a number"),
+    ],
+)
+def test_bad_percentiles(args: tuple, match: str) -> None:
+    from reducer.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=match):
+        ee.Reducer.percentile(*args)
+
+
+@pytest.mark.parametrize("transform", [[0, 0, 500000, 0, -1, 4000003], [1, 0, 500000, 0, 0, 4000003], ["x"] * 6])
+def test_degenerate_crs_transform(tmp_path: Path, transform: list) -> None:
+    from reducer.errors import CRSError
+    from tests.common import VALUES_3x3
+
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", VALUES_3x3)))
+    with pytest.raises(CRSError, match=r"crsTransform=\[.*(zero pixel size|6 finite numbers)"):
+        img.reduceRegion(ee.Reducer.mean(), crs="EPSG:32633", crsTransform=transform).getInfo()
+
+
+def test_dataarray_nodata_that_does_not_fit_its_dtype() -> None:
+    import rioxarray  # noqa: F401
+    import xarray as xr
+
+    from reducer.errors import NodataError
+
+    arr = xr.DataArray(
+        np.ones((3, 3), "uint8"), dims=("y", "x"), coords={"y": [2.5, 1.5, 0.5], "x": [0.5, 1.5, 2.5]}
+    ).rio.write_crs("EPSG:32633")
+    arr.attrs["_FillValue"] = 999
+    with pytest.raises(NodataError, match=r"nodata 999 does not fit its uint8 pixels.*write_nodata"):
+        ee.Image(arr)
