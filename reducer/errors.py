@@ -25,6 +25,7 @@ __all__ = [
     "CatalogError",
     "OutputExistsError",
     "OutputPathError",
+    "UnsupportedRasterError",
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
@@ -92,6 +93,10 @@ class OutputExistsError(ReducerError, FileExistsError):
 
 class OutputPathError(ReducerError, ValueError):
     """An output path that is not allowed: outside the export root, or not writable."""
+
+
+class UnsupportedRasterError(ReducerError, NotImplementedError):
+    """A raster reducer cannot reduce as it is: rotated, south-up, mirrored or not georeferenced."""
 
 
 # -- warnings ----------------------------------------------------------------------------------------

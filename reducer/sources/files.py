@@ -30,7 +30,7 @@ from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
 from ..dates import date_from_name, to_millis
-from ..errors import BandError, CRSError, InputFileError, NodataError
+from ..errors import BandError, CRSError, InputFileError, NodataError, UnsupportedRasterError
 from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, file_band
 
@@ -47,6 +47,7 @@ __all__ = [
     "gdal_reason",
     "HTTP_DEFAULTS",
     "READ_COUNTER",
+    "check_north_up",
     "HEADER_COUNTER",
 ]
 
@@ -484,11 +485,14 @@ class RasterioFileSource:
         return self
 
     def _read_header(self, src: rasterio.io.DatasetReader) -> None:
+        if src.transform.is_identity and not src.gcps[0] and src.crs is None:
+            check_north_up(self.path, src.transform)
         if src.crs is None:
             raise CRSError(
                 f"raster {self.path!r} has no CRS. Set one, e.g. with "
                 "`gdal_edit.py -a_srs EPSG:32633 file.tif` or rioxarray's `rio.write_crs()`."
             )
+        check_north_up(self.path, src.transform)
         self.grid = Grid(src.crs, src.transform, src.width, src.height)
         descriptions = src.descriptions
         names = []
@@ -531,6 +535,36 @@ class RasterioFileSource:
             meta=np.empty((0, 0), out_dtype),
             name=f"read-{token}-b{band}-{chunks[0][0]}x{chunks[1][0]}",
         )
+
+
+def check_north_up(path: str, transform: Any) -> None:
+    """Refuse a raster whose grid is not north-up, saying which it is and naming the file.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> check_north_up("a.tif", Affine(10, 0, 0, 0, -10, 0))
+    >>> check_north_up("a.tif", Affine(10, 0, 0, 0, 10, 0))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.UnsupportedRasterError: raster 'a.tif' is south-up (its rows run south to north: ...
+    """
+    t = transform
+    if t.is_identity:
+        what = "not georeferenced: it has no geotransform (GDAL reports the identity)"
+    elif t.b != 0 or t.d != 0:
+        what = f"rotated: its geotransform has rotation terms ({t.b!r}, {t.d!r})"
+    elif t.e > 0:
+        what = f"south-up (its rows run south to north: pixel height {t.e!r} > 0)"
+    elif t.a < 0:
+        what = f"mirrored (its columns run east to west: pixel width {t.a!r} < 0)"
+    else:
+        return
+    raise UnsupportedRasterError(
+        f"raster {path!r} is {what}, and reducer reduces north-up grids only. Warp it to a north-up grid first, "
+        "e.g. `gdalwarp SRC DST` (add `-t_srs EPSG:XXXX` and `-a_ullr`/`gdal_edit.py -a_ullr` for a raster "
+        "without a geotransform)."
+    )
 
 
 def _check_nodata(path: str, nodata: float, dtype: str) -> None:

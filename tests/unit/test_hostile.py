@@ -360,3 +360,27 @@ def test_dataarray_nodata_that_does_not_fit_its_dtype() -> None:
     arr.attrs["_FillValue"] = 999
     with pytest.raises(NodataError, match=r"nodata 999 does not fit its uint8 pixels.*write_nodata"):
         ee.Image(arr)
+
+
+# -- 9. rotated, south-up and un-georeferenced rasters, refused when the collection is built ---------
+
+
+@pytest.mark.parametrize(
+    ("transform", "crs", "what"),
+    [
+        ((1, 0.5, 500000, 0.5, -1, 4000003), "EPSG:32633", "rotated"),
+        ((1, 0, 500000, 0, 1, 4000000), "EPSG:32633", "south-up"),
+        ((1, 0, 0, 0, 1, 0), None, "not georeferenced"),
+    ],
+)
+def test_unsupported_grids_are_named_when_built(tmp_path: Path, transform: tuple, crs: str | None, what: str) -> None:
+    from affine import Affine
+
+    from reducer.errors import UnsupportedRasterError
+    from tests.common import VALUES_3x3
+
+    path = write_tif(tmp_path / "odd.tif", VALUES_3x3, transform=Affine(*transform), crs=crs)
+    with pytest.raises(UnsupportedRasterError, match=rf"raster '.*odd\.tif' is {what}.*gdalwarp"):
+        ee.ImageCollection([str(path)])
+    with pytest.raises(UnsupportedRasterError, match=what):
+        ee.Image(str(path))
