@@ -253,6 +253,7 @@ def read_window(
     out_dtype: str,
     nodata: float | None,
     use_mask: bool | None,
+    shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Read one window of one band as floats, with masked and nodata pixels set to NaN.
 
@@ -271,12 +272,25 @@ def read_window(
     use_mask
         Whether the band has a per-dataset or alpha mask to honour; None to ask the opened file,
         whose own nodata then applies too when ``nodata`` is None (a source built from header facts).
+    shape
+        The ``(rows, cols)`` the file was expected to have (its header when the collection was built,
+        or a STAC ``proj:shape``): a file of another size raises :class:`InputFileError`.
     """
     row, col, h, w = window
     win = Window(col, row, w, h)
 
     def read() -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None, bool | None, float | None]:
         with rasterio.open(path) as src:
+            if (shape is not None and (src.height, src.width) != tuple(shape)) or (
+                row + h > src.height or col + w > src.width
+            ):
+                expected = tuple(shape) if shape is not None else (row + h, col + w)
+                raise InputFileError(
+                    f"raster {path!r} is {src.height} x {src.width} pixels (rows x columns) but {expected[0]} x "
+                    f"{expected[1]} was expected (its header when the collection was built, or the STAC item's "
+                    "proj:shape): the file changed, or the metadata is wrong. Rebuild the collection, or fix the "
+                    "metadata."
+                )
             use, nd = use_mask, nodata
             if use is None:
                 use = _needs_gdal_mask(src, band)
@@ -525,7 +539,7 @@ class RasterioFileSource:
 
         def read(block_info=None):
             (r0, r1), (c0, c1) = block_info[None]["array-location"]
-            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask)
+            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask, (h, w))
 
         token = _file_token(self.path)
         return da.map_blocks(

@@ -283,7 +283,15 @@ def _number(v: Any) -> float | None:
     if v is None:
         return None
     if isinstance(v, str):
-        return float(v)  # "nan", "inf", "-inf"
+        try:
+            return float(v)  # "nan", "inf", "-inf"
+        except ValueError:
+            raise InputFileError(
+                f"STAC raster metadata: {v!r} is not a number (nodata, scale or offset). Give a number, or "
+                "'nan', 'inf' or '-inf' as the STAC raster extension allows."
+            ) from None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise InputFileError(f"STAC raster metadata: {v!r} is not a number (nodata, scale or offset). Give a number.")
     return v
 
 
@@ -350,6 +358,15 @@ def _asset_grid(item: Any, asset: Any) -> Grid | None:
         shape = [round((ymax - ymin) / abs(transform[4])), round((xmax - xmin) / abs(transform[0]))]
     if shape is None or transform is None:
         return None
+    if (
+        len(shape) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+        or len(transform) < 6
+    ):
+        raise InputFileError(
+            f"STAC item {item.id!r}: proj:shape {list(shape)!r} is not two positive whole numbers [rows, columns] "
+            f"(or proj:transform {list(transform)!r} has fewer than 6 numbers). Fix the item's metadata."
+        )
     try:
         return Grid(norm_crs(crs, f"proj: CRS of STAC item {item.id!r}"), Affine(*transform[:6]), shape[1], shape[0])
     except CRSError:

@@ -384,3 +384,47 @@ def test_unsupported_grids_are_named_when_built(tmp_path: Path, transform: tuple
         ee.ImageCollection([str(path)])
     with pytest.raises(UnsupportedRasterError, match=what):
         ee.Image(str(path))
+
+
+# -- 10. a file that does not match its expected size; bad STAC metadata ----------------------------
+
+
+def _small_item(tmp_path: Path, shape: tuple[int, int]):
+    from tests.common import CRS, TRANSFORM_3x3, VALUES_3x3
+    from tests.integration.test_sources import make_item
+
+    path = write_tif(tmp_path / "s.tif", VALUES_3x3.astype("uint16"))
+    return path, make_item("s", "2024-05-01", 0.0, "x", {"red": (str(path), CRS, TRANSFORM_3x3, shape)})
+
+
+def test_stac_shape_larger_than_the_file_is_named(tmp_path: Path) -> None:
+    from reducer.errors import InputFileError
+
+    _, item = _small_item(tmp_path, (6, 6))
+    ic = ee.ImageCollection.fromStac([item])  # built from metadata: the file is not opened
+    with pytest.raises(InputFileError, match=r"s\.tif' is 3 x 3 pixels .* but 6 x 6 was expected"):
+        ic.first().reduceRegion(ee.Reducer.mean(), scale=1).getInfo()
+
+
+def test_file_that_changed_after_the_collection_was_built(tmp_path: Path) -> None:
+    from reducer.errors import InputFileError
+    from tests.common import VALUES_3x3
+
+    path = write_tif(tmp_path / "c.tif", VALUES_3x3)
+    img = ee.Image(str(path))
+    write_tif(path, np.ones((2, 5), "float32"))  # replaced by a file of another size
+    with pytest.raises(InputFileError, match=r"c\.tif' is 2 x 5 pixels .* but 3 x 3 was expected"):
+        img.reduceRegion(ee.Reducer.mean(), scale=1).getInfo()
+
+
+def test_bad_stac_metadata_is_named(tmp_path: Path) -> None:
+    from reducer.errors import InputFileError
+
+    _, item = _small_item(tmp_path, (-3, 3))
+    with pytest.raises(InputFileError, match=r"proj:shape \[-3, 3\] is not two positive whole numbers"):
+        ee.ImageCollection.fromStac([item])
+    (tmp_path / "b").mkdir()
+    _, item = _small_item(tmp_path / "b", (3, 3))
+    item.assets["red"].extra_fields["raster:bands"][0]["nodata"] = "abc"
+    with pytest.raises(InputFileError, match=r"'abc' is not a number"):
+        ee.ImageCollection.fromStac([item])
