@@ -428,3 +428,27 @@ def test_bad_stac_metadata_is_named(tmp_path: Path) -> None:
     item.assets["red"].extra_fields["raster:bands"][0]["nodata"] = "abc"
     with pytest.raises(InputFileError, match=r"'abc' is not a number"):
         ee.ImageCollection.fromStac([item])
+
+
+# -- 14. a path that does not exist is not taken for an Earth Engine id -----------------------------
+
+
+def test_typo_in_a_local_folder_says_the_path_is_missing(tmp_path: Path, monkeypatch) -> None:
+    from reducer.errors import CatalogError, InputFileError
+    from tests.common import VALUES_3x3
+
+    (tmp_path / "data" / "rasters").mkdir(parents=True)
+    write_tif(tmp_path / "data" / "rasters" / "a_2024-05-01.tif", VALUES_3x3)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputFileError, match=r"'data/rastres' does not exist: 'data' has no 'rastres'.*'rasters'\?"):
+        ee.ImageCollection("data/rastres")
+    with pytest.raises(InputFileError, match=r"has no 'a_2024-05-01\.tf'.*'a_2024-05-01\.tif'\?"):
+        ee.Image("data/rasters/a_2024-05-01.tf")
+    with pytest.raises(InputFileError, match=r"'data/rastres' does not exist.*'rasters'\?"):
+        ee.ImageCollection("data/rastres/*.tif")
+    with pytest.raises(InputFileError, match=r"the folder 'nodir' does not exist"):
+        ee.ImageCollection("nodir/*.tif")
+    # an Earth Engine id (its first part is no folder here) still gets the catalog's answer
+    with pytest.raises(CatalogError):
+        ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED")
+    assert ee.ImageCollection("data/rasters").size().getInfo() == 1
