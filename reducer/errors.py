@@ -30,6 +30,7 @@ __all__ = [
     "GeometryWarning",
     "NoOverlapWarning",
     "ReprojectionWarning",
+    "AllMaskedWarning",
 ]
 
 
@@ -116,3 +117,7 @@ class NoOverlapWarning(ReducerWarning):
 
 class ReprojectionWarning(ReducerWarning):
     """A feature's area changed through reprojection to the raster's CRS: its statistics may be wrong."""
+
+
+class AllMaskedWarning(ReducerWarning):
+    """An image has no valid pixel under any feature (all nodata or masked there): every output is None."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -20,7 +21,7 @@ import shapely
 
 from .coverage import estimate_pixels
 from .engine import ReductionRequest, reduce_images
-from .errors import ArgumentError, CRSError
+from .errors import AllMaskedWarning, ArgumentError, CRSError
 from .geometry import as_geometry
 from .grid import resolve_grid
 from .raster import Raster
@@ -74,6 +75,7 @@ class Reduction:
             if self._result is None:
                 gdf = self.frame()
                 per_image = reduce_images(self.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+                warn_all_masked(self.request.images, per_image, len(gdf))
                 self._result = (gdf, per_image)
             return self._result
 
@@ -138,7 +140,45 @@ def reduce_region(
         max_pixels = None
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)
+    warn_all_masked((image,), [(columns, values)], 1)
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+
+
+def warn_all_masked(
+    images: Sequence[Raster], per_image: Sequence[tuple[list[Column], dict[str, np.ndarray]]], n_features: int
+) -> None:
+    """Warn once per image that has no valid pixel under any feature (every output None or 0).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from reducer.raster import constant_band
+    >>> r = Raster((constant_band("a", 1),), {"system:id": "x.tif"})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_all_masked([r], [([], {"mean": np.array([np.nan]), "count": np.array([0])})], 1)
+    >>> str(w[0].message)[:60]
+    "image 'x.tif' has no valid pixel under any of the 1 feature("
+    """
+    if n_features == 0:
+        return
+    for image, (_, values) in zip(images, per_image, strict=True):
+        arrays = [np.asarray(v) for v in values.values()]
+        numeric = [a for a in arrays if a.dtype.kind in "fiu"]
+        if not numeric or len(numeric) != len(arrays):
+            continue
+        empty = all(
+            bool(np.all(np.isnan(a) | (a == 0))) if a.dtype.kind == "f" else bool(np.all(a == 0)) for a in numeric
+        )
+        if empty and any(a.dtype.kind == "f" and bool(np.isnan(a).any()) for a in numeric):
+            name = image.properties.get("system:id") or image.properties.get("system:index") or "(unnamed)"
+            warnings.warn(
+                f"image {name!r} has no valid pixel under any of the {n_features} feature(s): every pixel there is "
+                "nodata or masked, so every output is None. Check the file's nodata value and masks "
+                "(`reducer info FILE`), or that the features cover its data.",
+                AllMaskedWarning,
+                stacklevel=4,
+            )
 
 
 def _pixel_limit(value: Any, name: str) -> float | None:

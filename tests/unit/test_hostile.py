@@ -452,3 +452,27 @@ def test_typo_in_a_local_folder_says_the_path_is_missing(tmp_path: Path, monkeyp
     with pytest.raises(CatalogError):
         ee.ImageCollection("COPERNICUS/S2_SR_HARMONIZED")
     assert ee.ImageCollection("data/rasters").size().getInfo() == 1
+
+
+# -- 15. an image whose every pixel is nodata warns once, naming the file -----------------------------
+
+
+def test_all_nodata_image_warns_once_naming_the_file(tmp_path: Path) -> None:
+    from reducer.errors import AllMaskedWarning
+
+    empty = write_tif(tmp_path / "empty.tif", np.full((3, 3), -9999, "float32"), nodata=-9999)
+    fc = _square_fc()
+    with pytest.warns(AllMaskedWarning, match=r"image '.*empty\.tif' has no valid pixel under any of the 2") as rec:
+        out = ee.Image(str(empty)).reduceRegions(fc, MEAN_COUNT).getInfo()["features"]
+    assert len([w for w in rec if issubclass(w.category, AllMaskedWarning)]) == 1
+    assert [f["properties"]["count"] for f in out] == [0, 0]
+    assert [f["properties"]["mean"] for f in out] == [None, None]
+    with pytest.warns(AllMaskedWarning, match="empty.tif"):
+        assert ee.Image(str(empty)).reduceRegion(MEAN_COUNT, scale=1).getInfo()["B1_count"] == 0
+    # an image with data under the features does not warn
+    from tests.common import VALUES_3x3
+
+    full = write_tif(tmp_path / "full.tif", VALUES_3x3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AllMaskedWarning)
+        ee.Image(str(full)).reduceRegions(fc, MEAN_COUNT).getInfo()
