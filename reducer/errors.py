@@ -26,6 +26,7 @@ __all__ = [
     "OutputExistsError",
     "OutputPathError",
     "UnsupportedRasterError",
+    "MissingDependencyError",
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
@@ -98,6 +99,10 @@ class OutputPathError(ReducerError, ValueError):
 
 class UnsupportedRasterError(ReducerError, NotImplementedError):
     """A raster reducer cannot reduce as it is: rotated, south-up, mirrored or not georeferenced."""
+
+
+class MissingDependencyError(ReducerError, ImportError):
+    """An optional package that a format or feature needs is not installed."""
 
 
 # -- warnings ----------------------------------------------------------------------------------------

@@ -27,10 +27,10 @@ from typing import IO, Any
 
 import pandas as pd
 
-from .errors import ArgumentError, InputFileError, OutputExistsError, OutputPathError
+from .errors import ArgumentError, InputFileError, MissingDependencyError, OutputExistsError, OutputPathError
 from .values import to_json_value
 
-__all__ = ["export_table", "atomic_write", "FORMATS"]
+__all__ = ["export_table", "atomic_write", "FORMATS", "require_pyarrow"]
 
 #: File extensions and the format each one writes.
 FORMATS: dict[str, str] = {
@@ -95,7 +95,24 @@ def _write_csv(df: pd.DataFrame, f: IO[bytes]) -> None:
         text.detach()
 
 
+def require_pyarrow(what: str) -> None:
+    """Raise :class:`~reducer.errors.MissingDependencyError` naming what to install unless pyarrow imports.
+
+    Examples
+    --------
+    >>> require_pyarrow("reading fields.parquet")  # installed here: nothing happens
+    """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            f"{what} needs pyarrow, which is not installed. Install it with `pip install pyarrow` (or the "
+            "package's Parquet extra, `pip install 'reducer[parquet]'`), or use CSV, GeoPackage or GeoJSON."
+        ) from None
+
+
 def _write_parquet(df: pd.DataFrame, f: IO[bytes]) -> None:
+    require_pyarrow("writing Parquet")
     if _geometry_name(df) is not None:
         df.to_parquet(f, index=False)
     else:

@@ -41,6 +41,7 @@ from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from .errors import ArgumentError, CRSError, GeometryError, InputFileError, ReducerInputError
+from .export import require_pyarrow
 from .filters import Filter, filter_mask
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
@@ -621,6 +622,7 @@ def _parquet_crs(path: str) -> None:
     """Raise unless ``path`` is a GeoParquet file whose primary geometry has a CRS."""
     import json
 
+    require_pyarrow(f"FeatureCollection({path!r})")
     import pyarrow.parquet as pq
 
     try:

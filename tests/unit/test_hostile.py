@@ -476,3 +476,25 @@ def test_all_nodata_image_warns_once_naming_the_file(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", AllMaskedWarning)
         ee.Image(str(full)).reduceRegions(fc, MEAN_COUNT).getInfo()
+
+
+# -- 18. Parquet without pyarrow names what to install ------------------------------------------------
+
+
+def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    import geopandas as gpd
+    import pandas as pd
+    import shapely
+
+    from reducer.errors import MissingDependencyError
+
+    path = tmp_path / "f.parquet"
+    gpd.GeoDataFrame({"v": [1]}, geometry=[shapely.Point(0, 0)], crs=4326).to_parquet(path)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as if not installed: importing it raises ImportError
+    with pytest.raises(MissingDependencyError, match=r"needs pyarrow.*pip install pyarrow.*reducer\[parquet\]"):
+        ee.FeatureCollection(str(path)).getInfo()
+    with pytest.raises(MissingDependencyError, match="writing Parquet needs pyarrow"):
+        ee.export_table(pd.DataFrame({"a": [1]}), tmp_path / "out.parquet")
+    assert not (tmp_path / "out.parquet").exists()
