@@ -498,3 +498,21 @@ def test_parquet_without_pyarrow_names_the_extra(tmp_path: Path, monkeypatch) ->
     with pytest.raises(MissingDependencyError, match="writing Parquet needs pyarrow"):
         ee.export_table(pd.DataFrame({"a": [1]}), tmp_path / "out.parquet")
     assert not (tmp_path / "out.parquet").exists()
+
+
+# -- 12. expression nesting is measured as nesting, not length ---------------------------------------
+
+
+def test_long_flat_expression_is_not_nesting(tmp_path: Path) -> None:
+    from reducer.errors import ExpressionError
+    from tests.common import VALUES_3x3
+
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", VALUES_3x3)))
+    terms = 2000
+    flat = " + ".join(["x"] * terms) + " - 1 * 2"  # 8,000 characters, 2,002 terms, no nesting
+    out = img.expression(flat, {"x": img}).reduceRegion(ee.Reducer.minMax(), scale=1).getInfo()
+    assert out == {"B1_max": 9.0 * terms - 2, "B1_min": 1.0 * terms - 2}
+    nested = "(" * 101 + "b(0)" + ")" * 101
+    with pytest.raises(ExpressionError, match="nested more than 100 levels"):
+        img.expression(nested)
+    assert img.expression("(" * 90 + "b(0)" + ")" * 90).reduceRegion(ee.Reducer.max(), scale=1).getInfo() == {"B1": 9.0}
