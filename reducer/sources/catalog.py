@@ -42,7 +42,7 @@ from .._time import parse_millis, to_millis
 from ..errors import ArgumentError, CatalogError, InputFileError
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
-from .files import raster_from_file
+from .files import check_confined, raster_from_file
 from .stac import rasters_from_stac
 
 __all__ = ["set_catalog", "get_catalog", "Catalog", "collection_rasters", "catalog_raster", "looks_like_id"]
@@ -170,6 +170,7 @@ class Catalog:
 
     def _abs(self, p: str) -> str:
         p = os.path.expanduser(str(p))
+        check_confined(p, os.path.dirname(self.path), f"catalog {self.path!r}")
         if "://" in p or p.startswith("/vsi") or os.path.isabs(p):
             return p
         return os.path.join(os.path.dirname(self.path), p)
@@ -196,6 +197,7 @@ class Catalog:
                 paths = [self._abs(entry["path"])]
             rasters = []
             for p in paths:
+                check_confined(p, os.path.dirname(self.path), f"catalog {self.path!r}")  # symbolic links out
                 r = raster_from_file(p)
                 t = _file_date(p, entry, where)
                 if t is not None:

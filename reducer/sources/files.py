@@ -29,6 +29,7 @@ import rasterio
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
+from .. import options
 from ..dates import date_from_name, to_millis
 from ..errors import BandError, CRSError, InputFileError, NodataError, UnsupportedRasterError
 from ..grid import Grid, norm_crs
@@ -48,6 +49,7 @@ __all__ = [
     "HTTP_DEFAULTS",
     "READ_COUNTER",
     "check_north_up",
+    "check_confined",
     "HEADER_COUNTER",
 ]
 
@@ -228,6 +230,35 @@ def _remote_call(path: str, fn: Any) -> Any:
             )
         time.sleep(delay * 2**attempt)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_confined(href: str, folder: str, where: str) -> None:
+    """With the ``confine_catalogs`` option on, refuse ``href`` unless it resolves inside ``folder``.
+
+    Examples
+    --------
+    >>> from reducer import options
+    >>> old = options.set_options(confine_catalogs=True)
+    >>> check_confined("/data/cat/a.tif", "/data/cat", "catalog 'x'")
+    >>> check_confined("/data/cat/../b.tif", "/data/cat", "catalog 'x'")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.InputFileError: catalog 'x' points at '/data/cat/../b.tif', outside the catalog's folder ...
+    >>> _ = options.set_options(**old)
+    """
+    if not options.get("confine_catalogs"):
+        return
+    inside = False
+    if not is_remote(href):
+        root = os.path.realpath(folder)
+        target = os.path.realpath(os.path.join(folder, os.path.expanduser(href)))
+        inside = target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+    if not inside:
+        raise InputFileError(
+            f"{where} points at {href!r}, outside the catalog's folder {folder!r}, and the confine_catalogs option "
+            "is on. Move the data under the catalog's folder, or turn the option off with "
+            "`ee.set_options(confine_catalogs=False)` if you trust the catalog."
+        )
 
 
 def pixel_dtype(dtype: np.dtype | str) -> np.dtype:

@@ -27,7 +27,7 @@ from affine import Affine
 from ..errors import BandError, CRSError, InputFileError
 from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, reproject
-from .files import BandInfo, RasterioFileSource, is_remote
+from .files import BandInfo, RasterioFileSource, check_confined, is_remote
 
 __all__ = ["rasters_from_stac", "read_items", "raster_from_item", "walk_items"]
 
@@ -104,10 +104,10 @@ def _read_path(path: str) -> tuple[list[Any], str | None]:
         raise InputFileError(f"cannot read the STAC file {path!r}: {exc}") from exc
     if isinstance(obj, pystac.Item):
         return [obj], base
-    return walk_items(obj), base
+    return walk_items(obj, confine_to=None if is_remote(path) else base), base
 
 
-def walk_items(catalog: Any) -> list[Any]:
+def walk_items(catalog: Any, confine_to: str | None = None) -> list[Any]:
     """Every item under a ``pystac.Catalog``, children followed without recursion; a link cycle is refused.
 
     A child link back to one of its own ancestors raises :class:`~reducer.errors.InputFileError`
@@ -142,6 +142,9 @@ def walk_items(catalog: Any) -> list[Any]:
             if key not in seen_items:
                 seen_items.add(key)
                 items.append(item)
+        for link in [*cat.get_child_links(), *cat.get_item_links()]:
+            if confine_to is not None:
+                check_confined(link.get_absolute_href() or link.href, confine_to, f"STAC catalog {cat.id!r}")
         for link in cat.get_child_links():
             child = link.resolve_stac_object(root=cat.get_root()).target
             if any(child is a or _same_href(child, a) for a in path):
@@ -215,6 +218,8 @@ def _href(item: Any, key: str, base: str | None) -> str:
         href = href[len("file://") :]
     if not is_remote(href) and not os.path.isabs(href) and base is not None:
         href = f"{base}/{href}" if is_remote(base) else os.path.normpath(os.path.join(base, href))
+    if base is not None and not is_remote(base):
+        check_confined(href, base, f"STAC item {item.id!r} asset {key!r}")
     return href
 
 

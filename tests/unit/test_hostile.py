@@ -516,3 +516,39 @@ def test_long_flat_expression_is_not_nesting(tmp_path: Path) -> None:
     with pytest.raises(ExpressionError, match="nested more than 100 levels"):
         img.expression(nested)
     assert img.expression("(" * 90 + "b(0)" + ")" * 90).reduceRegion(ee.Reducer.max(), scale=1).getInfo() == {"B1": 9.0}
+
+
+# -- 17. catalogs confined to their folder ------------------------------------------------------------
+
+
+def test_confine_catalogs_refuses_paths_outside_the_catalogs_folder(tmp_path: Path) -> None:
+    import json
+
+    from reducer.errors import InputFileError
+    from tests.common import VALUES_3x3
+
+    outside = write_tif(tmp_path / "outside.tif", VALUES_3x3)
+    (tmp_path / "cat").mkdir()
+    inside = write_tif(tmp_path / "cat" / "inside.tif", VALUES_3x3)
+    toml = tmp_path / "cat" / "catalog.toml"
+    toml.write_text('["X/OUT"]\npath = "../outside.tif"\n\n["X/IN"]\npath = "inside.tif"\n')
+    stac = _stac_tree(tmp_path / "stac", [])
+    item = json.loads((stac.parent / "sub" / "a.json").read_text())
+    item["assets"]["data"]["href"] = str(outside)  # an absolute path out of the catalog's folder
+    (stac.parent / "sub" / "a.json").write_text(json.dumps(item))
+    ee.set_catalog(str(toml))
+    try:
+        assert ee.Image("X/OUT").reduceRegion(ee.Reducer.max(), scale=1).getInfo() == {"B1": 9.0}  # default: allowed
+        assert ee.ImageCollection.fromStac(str(stac)).size().getInfo() == 1
+        old = ee.set_options(confine_catalogs=True)
+        try:
+            with pytest.raises(InputFileError, match=r"points at '\.\./outside\.tif', outside the catalog's folder"):
+                ee.Image("X/OUT")
+            assert ee.Image("X/IN").reduceRegion(ee.Reducer.max(), scale=1).getInfo() == {"B1": 9.0}
+            with pytest.raises(InputFileError, match=r"asset 'data' points at .*outside\.tif', outside"):
+                ee.ImageCollection.fromStac(str(stac))
+        finally:
+            ee.set_options(**old)
+    finally:
+        ee.set_catalog(None)
+    assert inside.exists()
