@@ -328,6 +328,11 @@ def _polygon(c: Any, what: str) -> shapely.Polygon:
 
 
 def _check_lat(shape: BaseGeometry, crs: CRS, original: Any) -> None:
+    if not shape.is_empty and not np.isfinite(shapely.get_coordinates(shape)).all():
+        raise GeometryError(
+            f"a coordinate of {original!r} is not finite (NaN or infinity). Give finite numbers: drop or fix "
+            "that vertex."
+        )
     if crs.is_geographic and not shape.is_empty:
         ymin, ymax = shape.bounds[1], shape.bounds[3]
         if ymin < -90 - 1e-9 or ymax > 90 + 1e-9:

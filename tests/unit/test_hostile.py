@@ -552,3 +552,21 @@ def test_confine_catalogs_refuses_paths_outside_the_catalogs_folder(tmp_path: Pa
     finally:
         ee.set_catalog(None)
     assert inside.exists()
+
+
+def test_polygon_with_a_nan_vertex_is_named(tmp_path: Path) -> None:
+    import geopandas as gpd
+    import shapely
+
+    from reducer.errors import GeometryError
+    from tests.common import CRS, SQUARE, VALUES_3x3
+
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", VALUES_3x3)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # shapely warns about the NaN itself
+        bad = shapely.Polygon([(500000, 4000000), (500001, float("nan")), (500002, 4000002)])
+    with pytest.raises(GeometryError, match=r"not finite \(NaN or infinity\)"):
+        img.reduceRegion(ee.Reducer.mean(), bad, scale=1).getInfo()
+    fc = ee.FeatureCollection(gpd.GeoDataFrame(geometry=[SQUARE, bad], crs=CRS))
+    with pytest.raises(GeometryError, match=r"not finite \(NaN or infinity\): feature\(s\) .*1"):
+        img.reduceRegions(fc, ee.Reducer.mean()).getInfo()
