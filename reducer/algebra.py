@@ -25,6 +25,7 @@ Rules, as Earth Engine documents them:
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from functools import lru_cache
@@ -243,6 +244,11 @@ def _apply(*blocks: np.ndarray, op: str, cast_to: str | None = None) -> np.ndarr
     with np.errstate(all="ignore"):
         if op == "cast":
             return _cast_block(blocks[0], cast_to or "float64")
+        if op in _CHAINED and len(blocks) > 2:  # a flattened chain: fold left to right, as the chain did
+            out = np.asarray(_OPS[op](blocks[0], blocks[1]), dtype=F8)
+            for b in blocks[2:]:
+                out = np.asarray(_OPS[op](out, b), dtype=F8)
+            return out
         out = _OPS[op](*blocks)
         return np.asarray(out, dtype=F8)
 
@@ -382,14 +388,36 @@ def _broadcast(img: Raster, other: Raster, where: str, what: str) -> list[Band]:
     )
 
 
+# Operators whose left-nested chains (``acc = acc.add(img)`` over many images) are flattened into one
+# n-ary operation, folded left to right in the same order (so the same bits): depth does not grow.
+_CHAINED = {"add", "multiply", "min", "max", "and", "or"}
+_FOLD_GROUP = 64
+# Where a band's pixel function records the chain it computes: (op, inputs).
+_CHAINS: weakref.WeakKeyDictionary[Any, tuple[str, tuple[Band, ...]]] = weakref.WeakKeyDictionary()
+
+
 def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str | None = None) -> Band:
     inputs = tuple(inputs)
+    if op in _CHAINED and cast_to is None and inputs:
+        chain = _CHAINS.get(inputs[0].fn)
+        if chain is not None and chain[0] == op:
+            inputs = chain[1] + inputs[1:]  # (a op b) op c is the fold of a, b, c
     grid = next((b.grid for b in inputs if b.grid is not None), None)
 
     def fn(g: Grid, resampling: str) -> da.Array:
-        return _ew(op, *(b.on(g) for b in inputs), cast_to=cast_to)
+        arrays = [b.on(g) for b in inputs]
+        if len(arrays) <= _FOLD_GROUP:
+            return _ew(op, *arrays, cast_to=cast_to)
+        # a long flattened chain: fold it in groups (dask's cost grows with the square of a task's inputs)
+        acc = _ew(op, *arrays[:_FOLD_GROUP])
+        for i in range(_FOLD_GROUP, len(arrays), _FOLD_GROUP - 1):
+            acc = _ew(op, acc, *arrays[i : i + _FOLD_GROUP - 1])
+        return acc
 
-    return Band(name, dtype, grid, memo(fn))
+    band = Band(name, dtype, grid, memo(fn))
+    if op in _CHAINED and cast_to is None:
+        _CHAINS[band.fn] = (op, inputs)
+    return band
 
 
 def _types(raster: Raster) -> dict[str, str]:

@@ -28,12 +28,12 @@ from pathlib import Path
 from typing import Any
 
 from . import options
-from .errors import ArgumentError, MaxPixelsError
+from .errors import ArgumentError, MaxPixelsError, OutputPathError
 from .export import export_table, write_image
 from .features import FeatureCollection
 from .image import Image
 
-__all__ = ["Export", "Task"]
+__all__ = ["Export", "Task", "export_folder"]
 
 _IDS = itertools.count(1)
 
@@ -146,6 +146,36 @@ def _now() -> int:
 def _export_root() -> Path:
     root = options.get("export_root")
     return Path(os.getcwd() if root is None else os.fspath(root))
+
+
+def export_folder(folder: str | None) -> Path:
+    """The folder ``folder`` under the export root; refused if it resolves outside the root.
+
+    Absolute paths, ``..`` that climbs out, and symbolic links pointing out of the root are refused
+    with :class:`reducer.errors.OutputPathError`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> old = options.set_options(export_root=tempfile.mkdtemp())
+    >>> export_folder("a/b") == _export_root().resolve() / "a" / "b"
+    True
+    >>> export_folder("a/../../b")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.OutputPathError: Export.table.toDrive: folder='a/../../b' resolves outside the export root ...
+    >>> _ = options.set_options(**old)
+    """
+    root = _export_root().resolve()
+    text = "" if folder is None else os.fspath(folder)
+    target = (root / text).resolve()
+    if os.path.isabs(text) or (target != root and root not in target.parents):
+        raise OutputPathError(
+            f"Export.table.toDrive: folder={folder!r} resolves outside the export root {str(root)!r} (to "
+            f"{str(target)!r}). Give a folder under the root, such as 'exports', or move the root with "
+            "`reducer.set_options(export_root=...)`."
+        )
+    return target
 
 
 def _selectors(selectors: Any) -> list[str] | None:
@@ -273,6 +303,7 @@ class _Table:
                 "put those in folder=."
             )
         keep = _selectors(selectors)
+        export_folder(folder)  # refused now, not when the task runs
         config = {
             "description": description,
             "folder": folder,
@@ -282,7 +313,7 @@ class _Table:
         }
 
         def run() -> Path:
-            target = _export_root() / (folder or "") / (name + TABLE_FORMATS[fmt])
+            target = export_folder(folder) / (name + TABLE_FORMATS[fmt])
             target.parent.mkdir(parents=True, exist_ok=True)
             return export_table(_table(collection, fmt, keep), target, overwrite=True)
 

@@ -510,7 +510,16 @@ class ImageCollection(ComputedObject):
         ``image_id``. Lazy; all images run in one dask graph when a result is asked for.
         """
         fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
-        red = reduce_regions(self._rasters, fc._evaluate, reducer, scale, crs, crsTransform, per_image_ids=True)
+        red = reduce_regions(
+            self._rasters,
+            fc._evaluate,
+            reducer,
+            scale,
+            crs,
+            crsTransform,
+            per_image_ids=True,
+            maxPixelsPerRegion=maxPixelsPerRegion,
+        )
         return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
 
     def getRegion(

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import shapely
 from affine import Affine
@@ -22,9 +21,11 @@ from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from . import options
 from .compute import compute
 from .coverage import Coverage, coverage, estimate_pixels
-from .errors import CRSError, MaxPixelsError
+from .errors import CRSError, MaxPixelsError, ReprojectionWarning
+from .geometry import reproject_features
 from .grid import Grid, norm_crs, resolve_grid
 from .raster import BLOCK, Raster
 from .reducers import Column, Reducer, resolve_columns
@@ -41,6 +42,7 @@ __all__ = [
     "assign_blocks",
     "home_blocks",
     "clear_weights_cache",
+    "check_pixel_limits",
 ]
 
 FAN_IN = 8
@@ -526,6 +528,8 @@ class ReductionRequest:
         The output naming rule of :func:`reducer.reducers.resolve_columns` (``"regions"``, ``"region"``, ...).
     max_pixels
         Refuse the plan when a grid holds more pixels under the features than this.
+    max_pixels_per_region
+        Refuse the plan when one feature holds more pixels than this (``maxPixelsPerRegion``).
 
     Examples
     --------
@@ -542,6 +546,7 @@ class ReductionRequest:
     crs_transform: tuple[float, ...] | None = None
     rule: str = "regions"
     max_pixels: float | None = None
+    max_pixels_per_region: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "images", tuple(self.images))
@@ -551,7 +556,16 @@ class ReductionRequest:
     def __dask_tokenize__(self) -> str:
         bands = [(id(b.fn), b.name, b.dtype, b.resampling) for r in self.images for b in r.bands]
         crs = self.crs if isinstance(self.crs, str | int | None) else repr(self.crs)
-        return tokenize(bands, self.reducer, self.scale, crs, self.crs_transform, self.rule, self.max_pixels)
+        return tokenize(
+            bands,
+            self.reducer,
+            self.scale,
+            crs,
+            self.crs_transform,
+            self.rule,
+            self.max_pixels,
+            self.max_pixels_per_region,
+        )
 
 
 def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any) -> ReductionPlan:
@@ -565,6 +579,7 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
     src_crs = norm_crs(geoms_crs, "the features' crs")
     fkey = _features_token(geoms)
     grid_plans: dict[Grid, _GridPlan] = {}
+    estimated: dict[Grid, int] = {}
     reprojected: dict[str, np.ndarray] = {}
     bounds = _total_bounds(geoms)
     out = []
@@ -583,17 +598,16 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
                     reprojected[wkt] = geoms
                 else:
                     try:
-                        moved = gpd.GeoSeries(geoms, crs=src_crs).to_crs(grid.crs).values
+                        moved = reproject_features(geoms, src_crs, grid.crs, keep=grid.bounds)
+                    except ReprojectionWarning:  # raised when warnings are errors
+                        raise
                     except Exception as exc:  # pragma: no cover - pyproj failures
                         raise CRSError(f"cannot reproject the features from {src_crs} to {grid.crs}: {exc}") from exc
                     reprojected[wkt] = np.asarray(moved, dtype=object)
             gp = _GridPlan(grid, reprojected[wkt], {}, (fkey, grid.token()))
             grid_plans[grid] = gp
             check_overlap(gp.geoms, grid, image.properties.get("system:id"))  # warns: no feature on the raster
-        if request.max_pixels is not None:
-            found = estimate_pixels(gp.geoms, grid)
-            if found > request.max_pixels:
-                raise MaxPixelsError(max_pixels_message(found, request.max_pixels))
+        check_pixel_limits(request, gp.geoms, grid, estimated)
         if image.local and any(b.grid is not None and b.grid != grid for b in image.bands):
             # resampled: only the windows features touch are built (see ImagePlan.window)
             stack = None
@@ -635,6 +649,48 @@ def _total_bounds(geoms: np.ndarray) -> tuple[float, float, float, float] | None
     if len(b) == 0 or np.isnan(b).all():
         return None
     return (np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3]))
+
+
+def check_pixel_limits(request: ReductionRequest, geoms: np.ndarray, grid: Grid, cache: dict[Grid, int]) -> None:
+    """Refuse a plan over ``maxPixels``, ``maxPixelsPerRegion`` or the ``max_plan_pixels`` option, before it is built.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> from reducer.raster import constant_band
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 3), 3, 3)
+    >>> req = ReductionRequest((Raster((constant_band("a", 1),)),), Reducer.mean(), max_pixels_per_region=2)
+    >>> check_pixel_limits(req, np.array([shapely.box(0, 0, 1, 2)], dtype=object), g, {})
+    >>> check_pixel_limits(req, np.array([shapely.box(0, 0, 3, 3)], dtype=object), g, {})
+    Traceback (most recent call last):
+    ...
+    reducer.errors.MaxPixelsError: Too many pixels in region 0 (feature 0). Found 9, but maxPixelsPerRegion allows ...
+    """
+    if grid not in cache:
+        cache[grid] = estimate_pixels(geoms, grid)
+    found = cache[grid]
+    if request.max_pixels is not None and found > request.max_pixels:
+        raise MaxPixelsError(max_pixels_message(found, request.max_pixels))
+    per_region = request.max_pixels_per_region
+    if per_region is not None and found > per_region:
+        xres, yres = grid.res
+        clipped = shapely.clip_by_rect(geoms, *grid.bounds)
+        each = np.ceil(np.nan_to_num(shapely.area(clipped)) / (xres * yres) - 1e-9)
+        worst = int(np.argmax(each)) if len(each) else 0
+        if len(each) and each[worst] > per_region:
+            raise MaxPixelsError(
+                f"Too many pixels in region {worst} (feature {worst}). Found {int(each[worst])}, but "
+                f"maxPixelsPerRegion allows only {int(per_region)}. Ensure that you are not aggregating at a higher "
+                "resolution than you intended (is `scale` in metres?); if not, raise 'maxPixelsPerRegion'."
+            )
+    limit = options.get("max_plan_pixels")
+    if limit is not None and found > limit:
+        raise MaxPixelsError(
+            f"The reduction would plan {int(found)} (feature, pixel) entries on a {grid.width} x {grid.height} grid "
+            f"(scale {grid.nominal_scale:.6g} m), more than the limit of {int(limit)}. Ensure that you are not "
+            "aggregating at a higher resolution than you intended (is `scale` in metres?); if not, raise the limit "
+            "with `ee.set_options(max_plan_pixels=...)` (None for no limit)."
+        )
 
 
 def max_pixels_message(found: float, max_pixels: float) -> str:

@@ -24,11 +24,15 @@ __all__ = [
     "ExpressionError",
     "CatalogError",
     "OutputExistsError",
+    "OutputPathError",
+    "UnsupportedRasterError",
     "MissingDependencyError",
     "require",
     "ReducerWarning",
     "GeometryWarning",
     "NoOverlapWarning",
+    "ReprojectionWarning",
+    "AllMaskedWarning",
 ]
 
 
@@ -90,6 +94,14 @@ class OutputExistsError(ReducerError, FileExistsError):
     """An output file exists and overwrite was not asked for."""
 
 
+class OutputPathError(ReducerError, ValueError):
+    """An output path that is not allowed: outside the export root, or not writable."""
+
+
+class UnsupportedRasterError(ReducerError, NotImplementedError):
+    """A raster reducer cannot reduce as it is: rotated, south-up, mirrored or not georeferenced."""
+
+
 class MissingDependencyError(ReducerError, ImportError):
     """An optional dependency is not installed; the message names the extra that installs it."""
 
@@ -119,10 +131,11 @@ def require(module: str, extra: str, purpose: str, package: str | None = None) -
     """
     import importlib
 
+    top = module.split(".")[0]
     try:
+        importlib.import_module(top)  # the package first: a submodule already imported would hide its absence
         return importlib.import_module(module)
     except ImportError as exc:
-        top = module.split(".")[0]
         pip_name = package or top
         raise MissingDependencyError(
             f"{purpose} needs the optional package {top!r}, which is not installed. "
@@ -143,3 +156,11 @@ class GeometryWarning(ReducerWarning):
 
 class NoOverlapWarning(ReducerWarning):
     """No feature overlaps the raster: every output is None."""
+
+
+class ReprojectionWarning(ReducerWarning):
+    """A feature's area changed through reprojection to the raster's CRS: its statistics may be wrong."""
+
+
+class AllMaskedWarning(ReducerWarning):
+    """An image has no valid pixel under any feature (all nodata or masked there): every output is None."""

@@ -28,7 +28,7 @@ from typing import IO, Any
 import pandas as pd
 
 from .compute import compute
-from .errors import ArgumentError, InputFileError, OutputExistsError, require
+from .errors import ArgumentError, InputFileError, OutputExistsError, OutputPathError, require
 from .values import to_json_value
 
 __all__ = ["export_table", "atomic_write", "write_image", "FORMATS"]
@@ -199,7 +199,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], overwri
     path = Path(os.fspath(path))
     if not overwrite and os.path.lexists(path):
         raise exists_error(path)
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
+    except FileNotFoundError:
+        raise OutputPathError(
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} does not exist. Create it first."
+        ) from None
+    except PermissionError:
+        raise OutputPathError(
+            f"cannot write {str(path)!r}: the folder {str(path.parent)!r} is not writable. Choose a folder you can "
+            "write to, or change its permissions."
+        ) from None
     os.close(fd)
     tmp = Path(name)
     try:

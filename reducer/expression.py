@@ -183,7 +183,11 @@ class _Parser:
         return _error(self.source, t.col, f"{expected}, found {found}")
 
     def node(self, kind: str, col: int, value: Any = None, children: tuple[Node, ...] = ()) -> Node:
-        depth = 1 + max((c.depth for c in children), default=0)
+        if kind == "binary" and children[0].kind == "binary":
+            # a chain (a + b - c * d ...) is compiled as a loop: its length is not nesting
+            depth = max(children[0].depth, 1 + children[1].depth)
+        else:
+            depth = 1 + max((c.depth for c in children), default=0)
         if depth > MAX_DEPTH:
             raise _error(self.source, col, f"the expression is nested more than {MAX_DEPTH} levels deep")
         return Node(kind, col, value, children, depth)
@@ -356,8 +360,21 @@ class _Compiler:
                 return operand
             return algebra.unary(node.value, operand)
         if kind == "binary":
-            left, right = (self.compile(c) for c in node.children)
-            return algebra.binary(node.value, left, right)
+            # the left spine of a chain, folded in a loop (no recursion along the chain's length)
+            spine = []
+            while node.kind == "binary":
+                spine.append(node)
+                node = node.children[0]
+            acc = self.compile(node)
+            for b in reversed(spine):
+                right = self.compile(b.children[1])
+                try:
+                    acc = algebra.binary(b.value, acc, right)
+                except ExpressionError:
+                    raise
+                except ReducerError as exc:
+                    raise self.fail(b, str(exc).rstrip(".")) from exc
+            return acc
         if kind == "ternary":
             cond, yes, no = (self.compile(c) for c in node.children)
             return algebra.select_value(cond, yes, no, "Image.expression '? :'")

@@ -36,11 +36,11 @@ from pyproj import CRS, Geod, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from .arguments import resolve_class
-from .errors import CRSError, GeometryError
+from .errors import CRSError, GeometryError, ReprojectionWarning
 from .grid import norm_crs
 from .values import ComputedObject, List, Number, String, Thunk, to_info, unwrap
 
-__all__ = ["Geometry", "GeometryValue", "as_geometry", "reproject"]
+__all__ = ["Geometry", "GeometryValue", "as_geometry", "reproject", "reproject_features"]
 
 WGS84 = CRS.from_epsg(4326)
 _GEOD = Geod(ellps="WGS84")
@@ -94,6 +94,129 @@ def reproject(shape: BaseGeometry, src: CRS, dst: CRS) -> BaseGeometry:
         return np.column_stack([x, y])
 
     return shapely.transform(shape, fn)
+
+
+# A feature wider or taller than this (degrees) is densified, checked and, where it reaches past the
+# target CRS's area of use, clipped before it is reprojected; smaller ones are reprojected as they are.
+LARGE_FEATURE_DEGREES = 1.0
+# Densified lon/lat edges are at most this long (degrees).
+DENSIFY_DEGREES = 0.25
+# A large feature whose geodesic area changes by more than this fraction through a round trip to the
+# target CRS and back is reported.
+AREA_TOLERANCE = 0.01
+
+
+def _lonlat_region(dst: CRS, keep: tuple[float, float, float, float] | None) -> shapely.Polygon | None:
+    """The lon/lat box features are clipped to: the CRS's area of use and ``keep``, plus a margin."""
+    boxes = []
+    aou = dst.area_of_use
+    if aou is not None and aou.west < aou.east:
+        boxes.append((aou.west, aou.south, aou.east, aou.north))
+    if keep is not None:
+        try:
+            w, s, e, n = Transformer.from_crs(dst, WGS84, always_xy=True).transform_bounds(*keep, densify_pts=21)
+        except Exception:  # noqa: BLE001 - a grid whose corners do not map to lon/lat: no clipping
+            return None
+        if not all(math.isfinite(v) for v in (w, s, e, n)) or w > e:  # across the antimeridian
+            return None
+        boxes.append((w, s, e, n))
+    if not boxes:
+        return None
+    w, s, e, n = min(b[0] for b in boxes), min(b[1] for b in boxes), max(b[2] for b in boxes), max(b[3] for b in boxes)
+    margin = 1.0
+    return shapely.box(max(w - margin, -180.0), max(s - margin, -90.0), min(e + margin, 180.0), min(n + margin, 90.0))
+
+
+def _geodesic_area(shape: BaseGeometry) -> float:
+    return abs(_GEOD.geometry_area_perimeter(shape)[0]) if not shape.is_empty else 0.0
+
+
+def reproject_features(
+    geoms: np.ndarray, src: CRS, dst: CRS, keep: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
+    """Features (shapely geometries, ``None`` allowed) from CRS ``src`` to ``dst``, keeping their shape.
+
+    From a geographic CRS, a large feature (wider or taller than 1°) is clipped to the lon/lat box
+    of ``dst``'s area of use and of ``keep`` (plus 1°), then densified (edges of at most 0.25°), so
+    that a polygon spanning the world does not collapse in a projected CRS. A large feature whose
+    geodesic area changes by more than 1% through a round trip to ``dst`` and back gives a
+    :class:`~reducer.errors.ReprojectionWarning`.
+
+    Parameters
+    ----------
+    geoms
+        The features' geometries.
+    src, dst
+        Their CRS and the target CRS.
+    keep
+        ``(xmin, ymin, xmax, ymax)`` in ``dst`` of the region the features are needed on (a grid's
+        bounds); clipping never cuts into it.
+
+    Examples
+    --------
+    A polygon over the whole world, in UTM zone 33N, still covers the zone:
+
+    >>> world = np.array([shapely.box(-180, -90, 180, 90)], dtype=object)
+    >>> out = reproject_features(world, WGS84, CRS.from_epsg(32633))
+    >>> out[0].contains(shapely.Point(500000, 4000000))
+    True
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    if src == dst or len(geoms) == 0:
+        return geoms
+    t = _transformer(src, dst)
+
+    def fn(xy: np.ndarray) -> np.ndarray:
+        x, y = t.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    valid = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    large = np.zeros(len(geoms), dtype=bool)
+    if src.is_geographic and valid.any():
+        b = shapely.bounds(geoms[valid].astype(object))
+        large[valid] = ((b[:, 2] - b[:, 0]) > LARGE_FEATURE_DEGREES) | ((b[:, 3] - b[:, 1]) > LARGE_FEATURE_DEGREES)
+    if not large.any():
+        out = np.empty(len(geoms), dtype=object)
+        out[valid] = shapely.transform(geoms[valid], fn) if valid.any() else []
+        out[~valid] = geoms[~valid]
+        return out
+    region = _lonlat_region(dst, keep) if not dst.is_geographic else None
+    geoms = geoms.copy()
+    for i in np.flatnonzero(large):
+        g = geoms[i]
+        if region is not None and not region.contains(g):
+            g = shapely.intersection(g, region)
+        geoms[i] = shapely.segmentize(g, DENSIFY_DEGREES) if not g.is_empty else g
+    out = np.empty(len(geoms), dtype=object)
+    out[valid] = shapely.transform(geoms[valid], fn) if valid.any() else []
+    out[~valid] = geoms[~valid]
+    back = _transformer(dst, src)
+
+    def inverse(xy: np.ndarray) -> np.ndarray:
+        x, y = back.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    changed = []
+    for i in np.flatnonzero(large):
+        before = _geodesic_area(geoms[i])
+        moved = out[i]
+        finite = not moved.is_empty and bool(np.isfinite(shapely.get_coordinates(moved)).all())
+        after = _geodesic_area(shapely.transform(moved, inverse)) if finite else 0.0
+        if before > 0 and (not finite or not math.isfinite(after) or abs(after - before) > AREA_TOLERANCE * before):
+            changed.append((int(i), before, after))
+    if changed:
+        i, before, after = changed[0]
+        import warnings
+
+        warnings.warn(
+            f"{len(changed)} feature(s) change area when reprojected from {src.name!r} to {dst.name!r} "
+            f"(feature {i}: {before / 1e6:.6g} km² becomes {after / 1e6:.6g} km²), so their statistics may be "
+            "wrong. Clip the features to the raster's area first, or reduce in a CRS that holds them "
+            "(the `crs` argument).",
+            ReprojectionWarning,
+            stacklevel=3,
+        )
+    return out
 
 
 def _unit_factor(crs: CRS) -> float:
@@ -206,6 +329,11 @@ def _polygon(c: Any, what: str) -> shapely.Polygon:
 
 
 def _check_lat(shape: BaseGeometry, crs: CRS, original: Any) -> None:
+    if not shape.is_empty and not np.isfinite(shapely.get_coordinates(shape)).all():
+        raise GeometryError(
+            f"a coordinate of {original!r} is not finite (NaN or infinity). Give finite numbers: drop or fix "
+            "that vertex."
+        )
     if crs.is_geographic and not shape.is_empty:
         ymin, ymax = shape.bounds[1], shape.bounds[3]
         if ymin < -90 - 1e-9 or ymax > 90 + 1e-9:

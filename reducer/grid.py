@@ -224,12 +224,20 @@ def resolve_grid(
     if scale is not None and (not isinstance(scale, int | float) or not math.isfinite(scale) or scale <= 0):
         raise CRSError(f"scale={scale!r} is not a positive number of metres. Give e.g. scale=10.")
     if crsTransform is not None:
-        vals = [float(v) for v in crsTransform]
-        if len(vals) != 6:
+        try:
+            vals = [float(v) for v in crsTransform]
+        except (TypeError, ValueError):
+            vals = []
+        if len(vals) != 6 or not all(math.isfinite(v) for v in vals):
             raise CRSError(
-                f"crsTransform={crsTransform!r} needs 6 numbers [xScale, xShear, xOff, yShear, yScale, yOff]."
+                f"crsTransform={crsTransform!r} needs 6 finite numbers [xScale, xShear, xOff, yShear, yScale, yOff]."
             )
         transform = Affine(*vals)
+        if transform.is_degenerate:
+            raise CRSError(
+                f"crsTransform={crsTransform!r} has a zero pixel size (its determinant is 0). Give a pixel size, "
+                "e.g. [10, 0, xOff, 0, -10, yOff]."
+            )
     else:
         same_crs = native is not None and native.crs == target_crs
         step = (scale if scale is not None else native.nominal_scale) * _units_per_metre(target_crs)

@@ -372,7 +372,16 @@ class Image(ComputedObject):
     ) -> FeatureCollection:
         """Reduce each feature's region; returns the features with the outputs added (lazy)."""
         fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
-        red = reduce_regions([self._raster], fc._evaluate, reducer, scale, crs, crsTransform, per_image_ids=False)
+        red = reduce_regions(
+            [self._raster],
+            fc._evaluate,
+            reducer,
+            scale,
+            crs,
+            crsTransform,
+            per_image_ids=False,
+            maxPixelsPerRegion=maxPixelsPerRegion,
+        )
         return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
 
     # -- pixels out (logic in reducer.pixels) ------------------------------------------------------

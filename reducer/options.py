@@ -8,8 +8,15 @@ from .errors import ArgumentError
 
 __all__ = ["set_options", "get"]
 
-_OPTIONS: dict[str, Any] = {"scheduler": None, "progress": None, "invalid_geometry": "repair", "export_root": None}
-_CHOICES: dict[str, tuple[Any, ...]] = {"invalid_geometry": ("repair", "error")}
+_OPTIONS: dict[str, Any] = {
+    "scheduler": None,
+    "progress": None,
+    "invalid_geometry": "repair",
+    "export_root": None,
+    "max_plan_pixels": 1e8,
+    "confine_catalogs": False,
+}
+_CHOICES: dict[str, tuple[Any, ...]] = {"invalid_geometry": ("repair", "error"), "confine_catalogs": (False, True)}
 
 
 def set_options(**kwargs: Any) -> dict[str, Any]:
@@ -30,6 +37,15 @@ def set_options(**kwargs: Any) -> dict[str, Any]:
     export_root
         The folder that ``ee.batch.Export.table.toDrive(folder=...)`` writes under; None (the default)
         for the current directory.
+    max_plan_pixels
+        The most (feature, pixel) entries one image's reduction may plan, all features together
+        (``1e8`` by default; None for no limit). A larger plan raises
+        :class:`reducer.errors.MaxPixelsError` before anything is read.
+    confine_catalogs
+        True to confine TOML catalogs and STAC catalogs read from a file to the catalog's own folder:
+        a path, link or asset href that resolves outside it (an absolute path, ``../``, a symbolic
+        link out, another host) raises :class:`reducer.errors.InputFileError`. False (the default)
+        lets them point anywhere.
 
     Examples
     --------

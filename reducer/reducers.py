@@ -394,7 +394,20 @@ class Reducer:
         Earth Engine does not document the name of a non-integer percentile; reducer writes it in
         full (``p2.5``) — pass ``outputNames`` to choose.
         """
-        ps = [float(p) for p in unwrap(percentiles)]
+        given = unwrap(percentiles)
+        if isinstance(given, str) or not isinstance(given, list | tuple):
+            example = f"[{given}]" if isinstance(given, int | float) else "[10, 90]"
+            raise ArgumentError(
+                f"ee.Reducer.percentile: percentiles={given!r} is not a list. Give a list of numbers, e.g. {example}."
+            )
+        ps = []
+        for p in given:
+            if isinstance(p, bool) or not isinstance(p, int | float) or math.isnan(p):
+                raise ArgumentError(
+                    f"ee.Reducer.percentile: {p!r} in percentiles={given!r} is not a number. Give numbers between "
+                    "0 and 100, e.g. [10, 90]."
+                )
+            ps.append(float(p))
         if not ps:
             raise ArgumentError("ee.Reducer.percentile: give at least one percentile, e.g. [10, 50, 90].")
         for p in ps:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextvars
 import math
 import threading
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
@@ -23,7 +24,7 @@ import shapely
 
 from .coverage import estimate_pixels
 from .engine import ReductionRequest, reduce_images
-from .errors import CRSError
+from .errors import AllMaskedWarning, ArgumentError, CRSError
 from .geometry import as_geometry
 from .grid import resolve_grid
 from .raster import Raster
@@ -87,6 +88,7 @@ class Reduction:
             if self._result is None:
                 gdf = self.frame()
                 per_image = reduce_images(self.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+                warn_all_masked(self.request.images, per_image, len(gdf))
                 self._result = (gdf, per_image)
             return self._result
 
@@ -99,6 +101,7 @@ def reduce_regions(
     crs: Any = None,
     crsTransform: Sequence[float] | None = None,
     per_image_ids: bool = True,
+    maxPixelsPerRegion: float | None = None,
 ) -> Reduction:
     """Reduce every image over every feature (lazy): the one path of both ``reduceRegions``.
 
@@ -112,7 +115,10 @@ def reduce_regions(
     >>> [c.name for c in columns], values["mean"].tolist()
     (['mean'], [2.0])
     """
-    request = ReductionRequest(tuple(images), reducer, scale, crs, crsTransform, "regions")
+    per_region = _pixel_limit(maxPixelsPerRegion, "maxPixelsPerRegion")
+    request = ReductionRequest(
+        tuple(images), reducer, scale, crs, crsTransform, "regions", max_pixels_per_region=per_region
+    )
     return Reduction(request, features, per_image_ids)
 
 
@@ -195,7 +201,7 @@ def reduce_region(
         g = as_geometry(geometry)
         geom, geom_crs = g.to_shapely(), g.crs
     geoms = np.array([geom], dtype=object)
-    max_pixels = None if maxPixels is None else float(maxPixels)
+    max_pixels = _pixel_limit(maxPixels, "maxPixels")
     if bestEffort and max_pixels is not None:
         grid = resolve_grid(image.grid, scale, crs, crsTransform)
         in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
@@ -207,6 +213,7 @@ def reduce_region(
         max_pixels = None
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)
+    warn_all_masked((image,), [(columns, values)], 1)
     return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
 
 
@@ -312,6 +319,56 @@ def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
                 if p._value is None:
                     p._value = out
     return runs
+
+
+def warn_all_masked(
+    images: Sequence[Raster], per_image: Sequence[tuple[list[Column], dict[str, np.ndarray]]], n_features: int
+) -> None:
+    """Warn once per image that has no valid pixel under any feature (every output None or 0).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from reducer.raster import constant_band
+    >>> r = Raster((constant_band("a", 1),), {"system:id": "x.tif"})
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     warn_all_masked([r], [([], {"mean": np.array([np.nan]), "count": np.array([0])})], 1)
+    >>> str(w[0].message)[:60]
+    "image 'x.tif' has no valid pixel under any of the 1 feature("
+    """
+    if n_features == 0:
+        return
+    for image, (_, values) in zip(images, per_image, strict=True):
+        arrays = [np.asarray(v) for v in values.values()]
+        numeric = [a for a in arrays if a.dtype.kind in "fiu"]
+        if not numeric or len(numeric) != len(arrays):
+            continue
+        empty = all(
+            bool(np.all(np.isnan(a) | (a == 0))) if a.dtype.kind == "f" else bool(np.all(a == 0)) for a in numeric
+        )
+        if empty and any(a.dtype.kind == "f" and bool(np.isnan(a).any()) for a in numeric):
+            name = image.properties.get("system:id") or image.properties.get("system:index") or "(unnamed)"
+            warnings.warn(
+                f"image {name!r} has no valid pixel under any of the {n_features} feature(s): every pixel there is "
+                "nodata or masked, so every output is None. Check the file's nodata value and masks "
+                "(`reducer info FILE`), or that the features cover its data.",
+                AllMaskedWarning,
+                stacklevel=4,
+            )
+
+
+def _pixel_limit(value: Any, name: str) -> float | None:
+    """A pixel limit as a positive float, or None."""
+    if value is None:
+        return None
+    try:
+        limit = float(value)
+    except (TypeError, ValueError):
+        limit = math.nan
+    if isinstance(value, bool) or not limit > 0:
+        raise ArgumentError(f"{name}={value!r} is not a positive number of pixels. Pass a number such as 1e9.")
+    return limit
 
 
 def to_python(v: Any, integer: bool = False) -> Any:

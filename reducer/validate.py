@@ -112,7 +112,18 @@ def check_geometries(
         raise ArgumentError(f"invalid_geometry={policy!r} is not one of {list(POLICIES)!r}.")
     if arr.size == 0:
         return arr
-    bad = ~shapely.is_missing(arr) & ~shapely.is_valid(arr)
+    present = ~shapely.is_missing(arr)
+    if present.any():
+        coords, index = shapely.get_coordinates(arr[present], return_index=True)
+        nonfinite = ~np.isfinite(coords).all(axis=1)
+        if nonfinite.any():
+            where = np.flatnonzero(present)[np.unique(index[nonfinite])]
+            labels = [ids[i] for i in where] if ids is not None else [int(i) for i in where]
+            raise GeometryError(
+                f"{len(where)} geometry(ies) with a coordinate that is not finite (NaN or infinity): feature(s) "
+                f"{_names(labels)}. Fix or drop those vertices (or features) and try again."
+            )
+    bad = present & ~shapely.is_valid(arr)
     if not bad.any():
         return arr
     idx = np.flatnonzero(bad)

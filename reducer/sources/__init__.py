@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import glob as globlib
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from .files import (
     RasterioFileSource,
     file_index,
     is_dataarray,
+    is_remote,
     raster_from_dataarray,
     raster_from_file,
     unique_indices,
@@ -63,6 +65,60 @@ def _is_glob(s: str) -> bool:
     return any(ch in s for ch in "*?[")
 
 
+# Suffixes that make a string a path rather than an Earth Engine id.
+PATH_SUFFIXES = (*RASTER_SUFFIXES, ".json", ".zarr", ".nc", ".nc4", ".toml", ".geojson", ".gpkg")
+
+
+def missing_path_error(source: str) -> InputFileError | None:
+    """The error for a string that looks like a local path but does not exist; None otherwise.
+
+    A string looks like a path when it has a separator and its first part exists, starts with ``.``
+    or ``/``, or ends in a file suffix (``.tif``, ``.json``, ``.zarr``, ...). The message names the
+    deepest folder that does exist and suggests close matches in it.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> root = tempfile.mkdtemp()
+    >>> os.mkdir(os.path.join(root, "rasters"))
+    >>> print(missing_path_error(os.path.join(root, "rastres")))
+    the path '.../rastres' does not exist: '...' has no 'rastres'. Did you mean 'rasters'?
+    >>> missing_path_error("COPERNICUS/S2_SR_HARMONIZED") is None  # an Earth Engine id
+    True
+    """
+    import difflib
+
+    if is_remote(source) or os.path.exists(source):
+        return None
+    p = Path(source)
+    first = p.parts[0] if p.parts else ""
+    looks = (
+        source.startswith((".", "/", "~"))
+        or ((os.sep in source or "/" in source) and os.path.exists(first))
+        or p.suffix.lower() in PATH_SUFFIXES
+    )
+    if not looks:
+        return None
+    parent = p
+    while parent != parent.parent and not parent.exists():
+        parent = parent.parent
+    if not parent.exists():
+        parent = Path(".")
+    rest = p.relative_to(parent) if p.is_relative_to(parent) else p
+    missing = rest.parts[0] if rest.parts else p.name
+    try:
+        names = sorted(x.name for x in parent.iterdir())
+    except OSError:
+        names = []
+    close = difflib.get_close_matches(missing, names, n=3, cutoff=0.6)
+    hint = (
+        f" Did you mean {' or '.join(repr(c) for c in close)}?"
+        if close
+        else " Check the path and the working directory."
+    )
+    return InputFileError(f"the path {source!r} does not exist: {str(parent)!r} has no {missing!r}.{hint}")
+
+
 def open_raster(source: str | os.PathLike | Any) -> Raster:
     """The raster of one source: a file path or URL, an Earth Engine id mapped in the catalog, or a DataArray.
 
@@ -79,7 +135,7 @@ def open_raster(source: str | os.PathLike | Any) -> Raster:
     >>> open_raster("no/such/file.tif")
     Traceback (most recent call last):
     ...
-    reducer.errors.InputFileError: raster file 'no/such/file.tif' does not exist. ...
+    reducer.errors.InputFileError: the path 'no/such/file.tif' does not exist: ...
     """
     if is_dataarray(source):
         return raster_from_dataarray(source)
@@ -88,6 +144,9 @@ def open_raster(source: str | os.PathLike | Any) -> Raster:
             f"ee.Image({source!r}): expected a GeoTIFF path, an xarray.DataArray with a CRS, a number or an ee.Image."
         )
     if not os.path.exists(str(source)):  # an Earth Engine id mapped in the catalog?
+        missing = missing_path_error(str(source))
+        if missing is not None:
+            raise missing
         mapped = catalog_raster(str(source))
         if mapped is not None:
             return mapped
@@ -104,6 +163,13 @@ def raster_paths(source: str | os.PathLike) -> list[str]:
         return [s]
     if _is_glob(s):
         paths = sorted(globlib.glob(s, recursive=True))
+        prefix = re.split(r"[*?\[]", s, maxsplit=1)[0]  # the part before the first wildcard
+        folder = Path(prefix) if prefix.endswith(("/", os.sep)) else Path(prefix).parent
+        if not paths and str(folder) not in ("", ".") and not folder.exists():
+            missing = missing_path_error(str(folder))
+            raise missing or InputFileError(
+                f"the pattern {s!r} matched no file: the folder {str(folder)!r} does not exist."
+            )
         if not paths:
             raise InputFileError(f"the pattern {s!r} matched no file. Check the folder and the pattern.")
         return paths
@@ -135,6 +201,9 @@ def open_collection(source: str | os.PathLike | Any, time: str = "time") -> list
     """
     if type(source).__name__ in ("DataArray", "Dataset"):
         return rasters_from_xarray(source, time)
+    missing = None if _is_glob(str(source)) else missing_path_error(str(source))
+    if missing is not None:
+        raise missing
     rasters = collection_rasters(str(source))  # an Earth Engine id, a STAC JSON file or a cube
     if rasters is None:
         rasters = [raster_from_file(p) for p in raster_paths(source)]

@@ -49,7 +49,7 @@ from .._time import parse_millis, to_millis
 from ..errors import ArgumentError, CatalogError, InputFileError, require
 from ..raster import Raster, rename_bands
 from .cube import open_cube, rasters_from_xarray
-from .files import raster_from_file, unique_indices
+from .files import check_confined, raster_from_file, unique_indices
 from .stac import rasters_from_stac
 
 __all__ = [
@@ -181,6 +181,7 @@ class Catalog:
 
     def _abs(self, p: str) -> str:
         p = os.path.expanduser(str(p))
+        check_confined(p, os.path.dirname(self.path), f"catalog {self.path!r}")
         if "://" in p or p.startswith("/vsi") or os.path.isabs(p):
             return p
         return os.path.join(os.path.dirname(self.path), p)
@@ -221,6 +222,7 @@ class Catalog:
                 paths = [self._abs(entry["path"])]
             rasters = []
             for p in paths:
+                check_confined(p, os.path.dirname(self.path), f"catalog {self.path!r}")  # symbolic links out
                 r = raster_from_file(p)
                 t = _file_date(p, entry, where)
                 if t is not None:

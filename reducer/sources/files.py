@@ -12,9 +12,11 @@ file is first opened when a block of pixels is read. Paths may be anything raste
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -29,8 +31,9 @@ import rasterio
 from rasterio.enums import MaskFlags
 from rasterio.windows import Window
 
+from .. import options
 from ..dates import date_from_name, to_millis
-from ..errors import BandError, CRSError, InputFileError, NodataError, ReducerWarning
+from ..errors import BandError, CRSError, InputFileError, NodataError, ReducerWarning, UnsupportedRasterError
 from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, file_band
 
@@ -43,7 +46,12 @@ __all__ = [
     "read_window",
     "pixel_dtype",
     "is_remote",
+    "http_options",
+    "gdal_reason",
+    "HTTP_DEFAULTS",
     "READ_COUNTER",
+    "check_north_up",
+    "check_confined",
     "HEADER_COUNTER",
     "clear_dataset_cache",
 ]
@@ -173,6 +181,171 @@ def is_remote(path: str) -> bool:
     return "://" in path or path.startswith("/vsi")
 
 
+# GDAL's HTTP options reducer sets for remote reads unless the environment sets them: a server that
+# stalls or trickles fails after a bounded time instead of hanging a build or a getInfo.
+HTTP_DEFAULTS: dict[str, str] = {
+    "GDAL_HTTP_CONNECTTIMEOUT": "10",
+    "GDAL_HTTP_TIMEOUT": "60",
+    "GDAL_HTTP_LOW_SPEED_TIME": "30",
+    "GDAL_HTTP_LOW_SPEED_LIMIT": "1024",
+    "GDAL_HTTP_MAX_RETRY": "3",
+    "GDAL_HTTP_RETRY_DELAY": "1",
+}
+# Transient failures GDAL does not retry itself (a dropped connection, a 5xx after GDAL's retries)
+# are retried this many times, after REDUCER_HTTP_BACKOFF seconds, doubling.
+_TRANSIENT = (
+    "empty reply",
+    "io error",
+    "read error",
+    "connection reset",
+    "recv failure",
+    "send failure",
+    "http response code: 5",
+    "http error code: 5",
+    "response_code=5",
+)
+
+# GDAL warnings that say a remote read returned less than it asked for.
+_CUT_SHORT = ("io error", "read error", "response_code=", "http error code", "curl error")
+
+
+def http_options() -> dict[str, str]:
+    """GDAL's HTTP options for a remote read: :data:`HTTP_DEFAULTS` where the environment sets none.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["GDAL_HTTP_TIMEOUT"] = "5"
+    >>> http_options()["GDAL_HTTP_TIMEOUT"], "GDAL_HTTP_LOW_SPEED_TIME" in http_options()
+    (None, True)
+    >>> del os.environ["GDAL_HTTP_TIMEOUT"]
+    >>> http_options()["GDAL_HTTP_TIMEOUT"]
+    '60'
+    """
+    return {k: (None if k in os.environ else v) for k, v in HTTP_DEFAULTS.items()}
+
+
+def gdal_reason(exc: BaseException) -> str:
+    """GDAL's own reason for a failure: the messages of ``exc`` and of the exceptions it chains.
+
+    rasterio's read errors say "See previous exception for details" and chain the CPLE error that
+    holds the reason (``HTTP response code: 500``, ``TIFFReadEncodedTile() failed``).
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise OSError("TIFFReadEncodedTile() failed.")
+    ...     except OSError as e:
+    ...         raise OSError("Read or write failed. See previous exception for details.") from e
+    ... except OSError as exc:
+    ...     print(gdal_reason(exc))
+    TIFFReadEncodedTile() failed.
+    """
+    parts: list[str] = []
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        msg = str(e).replace("See previous exception for details.", "").strip()
+        if msg and msg not in parts and not msg.startswith("Read or write failed"):
+            parts.append(msg)
+        e = e.__cause__ or e.__context__
+    return "; ".join(parts) or type(exc).__name__
+
+
+class _GdalMessages(logging.Handler):
+    """Collects the GDAL messages rasterio logs on this thread (HTTP errors are logged, not raised)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread and len(self.messages) < 50:
+            msg = record.getMessage()
+            if msg not in self.messages:
+                self.messages.append(msg)
+
+
+class RemoteReadError(rasterio.errors.RasterioIOError):
+    """A remote read failed: GDAL's exception, with GDAL's logged messages (the HTTP reason) added."""
+
+
+def _remote_call(path: str, fn: Any) -> Any:
+    """``fn()`` under GDAL's HTTP options, transient failures retried with backoff (remote paths only).
+
+    A failure that outlasts the retries raises :class:`RemoteReadError`, whose message holds GDAL's
+    reason and the messages it logged (``HTTP error code: 500``, ``Empty reply from server``).
+    """
+    if not is_remote(path):
+        return fn()
+    retries = int(os.environ.get("REDUCER_HTTP_RETRIES", "2"))
+    delay = float(os.environ.get("REDUCER_HTTP_BACKOFF", "0.5"))
+    options = {k: v for k, v in http_options().items() if v is not None}
+    logger = logging.getLogger("rasterio")
+    vsi = path if path.startswith("/vsi") else f"/vsicurl/{path}"
+    for attempt in range(retries + 1):
+        handler = _GdalMessages()
+        logger.addHandler(handler)
+        # after a failure GDAL caches the file as missing: a retry bypasses its cache for this file
+        extra = {"CPL_VSIL_CURL_NON_CACHED": vsi} if attempt else {}
+        try:
+            with rasterio.Env(**options, **extra):
+                out = fn()
+            # a download cut short (too slow, dropped) is not an error to GDAL: the file just ends early,
+            # and libtiff warns that tags could not be read. Such a read is a failure, not a short file.
+            cut = [m for m in handler.messages if any(t in m.lower() for t in _CUT_SHORT)]
+            if not cut:
+                return out
+            reason = "; ".join(cut[:3])
+        except rasterio.errors.RasterioIOError as exc:
+            reason = "; ".join([gdal_reason(exc), *handler.messages[-3:]])
+        finally:
+            logger.removeHandler(handler)
+        if attempt == retries or not any(t in reason.lower() for t in _TRANSIENT):
+            limits = {k: os.environ.get(k) or HTTP_DEFAULTS[k] for k in HTTP_DEFAULTS}
+            raise RemoteReadError(
+                f"{reason} (after {attempt + 1} attempt(s); a server that is too slow fails after "
+                f"GDAL_HTTP_TIMEOUT={limits['GDAL_HTTP_TIMEOUT']} s, or below "
+                f"GDAL_HTTP_LOW_SPEED_LIMIT={limits['GDAL_HTTP_LOW_SPEED_LIMIT']} bytes/s for "
+                f"GDAL_HTTP_LOW_SPEED_TIME={limits['GDAL_HTTP_LOW_SPEED_TIME']} s: set them in the environment "
+                "to wait longer)"
+            )
+        time.sleep(delay * 2**attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def check_confined(href: str, folder: str, where: str) -> None:
+    """With the ``confine_catalogs`` option on, refuse ``href`` unless it resolves inside ``folder``.
+
+    Examples
+    --------
+    >>> from reducer import options
+    >>> old = options.set_options(confine_catalogs=True)
+    >>> check_confined("/data/cat/a.tif", "/data/cat", "catalog 'x'")
+    >>> check_confined("/data/cat/../b.tif", "/data/cat", "catalog 'x'")
+    Traceback (most recent call last):
+    ...
+    reducer.errors.InputFileError: catalog 'x' points at '/data/cat/../b.tif', outside the catalog's folder ...
+    >>> _ = options.set_options(**old)
+    """
+    if not options.get("confine_catalogs"):
+        return
+    inside = False
+    if not is_remote(href):
+        root = os.path.realpath(folder)
+        target = os.path.realpath(os.path.join(folder, os.path.expanduser(href)))
+        inside = target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+    if not inside:
+        raise InputFileError(
+            f"{where} points at {href!r}, outside the catalog's folder {folder!r}, and the confine_catalogs option "
+            "is on. Move the data under the catalog's folder, or turn the option off with "
+            "`ee.set_options(confine_catalogs=False)` if you trust the catalog."
+        )
+
+
 def pixel_dtype(dtype: np.dtype | str) -> np.dtype:
     """The float dtype pixels are held in: masked pixels are NaN.
 
@@ -196,6 +369,7 @@ def read_window(
     out_dtype: str,
     nodata: float | None,
     use_mask: bool | None,
+    shape: tuple[int, int] | None = None,
 ) -> np.ndarray:
     """Read one window of one band as floats, with masked and nodata pixels set to NaN.
 
@@ -216,32 +390,115 @@ def read_window(
     use_mask
         Whether the band has a per-dataset or alpha mask to honour; None to ask the opened file,
         whose own nodata then applies too when ``nodata`` is None (a source built from header facts).
+    shape
+        The ``(rows, cols)`` the file was expected to have (its header when the collection was built,
+        or a STAC ``proj:shape``): a file of another size raises :class:`InputFileError`.
     """
     row, col, h, w = window
     win = Window(col, row, w, h)
-    try:
-        src = _open_cached(path)
-        if use_mask is None:
-            flags = src.mask_flag_enums[band - 1]
-            use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
-            if nodata is None:
-                nodata = src.nodatavals[band - 1]
+
+    def read_from(
+        src: rasterio.io.DatasetReader,
+    ) -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None, bool | None, float | None]:
+        if (shape is not None and (src.height, src.width) != tuple(shape)) or (
+            row + h > src.height or col + w > src.width
+        ):
+            expected = tuple(shape) if shape is not None else (row + h, col + w)
+            raise InputFileError(
+                f"raster {path!r} is {src.height} x {src.width} pixels (rows x columns) but {expected[0]} x "
+                f"{expected[1]} was expected (its header when the collection was built, or the STAC item's "
+                "proj:shape): the file changed, or the metadata is wrong. Rebuild the collection, or fix the "
+                "metadata."
+            )
+        use, nd = use_mask, nodata
+        if use is None:
+            use = _needs_gdal_mask(src, band)
+            if nd is None:
+                nd = src.nodatavals[band - 1]
         raw = src.read(band, window=win)
-        mask = src.read_masks(band, window=win) if use_mask else None
-        _count_bytes(raw.nbytes + (0 if mask is None else mask.nbytes))
+        mask = src.read_masks(band, window=win) if use else None
+        return raw, mask, _statistics_range(src.tags(band)), use, nd
+
+    def read() -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None, bool | None, float | None]:
+        if is_remote(path):  # a fresh handle per attempt, so that a retry does not reuse a broken one
+            with rasterio.open(path) as src:
+                return read_from(src)
+        out = read_from(_open_cached(path))  # local files: one handle per thread (see _open_cached)
+        _count_bytes(out[0].nbytes + (0 if out[1] is None else out[1].nbytes))
+        return out
+
+    try:
+        raw, mask, stats_range, use_mask, nodata = _remote_call(path, read)
     except rasterio.errors.RasterioIOError as exc:
-        # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster
-        raise InputFileError(f"cannot read pixels of {path!r} (band {band}, window {window}): {exc}") from None
+        # from None: GDAL's exception does not unpickle, so a chained one would not cross a cluster;
+        # its reason is carried in the message instead
+        raise InputFileError(
+            f"cannot read pixels of {path!r} (band {band}, window {window}): {gdal_reason(exc)}"
+        ) from None
     READ_COUNTER.add(h * w)
     out = raw.astype(out_dtype, copy=False)
     bad = None
+    if mask is not None and _is_int64(raw.dtype):
+        nodata = None  # a float cannot hold a 64-bit nodata exactly: GDAL's mask says it instead
     if nodata is not None:
         bad = np.isnan(raw) if isinstance(nodata, float) and math.isnan(nodata) else raw == nodata
     if mask is not None:
         bad = (mask == 0) if bad is None else (bad | (mask == 0))
     if bad is not None and bad.any():
         out[bad] = np.nan  # ``raw`` is this call's own fresh array: no copy needed
+    if stats_range is not None:
+        _check_statistics(out, stats_range, path, band, window)
     return out
+
+
+def _statistics_range(tags: Mapping[str, str]) -> tuple[float, float] | None:
+    """The band's exact ``STATISTICS_MINIMUM/MAXIMUM`` tags (GDAL's), or None (absent or approximate)."""
+    if str(tags.get("STATISTICS_APPROXIMATE", "")).upper() in ("YES", "TRUE", "1"):
+        return None
+    try:
+        lo, hi = float(tags["STATISTICS_MINIMUM"]), float(tags["STATISTICS_MAXIMUM"])
+    except (KeyError, ValueError):
+        return None
+    return (lo, hi) if math.isfinite(lo) and math.isfinite(hi) and lo <= hi else None
+
+
+def _check_statistics(
+    block: np.ndarray, stats_range: tuple[float, float], path: str, band: int, window: tuple[int, int, int, int]
+) -> None:
+    """Refuse a block holding values outside the file's own statistics: a corrupt tile decodes to garbage."""
+    lo, hi = stats_range
+    with np.errstate(invalid="ignore"):
+        found_lo, found_hi = np.nanmin(block, initial=np.inf), np.nanmax(block, initial=-np.inf)
+    slack = 1e-6 * max(abs(lo), abs(hi), 1.0)  # the tags are printed with limited precision
+    if found_lo < lo - slack or found_hi > hi + slack:
+        raise InputFileError(
+            f"raster {path!r} (band {band}, window {window}) holds values {found_lo:.9g}..{found_hi:.9g} outside "
+            f"its own statistics {lo:.9g}..{hi:.9g} (STATISTICS_MINIMUM/MAXIMUM): the file is probably corrupt. "
+            "Re-download or re-export it; if it was edited since its statistics were computed, recompute them "
+            "(`gdalinfo -stats FILE`) or remove them."
+        )
+
+
+def _needs_gdal_mask(src: rasterio.io.DatasetReader, band: int) -> bool:
+    """Whether GDAL's own mask must be read for ``band``.
+
+    It must for a mask band, an alpha band, or a nodata value rasterio cannot hand over exactly.
+    rasterio reports nodata as a float: a 64-bit integer nodata such as the type's maximum is
+    either dropped (reported as None) or rounded, so comparing pixels with it would count nodata as
+    data or drop real values. GDAL's mask is exact, so it is read whenever the flags say there is
+    one and the nodata value alone is not trustworthy.
+    """
+    flags = src.mask_flag_enums[band - 1]
+    if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:
+        return True
+    if MaskFlags.nodata in flags:
+        return src.nodatavals[band - 1] is None or _is_int64(src.dtypes[band - 1])
+    return False
+
+
+def _is_int64(dtype: np.dtype | str) -> bool:
+    dt = np.dtype(dtype)
+    return dt.kind in "iu" and dt.itemsize >= 8
 
 
 def _chunks(size: int, step: int) -> tuple[int, ...]:
@@ -297,15 +554,19 @@ class RasterioFileSource:
         self.path = str(path)
         if not is_remote(self.path) and not Path(self.path).exists():
             raise InputFileError(f"raster file {self.path!r} does not exist. Check the path and the working directory.")
-        try:
+
+        def read_header() -> None:
             with rasterio.open(self.path) as src:
                 HEADER_COUNTER.add(0)
                 self._read_header(src)
+
+        try:
+            _remote_call(self.path, read_header)
         except rasterio.errors.RasterioIOError as exc:
             raise InputFileError(
-                f"cannot open raster {self.path!r}: {exc}. Is it a GeoTIFF (or another format GDAL reads) "
-                "and complete? Re-download or re-export it."
-            ) from exc
+                f"cannot open raster {self.path!r}: {gdal_reason(exc)}. Is it a GeoTIFF (or another format GDAL "
+                "reads) and complete? Is it reachable? Re-download or re-export it."
+            ) from None
 
     @classmethod
     def from_header(
@@ -365,11 +626,14 @@ class RasterioFileSource:
         return self
 
     def _read_header(self, src: rasterio.io.DatasetReader) -> None:
+        if src.transform.is_identity and not src.gcps[0] and src.crs is None:
+            check_north_up(self.path, src.transform)
         if src.crs is None:
             raise CRSError(
                 f"raster {self.path!r} has no CRS. Set one, e.g. with "
                 "`gdal_edit.py -a_srs EPSG:32633 file.tif` or rioxarray's `rio.write_crs()`."
             )
+        check_north_up(self.path, src.transform)
         self.grid = Grid(src.crs, src.transform, src.width, src.height)
         descriptions = src.descriptions
         names = []
@@ -382,8 +646,7 @@ class RasterioFileSource:
             dtype = src.dtypes[k - 1]
             if nodata is not None and not (isinstance(nodata, float) and math.isnan(nodata)):
                 _check_nodata(self.path, nodata, dtype)
-            flags = src.mask_flag_enums[k - 1]
-            use_mask = MaskFlags.per_dataset in flags or MaskFlags.alpha in flags
+            use_mask = _needs_gdal_mask(src, k)
             bands.append(BandInfo(k, name, dtype, nodata, use_mask))
         self.bands = tuple(bands)
         self.band_names = tuple(names)
@@ -403,7 +666,7 @@ class RasterioFileSource:
 
         def read(block_info=None):
             (r0, r1), (c0, c1) = block_info[None]["array-location"]
-            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask)
+            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask, (h, w))
 
         token = _file_token(self.path)
         return da.map_blocks(
@@ -413,6 +676,36 @@ class RasterioFileSource:
             meta=np.empty((0, 0), out_dtype),
             name=f"read-{token}-b{band}-{chunks[0][0]}x{chunks[1][0]}",
         )
+
+
+def check_north_up(path: str, transform: Any) -> None:
+    """Refuse a raster whose grid is not north-up, saying which it is and naming the file.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> check_north_up("a.tif", Affine(10, 0, 0, 0, -10, 0))
+    >>> check_north_up("a.tif", Affine(10, 0, 0, 0, 10, 0))
+    Traceback (most recent call last):
+    ...
+    reducer.errors.UnsupportedRasterError: raster 'a.tif' is south-up (its rows run south to north: ...
+    """
+    t = transform
+    if t.is_identity:
+        what = "not georeferenced: it has no geotransform (GDAL reports the identity)"
+    elif t.b != 0 or t.d != 0:
+        what = f"rotated: its geotransform has rotation terms ({t.b!r}, {t.d!r})"
+    elif t.e > 0:
+        what = f"south-up (its rows run south to north: pixel height {t.e!r} > 0)"
+    elif t.a < 0:
+        what = f"mirrored (its columns run east to west: pixel width {t.a!r} < 0)"
+    else:
+        return
+    raise UnsupportedRasterError(
+        f"raster {path!r} is {what}, and reducer reduces north-up grids only. Warp it to a north-up grid first, "
+        "e.g. `gdalwarp SRC DST` (add `-t_srs EPSG:XXXX` and `-a_ullr`/`gdal_edit.py -a_ullr` for a raster "
+        "without a geotransform)."
+    )
 
 
 def _check_nodata(path: str, nodata: float, dtype: str) -> None:
@@ -519,7 +812,14 @@ def raster_from_dataarray(arr: Any) -> Raster:
         raise BandError(f"ee.Image(DataArray): expected dims (band, y, x) or (y, x), got {arr.dims!r}.")
     band_dim = arr.dims[0]
     grid = Grid(norm_crs(crs), transform, arr.shape[2], arr.shape[1])
-    nodata = arr.rio.nodata
+    try:
+        nodata = arr.rio.nodata
+    except (OverflowError, ValueError) as exc:
+        given = arr.attrs.get("_FillValue", arr.encoding.get("_FillValue"))
+        raise NodataError(
+            f"ee.Image(DataArray): the array's nodata {given!r} does not fit its {arr.dtype} "
+            f"pixels ({exc}). Fix it with `arr.rio.write_nodata(VALUE)` using a value the dtype holds."
+        ) from None
     data = arr.data
     if not isinstance(data, da.Array):
         data = da.from_array(np.asarray(data), chunks=(1, 1024, 1024))

@@ -27,9 +27,9 @@ from affine import Affine
 from ..errors import BandError, CRSError, InputFileError
 from ..grid import Grid, norm_crs
 from ..raster import Band, Raster, reproject
-from .files import BandInfo, RasterioFileSource, is_remote
+from .files import BandInfo, RasterioFileSource, check_confined, is_remote
 
-__all__ = ["rasters_from_stac", "read_items", "raster_from_item"]
+__all__ = ["rasters_from_stac", "read_items", "raster_from_item", "walk_items"]
 
 RASTER_MEDIA = ("image/tiff", "image/jp2", "image/vnd.stac.geotiff", "application/x-hdf")
 RASTER_SUFFIXES = (".tif", ".tiff", ".jp2", ".vrt", ".img")
@@ -59,7 +59,7 @@ def read_items(source: Any) -> tuple[list[Any], str | None]:
     if isinstance(source, pystac.ItemCollection):
         return list(source), None
     if isinstance(source, pystac.Catalog):
-        return list(source.get_items(recursive=True)), None
+        return walk_items(source), None
     if isinstance(source, pystac.Item):
         return [source], None
     if isinstance(source, Mapping):
@@ -104,7 +104,62 @@ def _read_path(path: str) -> tuple[list[Any], str | None]:
         raise InputFileError(f"cannot read the STAC file {path!r}: {exc}") from exc
     if isinstance(obj, pystac.Item):
         return [obj], base
-    return list(obj.get_items(recursive=True)), base
+    return walk_items(obj, confine_to=None if is_remote(path) else base), base
+
+
+def walk_items(catalog: Any, confine_to: str | None = None) -> list[Any]:
+    """Every item under a ``pystac.Catalog``, children followed without recursion; a link cycle is refused.
+
+    A child link back to one of its own ancestors raises :class:`~reducer.errors.InputFileError`
+    naming the catalog whose link closes the cycle and the link's target. A catalog reached twice
+    by different paths (not a cycle) is read once.
+
+    Examples
+    --------
+    >>> import pystac
+    >>> root = pystac.Catalog("root", "r")
+    >>> child = pystac.Catalog("child", "c")
+    >>> _ = root.add_child(child)
+    >>> child.add_link(pystac.Link("child", root))  # child -> root: a cycle
+    >>> walk_items(root)
+    Traceback (most recent call last):
+    ...
+    reducer.errors.InputFileError: STAC catalog link cycle: catalog 'child' ... to catalog 'root' ...
+    """
+    items: list[Any] = []
+    seen_items: set[Any] = set()
+    done: set[int] = set()
+    # depth-first, with each catalog's ancestors (as objects; hrefs may not be set for in-memory catalogs)
+    stack: list[tuple[Any, tuple[Any, ...]]] = [(catalog, ())]
+    while stack:
+        cat, ancestors = stack.pop()
+        if id(cat) in done:
+            continue
+        done.add(id(cat))
+        path = (*ancestors, cat)
+        for item in cat.get_items(recursive=False):
+            key = item.get_self_href() or id(item)
+            if key not in seen_items:
+                seen_items.add(key)
+                items.append(item)
+        for link in [*cat.get_child_links(), *cat.get_item_links()]:
+            if confine_to is not None:
+                check_confined(link.get_absolute_href() or link.href, confine_to, f"STAC catalog {cat.id!r}")
+        for link in cat.get_child_links():
+            child = link.resolve_stac_object(root=cat.get_root()).target
+            if any(child is a or _same_href(child, a) for a in path):
+                raise InputFileError(
+                    f"STAC catalog link cycle: catalog {cat.id!r} ({cat.get_self_href() or 'in memory'}) links "
+                    f"(rel='child') to catalog {child.id!r} ({link.get_absolute_href() or 'in memory'}), which "
+                    "contains it. Remove that link from the catalog."
+                )
+            stack.append((child, path))
+    return items
+
+
+def _same_href(a: Any, b: Any) -> bool:
+    ha, hb = a.get_self_href(), b.get_self_href()
+    return ha is not None and ha == hb
 
 
 # -- one item -------------------------------------------------------------------------------------
@@ -162,6 +217,8 @@ def _href(item: Any, key: str, base: str | None) -> str:
         href = href[len("file://") :]
     if not is_remote(href) and not os.path.isabs(href) and base is not None:
         href = f"{base}/{href}" if is_remote(base) else os.path.normpath(os.path.join(base, href))
+    if base is not None and not is_remote(base):
+        check_confined(href, base, f"STAC item {item.id!r} asset {key!r}")
     return href
 
 
@@ -230,7 +287,15 @@ def _number(v: Any) -> float | None:
     if v is None:
         return None
     if isinstance(v, str):
-        return float(v)  # "nan", "inf", "-inf"
+        try:
+            return float(v)  # "nan", "inf", "-inf"
+        except ValueError:
+            raise InputFileError(
+                f"STAC raster metadata: {v!r} is not a number (nodata, scale or offset). Give a number, or "
+                "'nan', 'inf' or '-inf' as the STAC raster extension allows."
+            ) from None
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise InputFileError(f"STAC raster metadata: {v!r} is not a number (nodata, scale or offset). Give a number.")
     return v
 
 
@@ -297,6 +362,15 @@ def _asset_grid(item: Any, asset: Any) -> Grid | None:
         shape = [round((ymax - ymin) / abs(transform[4])), round((xmax - xmin) / abs(transform[0]))]
     if shape is None or transform is None:
         return None
+    if (
+        len(shape) != 2
+        or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape)
+        or len(transform) < 6
+    ):
+        raise InputFileError(
+            f"STAC item {item.id!r}: proj:shape {list(shape)!r} is not two positive whole numbers [rows, columns] "
+            f"(or proj:transform {list(transform)!r} has fewer than 6 numbers). Fix the item's metadata."
+        )
     try:
         return Grid(norm_crs(crs, f"proj: CRS of STAC item {item.id!r}"), Affine(*transform[:6]), shape[1], shape[0])
     except CRSError:

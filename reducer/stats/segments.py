@@ -20,7 +20,9 @@ lists loop over segments. Decomposable statistics (``mean``, ``variance``, ...) 
 block kernels of :mod:`reducer.stats.kernels` on the segments (:func:`dense_from_segments`), so each
 statistic has one definition.
 
-Weighted quantiles follow exactextract's definition (``weighted_quantiles.cpp``): sort by value;
+Weighted quantiles follow exactextract's definition (``weighted_quantiles.cpp``): merge equal values
+into one entry with their summed weight, as exactextract does (not in a segment whose weights are all
+1, an unweighted reduction); sort by value;
 ``s_0 = 0``, ``s_i = i w_i + (n - 1) sum_{j<i} w_j``, ``S_n = (n - 1) sum w``; the q-quantile
 interpolates linearly at ``q S_n`` between the entries whose ``s`` bracket it. With all weights 1
 this is numpy's default (linear) percentile.
@@ -306,8 +308,31 @@ def _seg_cumsum(w: np.ndarray, sid: np.ndarray, offsets: np.ndarray) -> np.ndarr
     return total - base[sid]
 
 
+def _merge_equal_values(
+    x: np.ndarray, w: np.ndarray, sid: np.ndarray, n_seg: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One entry per distinct value in each weighted segment, its weights summed (exactextract's).
+
+    Entries are sorted by (segment, value). A segment whose weights are all 1 (an unweighted
+    reduction) keeps its entries, so that its quantiles stay numpy's linear percentile.
+    Returns ``x, w, sid, counts, offsets`` of the merged entries.
+    """
+    unit = np.bincount(sid, weights=(w != 1), minlength=n_seg) == 0
+    new = np.ones(len(x), dtype=bool)
+    new[1:] = (x[1:] != x[:-1]) | (sid[1:] != sid[:-1]) | unit[sid[1:]]
+    group = np.cumsum(new) - 1
+    xm, sidm = x[new], sid[new]
+    wm = np.bincount(group, weights=w)
+    counts = np.bincount(sidm, minlength=n_seg)
+    offsets = np.concatenate([[0], np.cumsum(counts)])
+    return xm, wm, sidm, counts, offsets
+
+
 def weighted_quantile(seg: Segments, q: float, row: int = 0) -> np.ndarray:
     """The weighted q-quantile of each segment, exactextract's definition; NaN for an empty segment.
+
+    As exactextract does, equal values are first merged into one entry whose weight is their
+    summed weight (a segment whose weights are all 1, an unweighted reduction, is left as it is).
 
     Examples
     --------
@@ -316,15 +341,22 @@ def weighted_quantile(seg: Segments, q: float, row: int = 0) -> np.ndarray:
     >>> s = Segments(np.array([0, 4]), np.ones(4), np.array([[4.0, 1.0, 3.0, 2.0]]))
     >>> float(weighted_quantile(s, 0.25)[0]), float(np.percentile([4, 1, 3, 2], 25))
     (1.75, 1.75)
+
+    With other weights, equal values count as one entry: 1, 1, 1 (weight 0.5 each) and 2 (weight 1)
+    are 1 (weight 1.5) and 2 (weight 1), whose ``s`` are 0 and 2.5: the median, at 1.25, is half way.
+
+    >>> s = Segments(np.array([0, 4]), np.array([0.5, 0.5, 0.5, 1.0]), np.array([[1.0, 1.0, 1.0, 2.0]]))
+    >>> float(weighted_quantile(s, 0.5)[0])
+    1.5
     """
     _, x, w, sid = seg.sorted_view(row)
     n_seg = seg.n_seg
     out = _nan(n_seg)
     if len(x) == 0:
         return out
-    counts = seg.counts
-    starts = seg.offsets[:-1]
-    cum = _seg_cumsum(w, sid, seg.offsets)
+    x, w, sid, counts, offsets = _merge_equal_values(x, w, sid, n_seg)
+    starts = offsets[:-1]
+    cum = _seg_cumsum(w, sid, offsets)
     pos = np.arange(len(x)) - starts[sid]
     s = pos * w + (counts[sid] - 1) * (cum - w)
     total = np.bincount(sid, weights=w, minlength=n_seg)

@@ -134,3 +134,30 @@ def test_all_touched_equals_rasterstats_all_touched(data):
         np.testing.assert_allclose(
             got[k].astype(float), np.array([np.nan if r[k] is None else r[k] for r in ref], float), rtol=1e-6, err_msg=k
         )
+
+
+@pytest.mark.parametrize("kind", ["int16_dem", "float32_ndvi"])
+def test_weighted_quantiles_equal_exactextract(tmp_path, kind):
+    """exactextract merges equal values (one weight per distinct value) before it interpolates."""
+    rng = np.random.default_rng(7)
+    if kind == "int16_dem":
+        # a smooth DEM with many repeated heights in each field
+        yy, xx = np.mgrid[0:H, 0:W]
+        vals = (700 + 0.8 * yy + 0.3 * xx + rng.integers(-3, 4, (H, W))).astype("int16")
+        nodata = -32768
+    else:
+        vals = np.round(rng.uniform(-0.3, 0.9, (H, W)), 3).astype("float32")  # repeated NDVI values
+        nodata = -9999
+    vals[rng.random((H, W)) < 0.03] = nodata
+    tif = write_tif(tmp_path / f"{kind}.tif", vals, transform=T, nodata=nodata, tiled=True, blocksize=32)
+    fields = _fields(rng, n=40)
+    red = ee.Reducer.median().combine(ee.Reducer.percentile([10, 90]), sharedInputs=True)
+    got = _ee_frame(tif, fields, red)
+    ops = ["median", "quantile(q=0.1)", "quantile(q=0.9)"]
+    ref = exactextract.exact_extract(str(tif), fields, ops, output="pandas")
+    for ours, theirs in [("median", "median"), ("p10", "quantile_10"), ("p90", "quantile_90")]:
+        value = got[ours].astype(float).to_numpy()
+        if kind == "int16_dem":
+            # exactextract casts its quantile to the raster's type (truncation); reducer keeps the float
+            value = np.trunc(value)
+        np.testing.assert_allclose(value, ref[theirs].astype(float), rtol=1e-6, equal_nan=True, err_msg=ours)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 import secrets
+import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
@@ -33,6 +35,9 @@ class RangeServer:
     """A static file server on 127.0.0.1 (ephemeral port) that honours ``Range: bytes=a-b`` and counts bytes.
 
     Files are served under a random prefix, so that GDAL's cache of remote data never spans two servers.
+    ``faults`` is a list of faults to play, one per request, before serving normally again: ``"stall"``
+    (answer nothing for ``stall_seconds``), ``"drop"`` (close the connection without a reply),
+    ``"trickle"`` (send the body at about 200 bytes a second) or an HTTP status such as ``"500"``.
     """
 
     def __init__(self, root: Path):
@@ -40,6 +45,8 @@ class RangeServer:
         self.prefix = secrets.token_hex(4)
         self.bytes_served = 0
         self.requests: list[tuple[str, str, str | None]] = []
+        self.faults: list[str] = []
+        self.stall_seconds = 8.0
         self._lock = threading.Lock()
         server = self
 
@@ -57,6 +64,17 @@ class RangeServer:
                 rng = self.headers.get("Range")
                 with server._lock:
                     server.requests.append((self.command, self.path, rng))
+                    fault = server.faults.pop(0) if server.faults else None
+                if fault == "stall":
+                    time.sleep(server.stall_seconds)  # bounded: the server thread always ends
+                    return
+                if fault == "drop":
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    self.close_connection = True
+                    return
+                if fault is not None and fault.isdigit():
+                    self.send_error(int(fault))
+                    return
                 parts = unquote(self.path.split("?")[0]).lstrip("/").split("/", 1)
                 path = server.root / parts[1] if len(parts) == 2 and parts[0] == server.prefix else None
                 if path is None or not path.is_file():
@@ -84,6 +102,15 @@ class RangeServer:
                 with open(path, "rb") as f:
                     f.seek(start)
                     data = f.read(end - start + 1)
+                if fault == "trickle":
+                    try:
+                        for i in range(0, min(len(data), 4000), 20):  # bounded: 20 s at most
+                            self.wfile.write(data[i : i + 20])
+                            self.wfile.flush()
+                            time.sleep(0.1)
+                    except OSError:  # the client gave up
+                        pass
+                    return
                 self.wfile.write(data)
                 with server._lock:
                     server.bytes_served += len(data)
@@ -158,3 +185,84 @@ def test_small_field_reads_a_small_fraction_of_a_remote_cog(cogs, server):
     size = cogs[0].stat().st_size
     assert READ_COUNTER.reads == 1 and READ_COUNTER.pixels == 512 * 512  # one 512 x 512 window of 16
     assert 0 < server.bytes_served < 0.15 * size, (server.bytes_served, size, server.requests)
+
+
+# -- faults: a server that stalls, trickles, drops and fails on purpose (issue 16) ------------------
+
+
+def _finishes(fn, seconds: float = 60.0):
+    """Run ``fn`` in a thread and return what it returned or raised; fail if it is still running."""
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the test
+            box["error"] = exc
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(seconds)
+    assert not t.is_alive(), f"still running after {seconds} s: a hang"
+    return box
+
+
+@pytest.fixture
+def quick_http(monkeypatch):
+    """Small timeouts and backoff, so that the faults resolve in seconds."""
+    monkeypatch.setenv("GDAL_HTTP_TIMEOUT", "2")
+    monkeypatch.setenv("GDAL_HTTP_CONNECTTIMEOUT", "2")
+    monkeypatch.setenv("GDAL_HTTP_LOW_SPEED_TIME", "1")
+    monkeypatch.setenv("GDAL_HTTP_LOW_SPEED_LIMIT", "1000")
+    monkeypatch.setenv("GDAL_HTTP_MAX_RETRY", "1")
+    monkeypatch.setenv("GDAL_HTTP_RETRY_DELAY", "0.1")
+    monkeypatch.setenv("REDUCER_HTTP_BACKOFF", "0.05")
+
+
+@pytest.mark.parametrize("fault", ["stall", "trickle"])
+def test_stalling_server_fails_with_url_and_reason(cogs, server, quick_http, fault):
+    from reducer.errors import InputFileError
+
+    server.faults = [fault] * 20
+    url = f"{server.url}/{cogs[0].name}"
+    box = _finishes(lambda: ee.Image(url))
+    assert isinstance(box.get("error"), InputFileError), box
+    msg = str(box["error"])
+    assert url in msg
+    assert re.search(r"(?i)too slow|timed out|timeout|io error|failed to read", msg), msg  # GDAL's (curl's) own reason
+
+
+def test_dropped_connections_are_retried(cogs, server, quick_http):
+    server.faults = ["drop", "drop"]  # GDAL does not retry these itself; reducer does (2 retries)
+    url = f"{server.url}/{cogs[0].name}"
+    box = _finishes(lambda: ee.Image(url).reduceRegion(ee.Reducer.mean(), scale=640).getInfo())
+    assert "error" not in box, box
+    local = ee.Image(str(cogs[0])).reduceRegion(ee.Reducer.mean(), scale=640).getInfo()
+    assert box["value"] == pytest.approx(local)
+
+
+def test_server_errors_are_retried_then_named(cogs, server, quick_http):
+    from reducer.errors import InputFileError
+
+    url = f"{server.url}/{cogs[0].name}"
+    server.faults = ["503"]  # transient: GDAL's retry gets the file
+    assert isinstance(_finishes(lambda: ee.Image(url)).get("value"), ee.Image)
+    server.faults = ["500"] * 50  # persistent: a bounded number of tries, then the URL and the status
+    n = len(server.requests)
+    box = _finishes(lambda: ee.Image(f"{server.url}/{cogs[1].name}"))
+    assert isinstance(box.get("error"), InputFileError), box
+    assert cogs[1].name in str(box["error"]) and "500" in str(box["error"])
+    assert len(server.requests) - n <= 12  # (1 + GDAL's 1 retry) x (1 + reducer's 2 retries), HEAD and GET
+
+
+def test_pixel_read_failure_names_url_and_reason(cogs, server, quick_http):
+    from reducer.errors import InputFileError
+
+    url = f"{server.url}/{cogs[2].name}"
+    img = ee.Image(url)  # header read: fine
+    server.faults = ["500"] * 50
+    box = _finishes(lambda: img.reduceRegion(ee.Reducer.mean(), scale=10).getInfo())
+    err = box.get("error")
+    assert isinstance(err, InputFileError), box
+    assert url in str(err) and "500" in str(err)
+    assert "See previous exception" not in str(err)

@@ -82,11 +82,22 @@ def test_label_and_numbers():
 
 
 def quantile_by_definition(x: list[float], w: list[float], q: float) -> float:
-    """exactextract's weighted quantile, written out: s_i = i w_i + (n - 1) sum_{j<i} w_j, at q S_n."""
+    """exactextract's weighted quantile, written out: s_i = i w_i + (n - 1) sum_{j<i} w_j, at q S_n.
+
+    As exactextract's ``m_freq`` does, equal values are one entry with their weights summed (unless
+    every weight is 1: an unweighted reduction keeps numpy's percentile).
+    """
     if not x:
         return math.nan
-    order = sorted(range(len(x)), key=lambda i: x[i])
-    xs, ws = [x[i] for i in order], [w[i] for i in order]
+    if all(wi == 1 for wi in w):
+        order = sorted(range(len(x)), key=lambda i: x[i])
+        xs, ws = [x[i] for i in order], [w[i] for i in order]
+    else:
+        merged: dict[float, float] = {}
+        for xi, wi in zip(x, w, strict=True):
+            merged[xi] = merged.get(xi, 0.0) + wi
+        xs = sorted(merged)
+        ws = [merged[v] for v in xs]
     n = len(xs)
     s, cum = [], 0.0
     for i, wi in enumerate(ws):
