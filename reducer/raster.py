@@ -320,13 +320,34 @@ def _nearest_exact(array: da.Array, src: Grid, dst: Grid) -> da.Array:
     return da.block(blocks)
 
 
-def file_band(name: str, dtype: str, array: da.Array, native: Grid) -> Band:
-    """A band of a lazy array on its ``native`` grid, resampled (per block) onto any other grid."""
+def file_band(name: str, dtype: str, array: da.Array | Callable[[], da.Array], native: Grid) -> Band:
+    """A band of a lazy array on its ``native`` grid, resampled (per block) onto any other grid.
+
+    ``array`` may be a function of no argument that builds the dask array: it is then called once,
+    on first use, so that building a collection of many files builds no graph.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 2), 2, 2)
+    >>> calls = []
+    >>> b = file_band("a", "float64", lambda: calls.append(1) or da.ones((2, 2)), g)
+    >>> len(calls)  # built, not read: no array yet
+    0
+    >>> float(b.on(g).sum().compute()), b.on(g).shape, len(calls)
+    (4.0, (2, 2), 1)
+    """
+    cache: list[da.Array] = [] if callable(array) else [array]
+
+    def native_array() -> da.Array:
+        if not cache:
+            cache.append(array())  # type: ignore[operator]
+        return cache[0]
 
     def fn(grid: Grid, resampling: str) -> da.Array:
         if grid == native:
-            return array
-        return reproject(array, native, grid, resampling)
+            return native_array()
+        return reproject(native_array(), native, grid, resampling)
 
     return Band(name, dtype, native, fn, local=True)
 

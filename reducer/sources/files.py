@@ -22,6 +22,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -782,7 +783,7 @@ def raster_from_file(path: str | os.PathLike) -> Raster:
     ('MOD13Q1.A2024001.h25v08.061', 's2', 'a')
     """
     src = RasterioFileSource(path)
-    bands = [file_band(info.name, info.dtype, src.band_array(i), src.grid) for i, info in enumerate(src.bands)]
+    bands = [file_band(info.name, info.dtype, partial(src.band_array, i), src.grid) for i, info in enumerate(src.bands)]
     name = Path(str(path)).name
     props: dict[str, Any] = {"system:index": file_index(path), "system:id": str(path)}
     t = src.datetime_millis if src.datetime_millis is not None else date_from_name(name)
