@@ -553,6 +553,8 @@ class RasterioFileSource:
 
     def __init__(self, path: str | os.PathLike):
         self.path = str(path)
+        # the block size is decided when the source is built (its arrays may be built later, on first use)
+        self.target_block = REMOTE_TARGET_BLOCK if is_remote(self.path) else TARGET_BLOCK
         if not is_remote(self.path) and not Path(self.path).exists():
             raise InputFileError(f"raster file {self.path!r} does not exist. Check the path and the working directory.")
 
@@ -608,6 +610,8 @@ class RasterioFileSource:
         """
         self = cls.__new__(cls)
         self.path = str(path)
+        # the block size is decided when the source is built (its arrays may be built later, on first use)
+        self.target_block = REMOTE_TARGET_BLOCK if is_remote(self.path) else TARGET_BLOCK
         self.grid = grid
         infos = []
         for k, b in enumerate(bands, 1):
@@ -660,7 +664,7 @@ class RasterioFileSource:
         info = self.bands[i]
         h, w = self.grid.shape
         bh, bw = self.block_shape
-        target = REMOTE_TARGET_BLOCK if is_remote(self.path) else TARGET_BLOCK
+        target = self.target_block
         chunks = (_chunks(h, _block_step(bh, h, target)), _chunks(w, _block_step(bw, w, target)))
         out_dtype = pixel_dtype(info.dtype)
         path, band, nodata, use_mask = self.path, info.index, info.nodata, info.use_mask
