@@ -214,7 +214,7 @@ def reduce_region(
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)
     warn_all_masked((image,), [(columns, values)], 1)
-    return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+    return _region_dict(columns, values)
 
 
 _PENDING: contextvars.ContextVar[list[PendingRegion] | None] = contextvars.ContextVar(
@@ -314,7 +314,7 @@ def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
         per_image = reduce_images(request, geoms, g.crs)
         runs += 1
         for p, (columns, values) in zip(members, per_image, strict=True):
-            out = {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
+            out = _region_dict(columns, values)
             with p._lock:
                 if p._value is None:
                     p._value = out
@@ -369,6 +369,11 @@ def _pixel_limit(value: Any, name: str) -> float | None:
     if isinstance(value, bool) or not limit > 0:
         raise ArgumentError(f"{name}={value!r} is not a positive number of pixels. Pass a number such as 1e9.")
     return limit
+
+
+def _region_dict(columns: Sequence[Column], values: dict[str, np.ndarray]) -> dict[str, Any]:
+    """One region's outputs as ``reduceRegion`` gives them: plain values, keys sorted."""
+    return {c.name: to_python(values[c.name][0], c.integer) for c in sorted(columns, key=lambda c: c.name)}
 
 
 def to_python(v: Any, integer: bool = False) -> Any:
