@@ -553,11 +553,10 @@ class ReductionRequest:
         if self.crs_transform is not None:
             object.__setattr__(self, "crs_transform", tuple(float(v) for v in self.crs_transform))
 
-    def __dask_tokenize__(self) -> str:
-        bands = [(id(b.fn), b.name, b.dtype, b.resampling) for r in self.images for b in r.bands]
+    def arguments(self) -> tuple:
+        """Everything but the images, hashable: requests with equal arguments can be computed as one."""
         crs = self.crs if isinstance(self.crs, str | int | None) else repr(self.crs)
-        return tokenize(
-            bands,
+        return (
             self.reducer,
             self.scale,
             crs,
@@ -566,6 +565,10 @@ class ReductionRequest:
             self.max_pixels,
             self.max_pixels_per_region,
         )
+
+    def __dask_tokenize__(self) -> str:
+        bands = [(id(b.fn), b.name, b.dtype, b.resampling) for r in self.images for b in r.bands]
+        return tokenize(bands, *self.arguments())
 
 
 def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any) -> ReductionPlan:

@@ -159,10 +159,8 @@ def reduce_jointly(reductions: Sequence[Reduction]) -> int:
     for red in dict.fromkeys(reductions):  # each reduction once, in order
         if red._result is not None:
             continue
-        req, gdf = red.request, red.frame()
-        crs = req.crs if isinstance(req.crs, str | int | None) else repr(req.crs)
-        key = (id(gdf), req.reducer, req.scale, crs, req.crs_transform, req.rule, req.max_pixels)
-        groups.setdefault(key, []).append((red, gdf))
+        gdf = red.frame()
+        groups.setdefault((id(gdf), red.request.arguments()), []).append((red, gdf))
     runs = 0
     for members in groups.values():
         if len(members) < 2:
@@ -171,6 +169,7 @@ def reduce_jointly(reductions: Sequence[Reduction]) -> int:
         images = tuple(img for red, _ in members for img in red.images)
         request = replace(first.request, images=images)
         per_image = reduce_images(request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
+        warn_all_masked(images, per_image, len(gdf))
         runs += 1
         start = 0
         for red, _ in members:
@@ -256,16 +255,13 @@ class PendingRegion:
                 self._value = reduce_region(*self.args)
             return self._value
 
-    def group_key(self) -> tuple | None:
-        """What pending regions must share to be computed as one reduction (None: computed alone)."""
-        _, reducer, geometry, scale, crs, transform, best_effort, max_pixels = self.args
+    def joint_request(self) -> tuple[ReductionRequest, Any] | None:
+        """The request and geometry this region is computed with jointly; None when it is computed alone."""
+        image, reducer, geometry, scale, crs, transform, best_effort, max_pixels = self.args
         if geometry is None or best_effort:
             return None  # each image's own extent, or a scale that depends on the image
-        g = as_geometry(geometry)  # metadata only: the same region written anew in each call groups too
-        crs_key = crs if isinstance(crs, str | int | None) else repr(crs)
-        transform_key = None if transform is None else tuple(float(v) for v in transform)
-        shape = shapely.to_wkb(g.to_shapely())
-        return (shape, g.crs.to_wkt(), reducer, scale, crs_key, transform_key, max_pixels)
+        limit = _pixel_limit(max_pixels, "maxPixels")
+        return ReductionRequest((image,), reducer, scale, crs, transform, "region", limit), as_geometry(geometry)
 
 
 @contextmanager
@@ -297,21 +293,25 @@ def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
     >>> reduce_regions_jointly(regions), [r.value() for r in regions]
     (1, [{'a': 2.0}, {'a': 5.0}])
     """
-    groups: dict[tuple, list[PendingRegion]] = {}
+    groups: dict[tuple, list[tuple[PendingRegion, ReductionRequest, Any]]] = {}
     for p in dict.fromkeys(pending):
-        key = p.group_key()
-        if key is not None and p._value is None:
-            groups.setdefault(key, []).append(p)
-    runs = 0
-    for members in groups.values():
-        if len(members) < 2:
+        joint = None if p._value is not None else p.joint_request()
+        if joint is None:
             continue
-        _, reducer, geometry, scale, crs, transform, _, max_pixels = members[0].args
-        g = as_geometry(geometry)
-        geoms = np.array([g.to_shapely()], dtype=object)
-        limit = None if max_pixels is None else float(max_pixels)
-        request = ReductionRequest(tuple(p.args[0] for p in members), reducer, scale, crs, transform, "region", limit)
-        per_image = reduce_images(request, geoms, g.crs)
+        request, g = joint
+        # metadata only: the same region written anew in each call (a new ee.Geometry) groups too
+        shape = g.to_shapely()
+        key = (shapely.to_wkb(shape), g.crs.to_wkt(), request.arguments())
+        groups.setdefault(key, []).append((p, request, (shape, g.crs)))
+    runs = 0
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        members = [p for p, _, _ in group]
+        _, first, (shape, shape_crs) = group[0]
+        request = replace(first, images=tuple(r.images[0] for _, r, _ in group))
+        per_image = reduce_images(request, np.array([shape], dtype=object), shape_crs)
+        warn_all_masked(request.images, per_image, 1)
         runs += 1
         for p, (columns, values) in zip(members, per_image, strict=True):
             out = _region_dict(columns, values)

@@ -125,3 +125,24 @@ def test_band_stat_table_long_and_wide(rasters):
     wide, _ = band_stat_table(values, ["f0", "f1", "f2"], "id", rasters, ["B1"], ["mean", "max"], wide=True)
     assert list(wide.columns) == ["id", "band", "statistic", "2024-01-01", "2024-01-02"]
     assert wide["2024-01-02"].tolist() == [values[1, 0, s, f] for f in range(3) for s in range(2)]
+
+
+def test_joint_reductions_group_only_equal_arguments_and_check_them(rasters, features):
+    from reducer.errors import ArgumentError
+    from reducer.regions import PendingRegion, reduce_jointly, reduce_regions_jointly
+
+    mean = ee.Reducer.mean().unweighted()
+    a = reduce_regions(rasters[:1], lambda: features, mean, maxPixelsPerRegion=100)
+    b = reduce_regions(rasters[1:], lambda: features, mean, maxPixelsPerRegion=200)
+    # the same frame object for all, as in map(...).flatten(); different limits are not one request
+    assert reduce_jointly([a, b]) == 0
+    c = reduce_regions(rasters[1:], lambda: features, mean, maxPixelsPerRegion=100)
+    a2 = reduce_regions(rasters[:1], lambda: features, mean, maxPixelsPerRegion=100)
+    assert reduce_jointly([a2, c]) == 1
+    oracle = _unweighted_means()
+    assert c.result()[1][0][1]["mean"][1] == pytest.approx(10 * oracle["t"])
+
+    point = ee.Geometry.Point([500001.5, 4000001.5], CRS)
+    bad = [PendingRegion(r, mean, point, None, None, None, False, "x") for r in rasters]
+    with pytest.raises(ArgumentError, match="maxPixels='x'"):
+        reduce_regions_jointly(bad)
