@@ -17,15 +17,15 @@ from . import composites as _composites
 from .arguments import resolve_class
 from .daterange import DateRange
 from .errors import ArgumentError
-from .features import Feature, FeatureCollection, collection_of_collections, collection_of_features
+from .features import Feature, FeatureCollection, collection_of_collections, collection_of_features, reduced_regions
 from .filters import Filter, filter_mask, parse_filter
 from .geometry import Geometry
 from .image import Image
-from .output import ImageCollectionInfo, collection_info, long_frame
+from .output import ImageCollectionInfo, collection_info
 from .pixels import rasters_to_dataset
 from .raster import Raster, footprint
 from .reducers import Reducer
-from .regions import collect_pending, reduce_regions, reduce_regions_jointly
+from .regions import collect_pending, reduce_regions_jointly
 from .repr import collection_html
 from .sampling import get_region
 from .sources import (
@@ -509,18 +509,7 @@ class ImageCollection(ComputedObject):
         ``<image system:index>_<feature id>`` and each feature carries ``system:time_start`` and
         ``image_id``. Lazy; all images run in one dask graph when a result is asked for.
         """
-        fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
-        red = reduce_regions(
-            self._rasters,
-            fc._evaluate,
-            reducer,
-            scale,
-            crs,
-            crsTransform,
-            per_image_ids=True,
-            maxPixelsPerRegion=maxPixelsPerRegion,
-        )
-        return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
+        return reduced_regions(self._rasters, collection, reducer, scale, crs, crsTransform, True, maxPixelsPerRegion)
 
     def getRegion(
         self, geometry: Any, scale: float | None = None, crs: Any = None, crsTransform: list[float] | None = None

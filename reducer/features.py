@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,10 +46,11 @@ from .errors import ArgumentError, CRSError, GeometryError, InputFileError, Redu
 from .filters import Filter, filter_mask, parse_filter
 from .geometry import WGS84, Geometry, GeometryValue, as_geometry, geometry_geojson, reproject
 from .grid import norm_crs
-from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, reduction_to_xarray, wide_frame
+from .output import FeatureCollectionInfo, ReductionExplanation, fc_info, long_frame, reduction_to_xarray, wide_frame
 from .output import explain as explain_reduction
+from .raster import Raster
 from .reducers import Reducer, reduce_columns
-from .regions import Reduction, reduce_jointly
+from .regions import Reduction, reduce_jointly, reduce_regions
 from .repr import features_html, reduction_html
 from .sources import catalog_table
 from .values import (
@@ -1639,6 +1640,28 @@ def collection_of_collections(parts: Iterable[tuple[str, FeatureCollection]]) ->
     obj = object.__new__(NestedFeatureCollection)
     _init_nested(obj, tuple((str(pid), fc) for pid, fc in parts))
     return obj
+
+
+def reduced_regions(
+    rasters: Sequence[Raster],
+    collection: Any,
+    reducer: Reducer,
+    scale: float | None,
+    crs: Any,
+    crsTransform: Sequence[float] | None,
+    per_image_ids: bool,
+    maxPixelsPerRegion: float | None,
+) -> FeatureCollection:
+    """``reduceRegions`` of ``rasters`` over ``collection`` as a lazy FeatureCollection (both facades' body).
+
+    The collection's reduction (:attr:`FeatureCollection.reduction`) is kept for ``explain``,
+    ``to_pandas(wide=True)`` and ``to_xarray``.
+    """
+    fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
+    red = reduce_regions(
+        rasters, fc._evaluate, reducer, scale, crs, crsTransform, per_image_ids, maxPixelsPerRegion=maxPixelsPerRegion
+    )
+    return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
 
 
 def collection_of_features(

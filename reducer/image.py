@@ -20,14 +20,14 @@ from .arguments import resolve_class
 from .dates import Date, to_millis
 from .errors import ArgumentError, DateError
 from .expression import expression as _expression
-from .features import FeatureCollection
+from .features import FeatureCollection, reduced_regions
 from .geometry import Geometry
 from .neighborhood import Kernel
-from .output import ImageInfo, image_info, long_frame
+from .output import ImageInfo, image_info
 from .pixels import raster_to_dataset
 from .raster import Raster, constant_band, footprint, rename_bands, select_bands
 from .reducers import Reducer
-from .regions import PendingRegion, reduce_regions
+from .regions import PendingRegion
 from .repr import image_html
 from .sampling import sample, sample_regions
 from .sources import open_raster
@@ -371,18 +371,7 @@ class Image(ComputedObject):
         maxPixelsPerRegion: float | None = None,
     ) -> FeatureCollection:
         """Reduce each feature's region; returns the features with the outputs added (lazy)."""
-        fc = collection if isinstance(collection, FeatureCollection) else FeatureCollection(collection)
-        red = reduce_regions(
-            [self._raster],
-            fc._evaluate,
-            reducer,
-            scale,
-            crs,
-            crsTransform,
-            per_image_ids=False,
-            maxPixelsPerRegion=maxPixelsPerRegion,
-        )
-        return FeatureCollection._lazy(lambda: long_frame(red), meta=red)
+        return reduced_regions([self._raster], collection, reducer, scale, crs, crsTransform, False, maxPixelsPerRegion)
 
     # -- pixels out (logic in reducer.pixels) ------------------------------------------------------
     def to_xarray(
