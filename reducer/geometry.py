@@ -110,6 +110,8 @@ def _lonlat_region(dst: CRS, keep: tuple[float, float, float, float] | None) -> 
     """The lon/lat box features are clipped to: the CRS's area of use and ``keep``, plus a margin."""
     boxes = []
     aou = dst.area_of_use
+    if aou is None and dst.to_epsg() is not None:  # a CRS read from a file's WKT carries no area of use
+        aou = CRS.from_epsg(dst.to_epsg()).area_of_use
     if aou is not None and aou.west < aou.east:
         boxes.append((aou.west, aou.south, aou.east, aou.north))
     if keep is not None:

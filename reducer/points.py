@@ -25,10 +25,11 @@ import numpy as np
 from .compute import compute
 from .errors import ArgumentError, BandError, CRSError
 from .features import Feature, FeatureCollection
-from .geometry import Geometry, as_geometry
+from .geometry import Geometry, as_geometry, reproject_features
+from .grid import norm_crs
 from .image import Image
 from .raster import Band, Raster
-from .sampling import pixel_values, reproject_geometries
+from .sampling import pixel_values
 
 __all__ = ["point_query"]
 
@@ -187,7 +188,7 @@ def point_query(
     if src_crs is not None:
         arr = np.empty(len(geoms), dtype=object)
         arr[:] = geoms
-        moved = list(reproject_geometries(arr, src_crs, grid.crs))
+        moved = list(reproject_features(arr, norm_crs(src_crs, "the points' crs"), grid.crs, keep=grid.bounds))
     # every vertex, tagged with its feature
     verts = [_vertices(g) for g in moved]
     counts = [len(v) for v in verts]

@@ -18,15 +18,14 @@ from contextlib import contextmanager
 from dataclasses import replace
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import shapely
 
 from .coverage import estimate_pixels
 from .engine import ReductionRequest, reduce_images
 from .errors import AllMaskedWarning, ArgumentError, CRSError
-from .geometry import as_geometry
-from .grid import resolve_grid
+from .geometry import as_geometry, reproject_features
+from .grid import norm_crs, resolve_grid
 from .raster import Raster
 from .reducers import Column, Reducer
 from .values import to_json_value
@@ -203,7 +202,7 @@ def reduce_region(
     max_pixels = _pixel_limit(maxPixels, "maxPixels")
     if bestEffort and max_pixels is not None:
         grid = resolve_grid(image.grid, scale, crs, crsTransform)
-        in_grid = gpd.GeoSeries(geoms, crs=geom_crs).to_crs(grid.crs).values
+        in_grid = reproject_features(geoms, norm_crs(geom_crs), grid.crs)
         current = scale if scale is not None else grid.nominal_scale
         found = estimate_pixels(np.asarray(in_grid, dtype=object), grid)
         if found > max_pixels:

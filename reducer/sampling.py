@@ -24,7 +24,7 @@ import pandas as pd
 from .compute import compute
 from .coverage import coverage
 from .errors import ArgumentError, BandError, CRSError
-from .geometry import as_geometry, proj_crs
+from .geometry import as_geometry, proj_crs, reproject_features
 from .grid import Grid, norm_crs, resolve_grid
 from .raster import Band, Raster
 from .values import ComputedObject, unwrap
@@ -35,7 +35,6 @@ __all__ = [
     "get_region",
     "region_to_dataframe",
     "pixel_values",
-    "reproject_geometries",
     "GeoFrameFn",
 ]
 
@@ -81,14 +80,10 @@ def _projection_crs(projection: Any) -> Any:
     return proj_crs(projection, "projection")
 
 
-def reproject_geometries(geoms: np.ndarray, src: Any, dst: Any) -> np.ndarray:
-    """Shapely geometries from CRS ``src`` to CRS ``dst`` (the same array when the CRSs are equal)."""
-    src, dst = norm_crs(src, "the features' crs"), norm_crs(dst)
-    if src == dst:
-        return geoms
-    import geopandas as gpd
-
-    return np.asarray(gpd.GeoSeries(geoms, crs=src).to_crs(dst).values, dtype=object)
+def _to_grid_crs(geoms: np.ndarray, src: Any, grid: Grid) -> np.ndarray:
+    """Features into a grid's CRS, as the engine moves them (:func:`reducer.geometry.reproject_features`)."""
+    src = norm_crs(src, "the features' crs")
+    return reproject_features(np.asarray(geoms, dtype=object), src, grid.crs, keep=grid.bounds)
 
 
 def _region_pixels(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +180,7 @@ def sample_regions(
             raise CRSError("Image.sampleRegions: the features have no CRS. Set it with gdf.set_crs('EPSG:4326').")
         geoms = np.asarray(gdf.geometry.values, dtype=object)
         grid = _grid(image, scale, crs, None, geoms, gdf.crs)
-        in_grid = reproject_geometries(geoms, gdf.crs, grid.crs)
+        in_grid = _to_grid_crs(geoms, gdf.crs, grid)
         feature, pixel = _region_pixels(in_grid, grid)
         [values] = _gather([(image, grid, pixel)])
         keep = ~np.isnan(values).any(axis=1) if values.size else np.zeros(len(pixel), bool)
@@ -242,7 +237,7 @@ def sample(
         else:
             shape = geom.to_shapely()
             grid = _grid(image, scale, crs, None, np.array([shape], dtype=object), geom.crs)
-            [moved] = reproject_geometries(np.array([shape], dtype=object), geom.crs, grid.crs)
+            [moved] = _to_grid_crs(np.array([shape], dtype=object), geom.crs, grid)
             _, candidates = _region_pixels(np.array([moved], dtype=object), grid)
             candidates = np.unique(candidates)
             n = len(candidates)
@@ -299,7 +294,7 @@ def get_region(
         for img in images:
             grid = _grid(img, scale, crs, crsTransform, shapes, geom.crs)
             if grid not in by_grid:
-                moved = reproject_geometries(shapes, geom.crs, grid.crs)
+                moved = _to_grid_crs(shapes, geom.crs, grid)
                 by_grid[grid] = np.unique(_region_pixels(moved, grid)[1])
             plans.append((img, grid, by_grid[grid]))
         values = _gather(plans)

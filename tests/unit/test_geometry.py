@@ -274,3 +274,18 @@ def test_geodesic_flag_defaults():
     assert Geometry.Point([0, 0], UTM).edgesAreGeodesics().getInfo() is False
     assert Geometry.Polygon([[0, 0], [1, 0], [1, 1]], geodesic=False).edgesAreGeodesics().getInfo() is False
     assert Geometry.Point([0, 0]).isUnbounded().getInfo() is False
+
+
+def test_world_polygon_reaches_a_crs_read_from_a_file_without_area_of_use(tmp_path):
+    # a CRS from a GeoTIFF's WKT has no area of use; the EPSG code's is used to clip before densifying
+    import numpy as np
+    import rasterio
+
+    from reducer.geometry import WGS84, reproject_features
+    from tests.common import VALUES_3x3, write_tif
+
+    with rasterio.open(write_tif(tmp_path / "a.tif", VALUES_3x3)) as src:
+        file_crs = CRS.from_wkt(src.crs.to_wkt())
+    assert file_crs.to_epsg() == 32633
+    [moved] = reproject_features(np.array([shapely.box(-180, -90, 180, 90)], dtype=object), WGS84, file_crs)
+    assert moved.contains(shapely.Point(500000, 4000000)) and moved.contains(shapely.Point(300000, 6000000))

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+import rasterio
 import shapely
 from affine import Affine
 from pyproj import Transformer
@@ -251,3 +252,15 @@ def test_point_query_inputs_and_errors(tif):
         ee.point_query(gdf, img, band=2)
     with pytest.raises(ArgumentError, match="nearest"):
         ee.point_query(gdf, img, interpolate="cubic")
+
+
+def test_sample_regions_with_a_world_polygon_in_lonlat_takes_every_pixel(tif):
+    # the features move into the grid's CRS as the engine moves them (clipped and densified), so a
+    # polygon over the whole world still covers a UTM raster: every valid pixel of the 3x3 file
+    world = ee.FeatureCollection(
+        gpd.GeoDataFrame({"name": ["world"]}, geometry=[shapely.box(-180, -90, 180, 90)], crs=4326)
+    )
+    feats = ee.Image(str(tif)).sampleRegions(world).getInfo()["features"]
+    with rasterio.open(tif) as src:
+        data = src.read(1, masked=True)
+    assert sorted(f["properties"]["B1"] for f in feats) == sorted(float(v) for v in data.compressed())
