@@ -24,7 +24,7 @@ from dask.highlevelgraph import HighLevelGraph
 from . import options
 from .compute import compute
 from .coverage import Coverage, coverage, estimate_pixels
-from .errors import CRSError, MaxPixelsError, ReprojectionWarning
+from .errors import CRSError, MaxPixelsError, ReprojectionWarning, UnsupportedRasterError
 from .geometry import reproject_features
 from .grid import Grid, norm_crs, resolve_grid
 from .raster import BLOCK, Raster
@@ -96,9 +96,9 @@ def _block_ranges(
     """``(fids, bi0, bi1, bj0, bj1)``: the block rows and columns each feature's bounding box meets."""
     t = grid.transform
     if not grid.is_rectilinear:
-        raise NotImplementedError(
-            "reductions on rotated or south-up grids are not supported yet: warp the raster to a north-up grid "
-            "first (e.g. `gdalwarp`)."
+        raise UnsupportedRasterError(
+            f"reductions on rotated or south-up grids are not supported yet (transform {tuple(t)[:6]!r}): warp the "
+            "raster to a north-up grid first (e.g. `gdalwarp`)."
         )
     b = shapely.bounds(geoms)
     ok = ~np.isnan(b[:, 0]) if len(b) else np.zeros(0, bool)
