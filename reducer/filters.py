@@ -322,16 +322,15 @@ class Filter(ComputedObject):
     ) -> Filter:
         lf = leftField if leftField is not None else name
         rv = rightValue if rightValue is not _UNSET else value
-        if lf is not None and leftValue is not _UNSET:
-            raise ArgumentError(f"Filter.{where}: give leftField or leftValue, not both.")
-        if rv is not _UNSET and rightField is not None:
-            raise ArgumentError(f"Filter.{where}: give rightValue or rightField, not both.")
-        if lf is None and leftValue is _UNSET:
-            raise ArgumentError(f"Filter.{where}: missing the property name. Use Filter.{where}('name', value).")
-        if rv is _UNSET and rightField is None:
-            raise ArgumentError(f"Filter.{where}: missing the value. Use Filter.{where}('name', value).")
-        left = ("field", str(unwrap(lf))) if lf is not None else ("value", leftValue)
-        right = ("field", str(unwrap(rightField))) if rightField is not None else ("value", rv)
+        left, right = _operands(
+            where,
+            lf,
+            rv,
+            rightField,
+            leftValue,
+            missing_left=f"missing the property name. Use Filter.{where}('name', value).",
+            missing_right=f"missing the value. Use Filter.{where}('name', value).",
+        )
         if kind == "in_list":  # the right operand, a list, contains the left one
             fn, shown = _binary_mask("list_contains", right, left), (left[1], right[1])
             pair = _binary_pair("list_contains", right, left, primary_index=1)
@@ -854,16 +853,23 @@ def _describe(a: Any) -> Any:
 
 
 def _operands(
-    where: str, leftField: Any, rightValue: Any, rightField: Any, leftValue: Any
+    where: str,
+    leftField: Any,
+    rightValue: Any,
+    rightField: Any,
+    leftValue: Any,
+    missing_left: str = "missing the left operand. Give leftField='name' (or leftValue=).",
+    missing_right: str = "missing the right operand. Give rightField='name' or rightValue=.",
 ) -> tuple[tuple[str, Any], tuple[str, Any]]:
+    """The two operands of a comparison filter, each ``("field", name)`` or ``("value", value)``."""
     if leftField is not None and leftValue is not _UNSET:
         raise ArgumentError(f"Filter.{where}: give leftField or leftValue, not both.")
     if rightValue is not _UNSET and rightField is not None:
         raise ArgumentError(f"Filter.{where}: give rightValue or rightField, not both.")
     if leftField is None and leftValue is _UNSET:
-        raise ArgumentError(f"Filter.{where}: missing the left operand. Give leftField='name' (or leftValue=).")
+        raise ArgumentError(f"Filter.{where}: {missing_left}")
     if rightValue is _UNSET and rightField is None:
-        raise ArgumentError(f"Filter.{where}: missing the right operand. Give rightField='name' or rightValue=.")
+        raise ArgumentError(f"Filter.{where}: {missing_right}")
     left = ("field", str(unwrap(leftField))) if leftField is not None else ("value", leftValue)
     right = ("field", str(unwrap(rightField))) if rightField is not None else ("value", rightValue)
     return left, right
