@@ -70,7 +70,6 @@ _WEIGHTS: OrderedDict[str, tuple[Any, int]] = OrderedDict()  # token -> (coverag
 _WEIGHTS_LOCK = threading.Lock()
 _WEIGHTS_MAX_BYTES = 512 * 2**20
 _weights_bytes = 0
-_COVERAGE_LOCK = threading.Lock()
 
 
 def _stable_order(keys: np.ndarray, bound: int) -> np.ndarray:
@@ -219,7 +218,7 @@ def clear_weights_cache() -> int:
 
 
 def _compact(weight: np.ndarray) -> np.ndarray:
-    """float32 when that holds every weight exactly (exactextract's fractions are float32), else float64."""
+    """float32 when that holds every weight exactly (exact fractions are stored as float32), else float64."""
     if weight.ndim == 1 and len(weight) and weight.strides[0] == 0 and weight[0] == 1:
         return np.broadcast_to(np.float32(1.0), weight.shape)  # centre-in: all ones, no memory
     w32 = weight.astype("f4")
@@ -233,8 +232,7 @@ def _coverage_task(wkb: np.ndarray, fids: np.ndarray, grid: Grid, mode: str) -> 
     sorted by pixel and carry the features' ids (``fids``), in compact dtypes (uint32 pixel when the
     grid allows, float32 weight when exact): the batch lives only until its blocks' weights are cut.
     """
-    with _COVERAGE_LOCK:  # exactextract holds the GIL: two at once only slow each other and the reads down
-        cov = coverage(shapely.from_wkb(wkb), grid, mode)
+    cov = coverage(shapely.from_wkb(wkb), grid, mode)  # numpy and GEOS: batches run side by side
     pixel = cov.pixel.astype("u4") if grid.width * grid.height <= 2**32 else cov.pixel
     return Coverage(fids[cov.feature], pixel, _compact(cov.weight), int(fids[-1]) + 1 if len(fids) else 0)
 

@@ -455,7 +455,11 @@ def grid3_like(c: Coverage, n: int) -> np.ndarray:
 
 
 def test_weighted_equals_exactextract_cells(tmp_path):
-    """Cell by cell, the weights are exactextract's coverage on a nodata-free raster."""
+    """Cell by cell, the weights are exactextract's coverage on a nodata-free raster, to float32's last bit.
+
+    Both round an exact fraction to float32; exactextract's arithmetic is a few ulps less exact, so a
+    weight may be one float32 step (6e-8) away from exactextract's.
+    """
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
@@ -471,4 +475,61 @@ def test_weighted_equals_exactextract_cells(tmp_path):
         keep = cover > 0
         sel = c.feature == i
         np.testing.assert_array_equal(c.pixel[sel], cells[keep])
-        np.testing.assert_array_equal(c.weight[sel], cover[keep])
+        np.testing.assert_allclose(c.weight[sel], cover[keep], rtol=0, atol=6e-8)
+
+
+def _shapely_fractions(geoms, grid: Grid) -> np.ndarray:
+    """Brute force: each pixel box intersected with each geometry, ``(n_geoms, height * width)``."""
+    t = grid.transform
+    rows, cols = np.divmod(np.arange(grid.width * grid.height), grid.width)
+    boxes = shapely.box(t.c + cols * t.a, t.f + (rows + 1) * t.e, t.c + (cols + 1) * t.a, t.f + rows * t.e)
+    return np.stack([shapely.area(shapely.intersection(boxes, g)) / abs(t.a * t.e) for g in geoms])
+
+
+def _dense(c: Coverage, n_geoms: int, n_pixels: int) -> np.ndarray:
+    out = np.zeros((n_geoms, n_pixels))
+    out[c.feature, c.pixel] = c.weight
+    return out
+
+
+@pytest.mark.parametrize("batch_cells", [1 << 20, 64, 1])
+def test_weighted_equals_shapely_areas(monkeypatch, batch_cells):
+    """Every weight is the area of pixel ∩ polygon (shapely), to float32's precision; windows larger
+    than a batch are cut into bands of rows (down to one row at a time) with the same answer."""
+    from reducer import coverage as coverage_module
+
+    monkeypatch.setattr(coverage_module, "_BATCH_CELLS", batch_cells)
+    grid = Grid(CRS, Affine(0.7, 0, 10, 0, -0.9, 50), 37, 29)
+    geoms = [g for g in random_polygons(grid, 40, seed=3) if shapely.is_valid(g)]  # invalid: exactextract's
+    assert len(geoms) > 30
+    xmin, ymin, xmax, ymax = grid.bounds
+    geoms += [
+        box(xmin - 1e6, ymin - 1e6, xmax + 1e6, ymax + 1e6),  # far larger than the grid: every pixel is 1
+        box(xmin + 0.35, ymin + 0.2, xmin + 0.36, ymax + 5),  # a sliver thinner than a pixel
+        box(xmin, ymin, xmin + 2 * 0.7, ymin + 3 * 0.9),  # on pixel edges exactly
+    ]
+    c = coverage(geoms, grid, "weighted")
+    expected = _shapely_fractions(geoms, grid)
+    got = _dense(c, len(geoms), grid.width * grid.height)
+    np.testing.assert_allclose(got, expected, rtol=1e-7, atol=1e-12)
+    assert (c.weight.astype("f4") == c.weight).all()  # float32 values, as exactextract stores them
+
+
+def test_weighted_invalid_polygon_falls_back_to_exactextract():
+    """A self-intersecting polygon is weighted as exactextract does (overlapping parts capped at 1)."""
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
+    grid = Grid(CRS, Affine(1, 0, 0, 0, -1, 4), 4, 4)
+    bowtie = Polygon([(0, 0), (4, 4), (4, 0), (0, 4)])
+    assert not shapely.is_valid(bowtie)
+    c = coverage([bowtie, box(0.5, 0.5, 2.5, 2.5)], grid, "weighted")
+    src = NumPyRasterSource(np.zeros(grid.shape, np.uint8), *grid.bounds)
+    out = exact_extract(
+        src, [{"type": "Feature", "properties": {}, "geometry": bowtie.__geo_interface__}], ["cell_id", "coverage"]
+    )
+    cells, cover = np.asarray(out[0]["properties"]["cell_id"]), np.asarray(out[0]["properties"]["coverage"])
+    sel = c.feature == 0
+    np.testing.assert_array_equal(c.pixel[sel], cells[cover > 0])
+    np.testing.assert_array_equal(c.weight[sel], np.minimum(cover[cover > 0], 1))
+    np.testing.assert_allclose(_dense(c, 2, 16)[1], _shapely_fractions([box(0.5, 0.5, 2.5, 2.5)], grid)[0])
