@@ -783,24 +783,39 @@ def _split_at_integers(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Cut segments ``(a0, b0)-(a1, b1)`` where ``a`` crosses a whole number in ``[lo, hi]``.
 
-    Returns the pieces ``(a0, b0, a1, b1)`` in the segments' order and direction, and the segment
-    each piece belongs to. No sort: the crossings of a segment are generated in its direction.
+    Returns the pieces ``(a0, b0, a1, b1)``, each in its segment's direction, and the segment each
+    belongs to (pieces are not in boundary order: the sums they feed do not need it). A crossing's
+    ``b`` is computed once per crossing formula, so that consecutive pieces meet exactly.
     """
     amin, amax = np.minimum(a0, a1), np.maximum(a0, a1)
     kl = np.clip(np.ceil(amin), lo, hi)
     kh = np.clip(np.floor(amax), lo, hi)
     n = np.where((a1 != a0) & (amax >= lo) & (amin <= hi), kh - kl + 1, 0).astype(np.int64)
     np.maximum(n, 0, out=n)
-    seg, pos = _ranges(n + 2)  # the start, the crossings, the end
-    last = pos == (n + 1)[seg]
-    k = np.where((a1 > a0)[seg], kl[seg] + (pos - 1), kh[seg] - (pos - 1))
+    whole = np.flatnonzero(n == 0)  # most segments of small features cross nothing: kept as they are
+    cut = np.flatnonzero(n)
+    seg, p = _ranges(n[cut] + 1)  # piece p of a segment with n crossings runs from crossing p - 1 to p
+    last = p == n[cut][seg]
+    seg = cut[seg]
+    up = a1[seg] > a0[seg]
+    step = np.where(up, 1.0, -1.0)
+    base = np.where(up, kl[seg], kh[seg])
+    ka, kb = base + (p - 1) * step, base + p * step
+    sa0, sb0 = a0[seg], b0[seg]
     with np.errstate(invalid="ignore", divide="ignore"):
-        bk = b0[seg] + (k - a0[seg]) * ((b1 - b0) / (a1 - a0))[seg]
-    first = pos == 0
-    pa = np.where(first, a0[seg], np.where(last, a1[seg], k))
-    pb = np.where(first, b0[seg], np.where(last, b1[seg], bk))
-    link = ~last[:-1]
-    return pa[:-1][link], pb[:-1][link], pa[1:][link], pb[1:][link], seg[:-1][link]
+        slope = (b1[seg] - sb0) / (a1[seg] - sa0)
+    first = p == 0
+    pa0 = np.where(first, sa0, ka)
+    pb0 = np.where(first, sb0, sb0 + (ka - sa0) * slope)
+    pa1 = np.where(last, a1[seg], kb)
+    pb1 = np.where(last, b1[seg], sb0 + (kb - sa0) * slope)
+    return (
+        np.concatenate([a0[whole], pa0]),
+        np.concatenate([b0[whole], pb0]),
+        np.concatenate([a1[whole], pa1]),
+        np.concatenate([b1[whole], pb1]),
+        np.concatenate([whole, seg]),
+    )
 
 
 def _row_pieces(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, ...]:
