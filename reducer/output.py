@@ -238,7 +238,7 @@ def _column_info(s: pd.Series) -> list[Any]:
     if kind == "f":
         return [None if v != v else v for v in s.to_numpy().tolist()]  # NaN (v != v) is None
     strings = isinstance(dt, pd.StringDtype) or (kind == "O" and pd.api.types.infer_dtype(s, skipna=True) == "string")
-    if kind is not None and kind in "iub" or strings:
+    if (kind is not None and kind in "iub") or strings:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
         distinct = [to_info(v, sort_keys=True) for v in list(uniques)]
         distinct.append(None)  # code -1: missing
