@@ -7,7 +7,7 @@ Usage (from the repository root, with the project's Python)::
     python benchmarks/bench_load.py --only build     # 2,000 images in one collection
     python benchmarks/bench_load.py --only memory    # 100,000 polygons x 6 images through getInfo()
 
-Targets: peak RSS under 1.0 GB for 100,000 polygons x 6 images (512 x 512 each) through
+Targets: peak RSS under 1.0 GB (10^9 bytes) for 100,000 polygons x 6 images (512 x 512 each) through
 ``reduceRegions(...).getInfo()``, and 2,000 files in one ``ee.ImageCollection`` built in under 3 s.
 Each check runs in a fresh subprocess so that its peak RSS is its own. The machine may be shared:
 the script prints what it measures (and the load average), and says plainly whether a target was met.
@@ -81,14 +81,23 @@ def make_memory_data(n_images: int, n_polys: int) -> tuple[list[Path], Path]:
     return images, polys
 
 
+def _rss_mib() -> float:
+    """The current RSS in MiB (Linux), else NaN."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) / 1024 for line in f if line.startswith("VmRSS"))
+    except (OSError, StopIteration):
+        return float("nan")
+
+
 def run_build(n: int) -> dict:
     import reducer as ee
 
     folder = make_build_data(n)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ic = ee.ImageCollection(str(folder / "*.tif"))
-    built = time.perf_counter() - t0
-    return {"images": ic.size().getInfo(), "build_s": built}
+    built, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return {"images": ic.size().getInfo(), "build_s": built, "cpu_s": cpu, "load": os.getloadavg()[0]}
 
 
 def run_memory(n_images: int, n_polys: int) -> dict:
@@ -99,11 +108,20 @@ def run_memory(n_images: int, n_polys: int) -> dict:
     images, polys = make_memory_data(n_images, n_polys)
     fc = ee.FeatureCollection(gpd.read_parquet(polys))
     ic = ee.ImageCollection([str(p) for p in images])
-    t0 = time.perf_counter()
+    before = _rss_mib()  # the libraries and the features, before the reduction
+    t0, c0 = time.perf_counter(), time.process_time()
     info = ic.reduceRegions(fc, ee.Reducer.mean()).getInfo()
-    took = time.perf_counter() - t0
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
-    return {"features": len(info["features"]), "getinfo_s": took, "peak_rss_mb": rss}
+    took, cpu = time.perf_counter() - t0, time.process_time() - c0
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux -> MiB
+    return {
+        "features": len(info["features"]),
+        "getinfo_s": took,
+        "cpu_s": cpu,
+        "rss_before_mb": before,
+        "rss_after_mb": _rss_mib(),  # mostly the answer itself: 600,000 feature dicts
+        "peak_rss_mb": peak,
+        "load": os.getloadavg()[0],
+    }
 
 
 def main() -> int:
@@ -132,13 +150,17 @@ def main() -> int:
         res = json.loads(out.stdout.strip().splitlines()[-1])
         if check == "build":
             met = res["build_s"] < 3.0
-            print(f"build: {res['images']} images in one collection in {res['build_s']:.2f} s (target < 3 s): "
-                  f"{'met' if met else 'NOT met'}")  # fmt: skip
+            print(f"build: {res['images']} images in one collection in {res['build_s']:.2f} s wall, "
+                  f"{res['cpu_s']:.2f} s CPU, load {res['load']:.2f} (target < 3 s wall): "
+                  f"target {'met' if met else 'NOT met'}")  # fmt: skip
         else:
-            met = res["peak_rss_mb"] < 1024
-            print(f"memory: {res['features']} rows (100,000 polygons x 6 images) through getInfo() in "
-                  f"{res['getinfo_s']:.1f} s, peak RSS {res['peak_rss_mb']:.0f} MB (target < 1024 MB): "
-                  f"{'met' if met else 'NOT met'}")  # fmt: skip
+            peak_gb = res["peak_rss_mb"] * 2**20 / 1e9
+            met = peak_gb < 1.0  # 1.0 GB = 10^9 bytes (954 MiB): the stricter reading of "1.0 GB"
+            print(f"memory: {res['features']} rows ({args.polys:,} polygons x 6 images) through getInfo() in "
+                  f"{res['getinfo_s']:.1f} s wall, {res['cpu_s']:.1f} s CPU, load {res['load']:.2f}; RSS "
+                  f"{res['rss_before_mb']:.0f} MiB before (libraries, features), {res['rss_after_mb']:.0f} MiB "
+                  f"after (mostly the answer), peak {res['peak_rss_mb']:.0f} MiB = {peak_gb:.2f} GB (target < 1.0 GB "
+                  f"peak): target {'met' if met else 'NOT met'}")  # fmt: skip
         ok &= met
     return 0 if ok else 1
 

@@ -30,6 +30,7 @@ from .repr import collection_html
 from .sampling import get_region
 from .sources import (
     expands,
+    header_env,
     open_collection,
     raster_paths,
     rasters_from_stac,
@@ -74,7 +75,9 @@ class ImageCollection(ComputedObject):
         elif isinstance(source, str | os.PathLike) or type(source).__name__ in ("DataArray", "Dataset"):
             rasters = open_collection(source)
         elif isinstance(source, list | tuple):
-            rasters = [_raster(x) for item in source for x in _expand(item)]
+            items = [x for item in source for x in _expand(item)]
+            with header_env(items):  # many file names: their headers are read in one GDAL environment
+                rasters = [_raster(x) for x in items]
             if any(isinstance(item, str | os.PathLike) for item in source):  # file names: ids must be unique
                 rasters = unique_indices(rasters)
         else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -55,6 +55,21 @@ def norm_crs(crs: SomeCRS, what: str = "crs") -> CRS:
         ) from exc
 
 
+@lru_cache(maxsize=256)
+def _wkt_of(text: str) -> str:
+    """The WKT of the CRS that ``text`` (a WKT or ``AUTH:CODE`` string) names, parsed once per distinct string.
+
+    A collection of 2,000 files in one CRS would otherwise parse the same WKT 2,000 times.
+    """
+    return norm_crs(text).to_wkt()
+
+
+@lru_cache(maxsize=256)
+def _crs_of(wkt: str) -> CRS:
+    # pyproj's CRS is immutable and thread-safe (each thread builds its own PROJ object): one may be shared
+    return CRS.from_wkt(wkt)
+
+
 @dataclass(frozen=True)
 class Grid:
     """A raster grid: CRS, affine transform (pixel corner to CRS coordinates) and size.
@@ -75,7 +90,13 @@ class Grid:
     height: int
 
     def __init__(self, crs: SomeCRS, transform: Affine | tuple, width: int, height: int):
-        object.__setattr__(self, "crs_wkt", norm_crs(crs).to_wkt())
+        if isinstance(crs, str):
+            wkt = _wkt_of(crs)
+        elif hasattr(crs, "to_wkt") and not isinstance(crs, CRS):  # a rasterio CRS: cached by its WKT
+            wkt = _wkt_of(crs.to_wkt())
+        else:
+            wkt = norm_crs(crs).to_wkt()
+        object.__setattr__(self, "crs_wkt", wkt)
         object.__setattr__(self, "transform", Affine(*tuple(transform)[:6]))
         object.__setattr__(self, "width", int(width))
         object.__setattr__(self, "height", int(height))
@@ -94,7 +115,7 @@ class Grid:
     @cached_property
     def crs(self) -> CRS:
         """The grid's CRS."""
-        return CRS.from_wkt(self.crs_wkt)
+        return _crs_of(self.crs_wkt)
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -180,6 +180,8 @@ def column_type(s: pd.Series) -> str:
         return "Float"
     if pd.api.types.is_datetime64_any_dtype(dt):
         return "Date"
+    if isinstance(dt, pd.StringDtype):  # strings or missing values only
+        return "String" if s.notna().any() else "Object"
     values = [v for v in s.tolist() if v is not None and not (isinstance(v, float) and math.isnan(v))]
     if not values:
         return "Object"
@@ -224,17 +226,43 @@ def _geojson_4326(gdf: Any) -> list[dict | None]:
     return [converted[k] for k in inverse]
 
 
+def _column_info(s: pd.Series) -> list[Any]:
+    """The values of a column as ``getInfo`` gives them (:func:`~reducer.values.to_info` of each).
+
+    Integers, booleans and strings are converted once per distinct value and shared between rows (a
+    reduction over 6 images repeats each date 100,000 times): these are immutable, so sharing is not seen.
+    Other columns are converted value by value, so that no two rows share a mutable dict or list.
+    """
+    dt = s.dtype
+    kind = dt.kind if isinstance(dt, np.dtype) else None
+    if kind == "f":
+        return [None if v != v else v for v in s.to_numpy().tolist()]  # NaN (v != v) is None
+    strings = isinstance(dt, pd.StringDtype) or (kind == "O" and pd.api.types.infer_dtype(s, skipna=True) == "string")
+    if (kind is not None and kind in "iub") or strings:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+        distinct = [to_info(v, sort_keys=True) for v in list(uniques)]
+        distinct.append(None)  # code -1: missing
+        return [distinct[c] for c in codes.tolist()]
+    return [to_info(v, sort_keys=True) for v in s.tolist()]
+
+
 def fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
-    """A GeoDataFrame (ids as index) as Earth Engine's FeatureCollection dict, geometries in EPSG:4326."""
-    prop_cols = [c for c in gdf.columns if c != "geometry"]
-    columns = {c: column_type(gdf[c]) for c in prop_cols}
+    """A GeoDataFrame (ids as index) as Earth Engine's FeatureCollection dict, geometries in EPSG:4326.
+
+    Built column by column, with no per-row intermediate record: for a large collection the dict
+    itself is most of the memory a ``getInfo`` takes.
+    """
+    prop_cols = [k for k, c in enumerate(gdf.columns) if c != "geometry"]
+    columns = {gdf.columns[k]: column_type(gdf.iloc[:, k]) for k in prop_cols}
     columns[INDEX] = "String"
-    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
-    features = []
-    for fid, rec, geom in zip(gdf.index, records, _geojson_4326(gdf), strict=True):
-        features.append(
-            {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
-        )
+    order = sorted(prop_cols, key=lambda k: str(gdf.columns[k]))  # properties sorted by name, as to_info sorts
+    keys = [str(gdf.columns[k]) for k in order]
+    values = [_column_info(gdf.iloc[:, k]) for k in order]
+    features = [
+        {"type": "Feature", "geometry": geom, "id": str(fid), "properties": dict(zip(keys, row, strict=True))}
+        for fid, geom, *row in zip(gdf.index, _geojson_4326(gdf), *values, strict=True)
+    ]
+    del values
     out: dict[str, Any] = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
     if props:
         out["properties"] = to_info(dict(props), sort_keys=True)

@@ -29,10 +29,12 @@ from .files import (
     READ_COUNTER,
     RasterioFileSource,
     file_index,
+    header_env,
     is_dataarray,
     is_remote,
     raster_from_dataarray,
     raster_from_file,
+    rasters_from_files,
     unique_indices,
 )
 from .stac import rasters_from_stac
@@ -45,6 +47,7 @@ __all__ = [
     "RASTER_SUFFIXES",
     "RasterioFileSource",
     "raster_from_file",
+    "header_env",
     "file_index",
     "unique_indices",
     "raster_from_dataarray",
@@ -206,5 +209,5 @@ def open_collection(source: str | os.PathLike | Any, time: str = "time") -> list
         raise missing
     rasters = collection_rasters(str(source))  # an Earth Engine id, a STAC JSON file or a cube
     if rasters is None:
-        rasters = [raster_from_file(p) for p in raster_paths(source)]
+        rasters = rasters_from_files(raster_paths(source))
     return unique_indices(rasters)

@@ -146,3 +146,79 @@ def test_joint_reductions_group_only_equal_arguments_and_check_them(rasters, fea
     bad = [PendingRegion(r, mean, point, None, None, None, False, "x") for r in rasters]
     with pytest.raises(ArgumentError, match="maxPixels='x'"):
         reduce_regions_jointly(bad)
+
+
+def _per_record(gdf: gpd.GeoDataFrame) -> list[dict]:
+    """The oracle: each row as pandas' own record dict, each value converted on its own."""
+    from reducer.values import to_info
+
+    cols = [c for c in gdf.columns if c != "geometry"]
+    return [to_info(rec, sort_keys=True) for rec in pd.DataFrame(gdf[cols]).to_dict("records")]
+
+
+def _typed(x):
+    """A value with the types of everything in it, so that 1, 1.0 and True differ."""
+    if isinstance(x, dict):
+        return {k: _typed(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_typed(v) for v in x]
+    return (type(x).__name__, x)
+
+
+def test_fc_info_properties_match_a_per_record_conversion_for_every_column_type():
+    n = 6
+    gdf = gpd.GeoDataFrame(
+        {
+            "z_float": [1.5, np.nan, -0.0, np.inf, 2.0, 3.25],
+            "i64": np.array([3, 3, 2**40, -1, 3, 0], dtype="i8"),
+            "u8": np.array([1, 2, 1, 255, 0, 1], dtype="u1"),
+            "flag": [True, False, True, True, False, True],
+            "name": pd.array(["a", "b", None, "a", "a", "c"], dtype="string"),
+            "obj_str": np.array(["x", None, "y", "x", "x", "y"], dtype=object),
+            "mixed": np.array([1, 1.0, True, "1", None, np.float64("nan")], dtype=object),
+            "lists": np.array([[1, 2], [1, 2], [], [np.int64(3)], None, [1.5]], dtype=object),
+            "when": pd.to_datetime(["2024-01-01", None, "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-01"]),
+            "nullable": pd.array([1, None, 1, 2, None, 7], dtype="Int64"),
+            "cat": pd.Categorical(["p", "q", "p", "p", None, "q"]),
+            "A_upper": np.arange(n, dtype="f4") / 4,
+        },
+        geometry=[shapely.Point(i, i) for i in range(n)],
+        crs="EPSG:4326",
+        index=pd.Index([f"f{i}" for i in range(n)], name="system:index"),
+    )
+    info = fc_info(gdf, {})
+    got = [f["properties"] for f in info["features"]]
+    expected = _per_record(gdf)
+    assert _typed(got) == _typed(expected)
+    assert [list(p) for p in got] == [list(p) for p in expected]  # keys in the same (sorted) order
+    assert [f["id"] for f in info["features"]] == list(gdf.index)
+    assert info["columns"]["name"] == "String" and info["columns"]["i64"] == "Long"
+    # mutable values are each row's own: changing one row's list or date leaves the others alone
+    got[0]["lists"].append(99)
+    assert got[1]["lists"] == [1, 2]
+    got[0]["when"]["value"] = 0
+    assert got[2]["when"]["value"] != 0
+
+
+def test_fc_info_of_an_all_missing_string_column():
+    gdf = gpd.GeoDataFrame(
+        {"s": pd.array([None, None], dtype="string")}, geometry=[shapely.Point(0, 0)] * 2, crs="EPSG:4326"
+    )
+    info = fc_info(gdf, {})
+    assert [f["properties"] for f in info["features"]] == _per_record(gdf)
+    assert info["columns"]["s"] == "Object"
+
+
+def test_a_long_local_computation_hands_freed_memory_back(monkeypatch):
+    import dask
+
+    from reducer import compute as compute_module
+
+    calls = []
+    monkeypatch.setattr(compute_module, "release_freed_memory", lambda: calls.append(1) or True)
+    monkeypatch.setattr(compute_module, "TRIM_AFTER_S", 3600.0)
+    assert compute_module.compute(dask.delayed(sum)([1, 2])) == (3,)
+    assert calls == []  # a short computation: nothing to release
+    monkeypatch.setattr(compute_module, "TRIM_AFTER_S", 0.0)
+    assert compute_module.compute(dask.delayed(sum)([1, 2])) == (3,)
+    assert calls == [1]
