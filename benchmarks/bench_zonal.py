@@ -9,6 +9,8 @@ Usage (from the repository root, with the project's Python)::
     python benchmarks/bench_zonal.py --rs-subset 100         # rasterstats on 100 fields, extrapolated
     python benchmarks/bench_zonal.py --scaling --only none   # reducer alone as T and N grow
     python benchmarks/bench_zonal.py --profile reducer       # pyinstrument + py-spy profiles into benchmarks/
+    python benchmarks/bench_zonal.py --sparse --only reducer,floor,floor-tiles,exactextract-list-fs
+                                                             # fields in a few clusters on ~5% of the raster
 
 Data is generated deterministically under ``benchmarks/data/`` and reused when the files exist with
 the same parameters. Every contender runs in a fresh subprocess (``--run-one NAME``), so its peak RSS
@@ -57,6 +59,7 @@ ZONAL = [
     "flox",
     "floor",
     "floor-gdal",
+    "floor-tiles",
 ]
 POINTS = ["points-reducer", "points-rasterstats"]
 ALL = ZONAL + POINTS
@@ -82,6 +85,7 @@ class Params:
     n_points: int = 1000
     cover: float = 0.25  # expected sum of field areas / raster area (see README)
     seed: int = 20240115
+    sparse: bool = False  # fields in a few clusters covering ~SPARSE_COVER of the raster (the sparse job)
 
 
 def image_dates(n: int) -> list[str]:
@@ -197,6 +201,63 @@ def _write_fields(path: Path, p: Params) -> None:
     os.replace(tmp, path)
 
 
+SPARSE_COVER = 0.05  # the sparse job's fields cover about this share of the raster
+SPARSE_CLUSTERS = 4
+
+
+def _write_sparse_fields(path: Path, p: Params) -> None:
+    """The sparse job's fields: N stars in SPARSE_CLUSTERS clusters (disks inside the raster, apart from
+    each other) whose union covers about SPARSE_COVER of the raster; holes and multi-parts as the dense ones."""
+    import geopandas as gpd
+    import shapely
+
+    rng = np.random.default_rng([p.seed, p.size, p.n_fields, 13])
+    ext = p.size * PIXEL
+    k = SPARSE_CLUSTERS
+    # the fields' union fills about 65% of their cluster's disk (they overlap): the disks hold SPARSE_COVER / 0.65
+    rc = ext * np.sqrt(SPARSE_COVER / 0.65 / (k * np.pi))
+    centres: list[tuple[float, float]] = []
+    while len(centres) < k:
+        c = rng.uniform(rc * 1.1, ext - rc * 1.1, 2)
+        if all(np.hypot(*(c - np.array(o))) > 3 * rc for o in centres):
+            centres.append((float(c[0]), float(c[1])))
+    which = np.arange(p.n_fields) % k
+    ang = rng.uniform(0, 2 * np.pi, p.n_fields)
+    rad = rc * 0.85 * np.sqrt(rng.uniform(0, 1, p.n_fields))
+    cx = ORIGIN[0] + np.array([centres[w][0] for w in which]) + rad * np.cos(ang)
+    cy = ORIGIN[1] - np.array([centres[w][1] for w in which]) - rad * np.sin(ang)
+    # mean nominal field area: twice the disks' area over N (stars come out at ~2/3 of it, and overlap)
+    area = 2.0 * k * np.pi * rc**2 / p.n_fields
+    scale = rng.lognormal(0.0, 0.45, p.n_fields)
+    scale /= np.mean(scale**2)
+    r = np.sqrt(area * scale / (np.pi * 0.65))
+    geoms = []
+    for i in range(p.n_fields):
+        poly = _star(rng, cx[i], cy[i], r[i])
+        if i % 5 == 0:
+            poly = poly.difference(shapely.Point(cx[i], cy[i]).buffer(0.3 * r[i], 8))
+        if i % 7 == 0:
+            part = _star(rng, cx[i] + 2.2 * r[i], cy[i] + 0.3 * r[i], 0.5 * r[i])
+            poly = shapely.MultiPolygon([poly, part]) if not poly.intersects(part) else poly.union(part)
+        geoms.append(poly)
+    gdf = gpd.GeoDataFrame({"field_id": np.arange(p.n_fields)}, geometry=geoms, crs=CRS)
+    share = shapely.union_all(gdf.geometry.values).intersection(shapely.box(*raster_bounds(p.size))).area / ext**2
+    log(f"  sparse fields: {k} clusters of radius {rc / PIXEL:.0f} px cover {share:.1%} of the raster")
+    gdf = gdf.to_crs("EPSG:4326")
+    bad = ~gdf.is_valid.to_numpy()
+    if bad.any():
+        raise RuntimeError(f"generated {bad.sum()} invalid fields, e.g. {np.flatnonzero(bad)[:5]}")
+    tmp = path.with_suffix(".tmp.gpkg")
+    tmp.unlink(missing_ok=True)
+    gdf.to_file(tmp, driver="GPKG", layer="fields")
+    os.replace(tmp, path)
+
+
+def raster_bounds(size: int) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of the images, in EPSG:32633."""
+    return (ORIGIN[0], ORIGIN[1] - size * PIXEL, ORIGIN[0] + size * PIXEL, ORIGIN[1])
+
+
 def _write_points(path: Path, p: Params) -> None:
     """Random points in EPSG:4326, about 1% of them outside the raster."""
     import geopandas as gpd
@@ -259,8 +320,14 @@ def ensure_data(p: Params) -> Dataset:
     for stale in coll.glob("img_*.tif"):
         if str(stale) not in tifs:
             stale.unlink()
-    fkey = {"v": VEC_VERSION, "size": p.size, "n": p.n_fields, "cover": p.cover, "seed": p.seed}
-    fields = _vector(DATA / f"fields_s{p.size}_n{p.n_fields}_c{p.cover:g}.gpkg", fkey, _write_fields, p)
+    if p.sparse:
+        fkey = {"v": VEC_VERSION, "size": p.size, "n": p.n_fields, "sparse": SPARSE_COVER, "k": SPARSE_CLUSTERS}
+        fkey["seed"] = p.seed
+        name = f"fields_s{p.size}_n{p.n_fields}_sparse{SPARSE_COVER:g}_k{SPARSE_CLUSTERS}.gpkg"
+        fields = _vector(DATA / name, fkey, _write_sparse_fields, p)
+    else:
+        fkey = {"v": VEC_VERSION, "size": p.size, "n": p.n_fields, "cover": p.cover, "seed": p.seed}
+        fields = _vector(DATA / f"fields_s{p.size}_n{p.n_fields}_c{p.cover:g}.gpkg", fkey, _write_fields, p)
     pkey = {"v": VEC_VERSION, "size": p.size, "n": p.n_points, "seed": p.seed}
     points = _vector(DATA / f"points_s{p.size}_n{p.n_points}.gpkg", pkey, _write_points, p)
     return Dataset(str(coll / "img_*.tif"), sorted(tifs), str(fields), str(points), p)
@@ -284,7 +351,23 @@ def _reducer_job(job: dict, weighted: bool, getinfo: bool):
 
     fc = ee.FeatureCollection(job["fields"])
     out = ee.ImageCollection(job["glob"]).reduceRegions(fc, _reducer_stats(weighted))
+    job["_reduction"] = out
     return out.getInfo() if getinfo else out.to_pandas()
+
+
+def _reads(job: dict) -> dict:
+    """What reducer read in this process (its read counter), and what its plan said it would read
+    (``explain()``, called after the clock): tiles decoded, their size in the files, pixels decoded."""
+    from reducer.sources import READ_COUNTER
+
+    c = READ_COUNTER
+    if not hasattr(c, "tiles"):  # a reducer from before tiles were counted
+        return {"decoded_pixels": c.pixels, "reads": c.reads}
+    out = {"tiles": c.tiles, "file_bytes": c.file_bytes, "decoded_pixels": c.pixels, "reads": c.reads}
+    plan = job["_reduction"].explain().to_dict()
+    out["explain_tiles"] = plan.get("tiles_to_read")
+    out["explain_bytes"] = plan.get("bytes_to_read")
+    return out
 
 
 def _frame_answers(df, job: dict, id_col: str, ops=OPS) -> dict:
@@ -351,19 +434,19 @@ def _done(job: dict) -> None:
 def run_reducer(job: dict) -> tuple[dict, dict]:
     df = _reducer_job(job, weighted=True, getinfo=False)
     _done(job)
-    return _frame_answers(df, job, "field_id"), {}
+    return _frame_answers(df, job, "field_id"), _reads(job)
 
 
 def run_reducer_getinfo(job: dict) -> tuple[dict, dict]:
     info = _reducer_job(job, weighted=True, getinfo=True)
     _done(job)
-    return _info_answers(info, job), {}
+    return _info_answers(info, job), _reads(job)
 
 
 def run_reducer_unweighted(job: dict) -> tuple[dict, dict]:
     df = _reducer_job(job, weighted=False, getinfo=False)
     _done(job)
-    return _frame_answers(df, job, "field_id"), {}
+    return _frame_answers(df, job, "field_id"), _reads(job)
 
 
 SECOND_CALL = {"reducer": (True, False), "reducer-getinfo": (True, True), "reducer-unweighted": (False, False)}
@@ -549,6 +632,22 @@ def decode_image(path: str, pool, step: int = 1024, out: np.ndarray | None = Non
     return out if out is not None else n
 
 
+def file_tiles(path: str, tiles: list[tuple[int, int]] | None = None) -> tuple[int, int]:
+    """How many internal tiles of band 1 (all, or ``tiles``) and their size in the file (TIFF BLOCK_SIZE)."""
+    import rasterio
+
+    with rasterio.open(path) as src:
+        th, tw = src.block_shapes[0]
+        if tiles is None:
+            tiles = [(i, j) for i in range(-(-src.height // th)) for j in range(-(-src.width // tw))]
+        return len(tiles), int(sum(src.block_size(1, i, j) for i, j in tiles))
+
+
+def _tile_counts(tifs: list[str], tiles: list[tuple[int, int]] | None = None) -> dict:
+    n = [file_tiles(t, tiles) for t in tifs]
+    return {"tiles": sum(a for a, _ in n), "file_bytes": sum(b for _, b in n)}
+
+
 def run_floor(job: dict) -> tuple[dict, dict]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -556,7 +655,59 @@ def run_floor(job: dict) -> tuple[dict, dict]:
     with ThreadPoolExecutor(2) as pool:
         nodata = [decode_image(tif, pool, step) for tif in job["tifs"]]
     _done(job)
-    return {}, {"nodata_pixels": int(sum(nodata)), "window": step, "threads": 2}
+    extra = {"nodata_pixels": int(sum(nodata)), "window": step, "threads": 2}
+    return {}, {**extra, **_tile_counts(job["tifs"])}
+
+
+def fields_tiles(job: dict) -> list[tuple[int, int]]:
+    """The (row, col) internal tiles of the images that some field's geometry intersects (shapely, exact)."""
+    import rasterio
+    import shapely
+
+    with rasterio.open(job["tifs"][0]) as src:
+        (th, tw), t, h, w = src.block_shapes[0], src.transform, src.height, src.width
+    geoms = np.asarray(_fields_utm(job).geometry.values, dtype=object)
+    ti, tj = np.divmod(np.arange(-(-h // th) * -(-w // tw)), -(-w // tw))
+    x0, x1 = t.c + tj * tw * t.a, t.c + np.minimum((tj + 1) * tw, w) * t.a
+    y1, y0 = t.f + ti * th * t.e, t.f + np.minimum((ti + 1) * th, h) * t.e
+    boxes = shapely.box(x0, y0, x1, y1)
+    hit = np.unique(shapely.STRtree(geoms).query(boxes, predicate="intersects")[0])
+    return [(int(ti[k]), int(tj[k])) for k in hit]
+
+
+def run_floor_tiles(job: dict) -> tuple[dict, dict]:
+    """The sparse job's floor: decode only the internal tiles some field touches (found with shapely, in
+    the clock), each tile a window read, on a pool of 2 threads (one dataset handle per thread)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import rasterio
+    from rasterio.windows import Window
+
+    tiles = fields_tiles(job)
+    with rasterio.open(job["tifs"][0]) as src:
+        (th, tw), h, w = src.block_shapes[0], src.height, src.width
+    wins = [Window(j * tw, i * th, min(tw, w - j * tw), min(th, h - i * th)) for i, j in tiles]
+    n = 0
+    with ThreadPoolExecutor(2) as pool:
+        for tif in job["tifs"]:
+            local, handles, lock = threading.local(), [], threading.Lock()
+
+            def read(win, tif=tif, local=local, handles=handles, lock=lock):
+                src = getattr(local, "src", None)
+                if src is None:
+                    src = local.src = rasterio.open(tif)
+                    with lock:
+                        handles.append(src)
+                a = src.read(1, window=win)
+                return int(np.count_nonzero(a == NODATA))
+
+            try:
+                n += sum(pool.map(read, wins))
+            finally:
+                for s in handles:
+                    s.close()
+    _done(job)
+    return {}, {"nodata_pixels": n, "threads": 2, **_tile_counts(job["tifs"], tiles)}
 
 
 def run_floor_gdal(job: dict) -> tuple[dict, dict]:
@@ -643,6 +794,7 @@ RUNNERS = {
     "flox": run_flox,
     "floor": run_floor,
     "floor-gdal": run_floor_gdal,
+    "floor-tiles": run_floor_tiles,
     "points-reducer": run_points_reducer,
     "points-rasterstats": run_points_rasterstats,
 }
@@ -979,12 +1131,12 @@ def mb(x: float) -> str:
     return f"{x / 2**20:,.0f}"
 
 
-FLOORS = ("floor", "floor-gdal")
+FLOORS = ("floor", "floor-gdal", "floor-tiles")
 
 
 def floor_of(res: dict) -> tuple[str, float] | None:
-    """The fastest decode-only contender: the floor the targets compare with."""
-    have = [n for n in FLOORS if n in res]
+    """The fastest contender decoding the whole images: the floor the targets compare with."""
+    have = [n for n in ("floor", "floor-gdal") if n in res]
     if not have:
         return None
     n = min(have, key=lambda n: res[n]["wall_s"])
@@ -1016,6 +1168,19 @@ def fmt_table(res: dict, extrapolated: dict) -> str:
             notes.append(f"rasterio, {r['window']}² windows on a pool of {r['threads']} threads")
         if name == "floor-gdal":
             notes.append("rasterio whole-image read, GDAL NUM_THREADS=2")
+        if name == "floor-tiles":
+            notes.append(f"rasterio, the tiles fields touch (shapely), one window each, {r['threads']} threads")
+        if r.get("tiles") is not None:
+            notes.append(
+                f"decoded {r['tiles']:,} tiles, {r['file_bytes'] / 2**20:,.1f} MB in the files"
+                + (f" ({r['decoded_pixels'] / 2**20:,.1f} M pixels)" if r.get("decoded_pixels") is not None else "")
+            )
+        elif r.get("decoded_pixels") is not None:
+            notes.append(f"read {r['decoded_pixels'] / 2**20:,.1f} M pixels in {r['reads']:,} windows")
+        if r.get("explain_tiles") is not None:
+            notes.append(
+                f"explain(): {r['explain_tiles']:,} tiles, {r['explain_bytes'] / 2**20:,.1f} MB decoded as floats"
+            )
         if name == "flox":
             notes.append("centre-in label raster: overlapping fields cannot be represented")
         notes.append(f"RSS after imports {mb(r['rss_after_imports'])} MB")
@@ -1068,6 +1233,34 @@ def targets(res: dict) -> list[str]:
     if "points-reducer" in res and "points-rasterstats" in res:
         r = res["points-rasterstats"]["wall_s"] / res["points-reducer"]["wall_s"]
         line("points: reducer vs point_query (target ≥30× faster)", f"{r:.1f}×", r >= 30)
+    full = res.get("floor", {}).get("tiles")
+    for nm in ("reducer", "reducer-unweighted", "reducer-getinfo"):
+        if nm not in res or not full or res[nm].get("tiles") is None or "floor-tiles" not in res:
+            continue  # the sparse job's targets, with its touched-tiles floor
+        r = res[nm]
+        share = r["tiles"] / full
+        tiles_floor = res.get("floor-tiles", {}).get("tiles")
+        if tiles_floor is not None:
+            line(
+                f"{nm} decodes only the tiles fields touch: {r['tiles']:,} tiles "
+                f"(the touched-tiles floor: {tiles_floor:,}; all: {full:,})",
+                f"{r['tiles'] / tiles_floor:.2f}× the touched tiles",
+                r["tiles"] <= tiles_floor * 1.05,
+            )
+        ratio = r["wall_s"] / res["floor"]["wall_s"]
+        line(
+            f"{nm} vs the whole-image floor, beating it by the uncovered share (target ≤ {share:.2f}×, "
+            f"the share of tiles it decodes)",
+            f"{ratio:.2f}× (CPU {r['cpu_s'] / res['floor']['cpu_s']:.2f}×)",
+            ratio <= share,
+        )
+        if "floor-tiles" in res:
+            ft = res["floor-tiles"]
+            line(
+                f"{nm} vs the touched-tiles floor ({ft['wall_s']:.2f} s) (for orientation: ≤1.3× as the dense target)",
+                f"{r['wall_s'] / ft['wall_s']:.2f}× (CPU {r['cpu_s'] / ft['cpu_s']:.2f}×)",
+                r["wall_s"] / ft["wall_s"] <= 1.3,
+            )
     return out
 
 
@@ -1387,6 +1580,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-fields", type=int, help="number of fields N (default 1000)")
     ap.add_argument("--n-points", type=int, help="number of points (default 1000)")
     ap.add_argument("--cover", type=float, default=0.25, help="sum of field areas / raster area (default 0.25)")
+    ap.add_argument(
+        "--sparse",
+        action="store_true",
+        help=f"the sparse job: the same images, the fields in {SPARSE_CLUSTERS} clusters covering "
+        f"~{SPARSE_COVER:.0%} of the raster (add floor-tiles to --only: the touched-tiles floor)",
+    )
     ap.add_argument("--only", default="all", help=f"comma-separated contenders or groups {sorted(ALIASES)}: {ALL}")
     ap.add_argument("--skip-slow", action="store_true", help="skip rasterstats (zonal and points)")
     ap.add_argument(
@@ -1442,6 +1641,7 @@ def main(argv: list[str] | None = None) -> int:
         n_fields=args.n_fields or small.n_fields,
         n_points=args.n_points or small.n_points,
         cover=args.cover,
+        sparse=args.sparse,
     )
     if args.idle_wait is None:
         args.idle_wait = 0.0 if args.small else 60.0
@@ -1475,8 +1675,11 @@ def main(argv: list[str] | None = None) -> int:
         "results": res,
         "checks": [asdict(c) for c in checks],
     }
+    job_kind = f"sparse: fields in {SPARSE_CLUSTERS} clusters on ~{SPARSE_COVER:.0%} of the raster" if p.sparse else ""
     print(
-        f"\n## {p.n_images} images of {p.size}², {p.n_fields:,} fields, {p.n_points:,} points; {os.cpu_count()} cores\n"
+        f"\n## {p.n_images} images of {p.size}², {p.n_fields:,} fields, {p.n_points:,} points; {os.cpu_count()} cores"
+        + (f" ({job_kind})" if job_kind else "")
+        + "\n"
     )
     print("versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + "\n")
     print("answers:")
@@ -1497,7 +1700,7 @@ def main(argv: list[str] | None = None) -> int:
     print(fmt_table(res, extrapolated))
     if unchecked:
         print(f"\n(answers not cross-checked in this run: {', '.join(unchecked)})")
-    default = p == Params()
+    default = replace_params(p, sparse=False) == Params()
     print("\ntargets:" if default else "\ntargets (stated for the default size; here for orientation only):")
     for ln in targets(res):
         print(ln)

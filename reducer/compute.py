@@ -17,6 +17,7 @@ import time
 from typing import Any, Literal
 
 import dask
+import dask.threaded
 from dask.callbacks import Callback
 
 from . import errors, options
@@ -198,6 +199,10 @@ def compute(*objs: Any) -> tuple:
     kwargs: dict[str, Any] = {}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
+    elif dask.config.get("scheduler", None) is None:
+        # dask's default, threads, named as a function: given none (or a name), dask looks for a
+        # distributed client by importing distributed (~0.25 CPU s), and active_client found none
+        kwargs["scheduler"] = dask.threaded.get
     start = time.perf_counter()
     try:
         if mode == "widget":

@@ -3,7 +3,8 @@
 Plan (metadata only): the grid of each image, features in that grid's CRS, coverage weights once
 per (feature set, grid, mode), split by block. Compute: per (image, block) a chunk task gives
 per-feature partials, which are tree-combined per image and finalized. All images of a request
-run in one dask graph, and only blocks that features touch are read.
+run in one dask graph, and only blocks that features touch are read; of an image read from files
+on their own grid, only the files' internal tiles that features touch (:func:`touched_tiles`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .coverage import Coverage, coverage, estimate_pixels
 from .errors import CRSError, MaxPixelsError, ReprojectionWarning, UnsupportedRasterError
 from .geometry import reproject_features
 from .grid import Grid, norm_crs, resolve_grid
-from .raster import BLOCK, Raster
+from .raster import BLOCK, FileReader, Raster, tile_rects
 from .reducers import Column, Reducer, resolve_columns
 from .stats import KINDS, Context, Segments, evaluate, needed_kinds
 from .stats.kernels import Gathered, chunk_stats, combine_partials, scatter
@@ -43,6 +44,7 @@ __all__ = [
     "home_blocks",
     "clear_weights_cache",
     "check_pixel_limits",
+    "touched_tiles",
 ]
 
 FAN_IN = 8
@@ -178,6 +180,93 @@ def home_blocks(
     return _group(bi0 * nbx + bj0, fids, nbx)
 
 
+# a feature spanning more tiles than this is taken as touching every tile of its bounding box
+_MAX_TILE_TESTS = 2**16
+
+
+def touched_tiles(geoms: np.ndarray, grid: Grid, tile: tuple[int, int]) -> np.ndarray:
+    """Which internal tiles of ``grid`` (``tile = (rows, cols)`` each) some feature touches: ``(tile rows, tile cols)``.
+
+    A tile counts when a feature's bounding box meets it (at pixel granularity, as :func:`assign_blocks`)
+    and the feature's geometry comes within one pixel of it, so that every pixel a feature's coverage
+    holds is in a touched tile whatever the coverage mode. Geometries are in the grid's CRS.
+
+    Examples
+    --------
+    >>> from affine import Affine
+    >>> g = Grid("EPSG:32633", Affine(1, 0, 0, 0, -1, 8), 8, 8)
+    >>> ell = shapely.union(shapely.box(0.5, 0.5, 7.5, 1.5), shapely.box(0.5, 0.5, 1.5, 7.5))  # its bbox: all
+    >>> touched_tiles(np.array([ell]), g, (4, 4)).astype(int).tolist()
+    [[1, 0], [1, 1]]
+    >>> touched_tiles(np.array([shapely.box(0.2, 6.2, 1.8, 7.8), shapely.box(2.5, 0.5, 7.5, 3)]), g, (2, 2)).astype(int)
+    array([[1, 0, 0, 0],
+           [0, 0, 0, 0],
+           [0, 1, 1, 1],
+           [0, 1, 1, 1]])
+    """
+    th, tw = tile
+    tiles = (_chunks(grid.height, th), _chunks(grid.width, tw))
+    out = np.zeros((len(tiles[0]), len(tiles[1])), bool)
+    fids, ti0, ti1, tj0, tj1 = _block_ranges(geoms, grid, tiles)
+    one = (ti0 == ti1) & (tj0 == tj1)
+    out[ti0[one], tj0[one]] = True
+    many = np.flatnonzero(~one)
+    ni, nj = ti1[many] - ti0[many] + 1, tj1[many] - tj0[many] + 1
+    huge = ni * nj > _MAX_TILE_TESTS
+    for k in many[huge]:
+        out[ti0[k] : ti1[k] + 1, tj0[k] : tj1[k] + 1] = True
+    many, ni, nj = many[~huge], ni[~huge], nj[~huge]
+    counts = ni * nj
+    if counts.sum() == 0:
+        return out
+    owner = np.repeat(np.arange(len(many)), counts)
+    k = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    ti = ti0[many][owner] + k // nj[owner]
+    tj = tj0[many][owner] + k % nj[owner]
+    # each tile's outline grown by one pixel, in the grid's coordinates
+    t = grid.transform
+    xa, xb = t.c + (tj * tw - 1) * t.a, t.c + (np.minimum((tj + 1) * tw, grid.width) + 1) * t.a
+    ya, yb = t.f + (ti * th - 1) * t.e, t.f + (np.minimum((ti + 1) * th, grid.height) + 1) * t.e
+    boxes = shapely.box(np.minimum(xa, xb), np.minimum(ya, yb), np.maximum(xa, xb), np.maximum(ya, yb))
+    feats = geoms[fids[many]]
+    shapely.prepare(feats)  # each feature is tested against several tiles
+    try:
+        hit = shapely.intersects(feats[owner], boxes)
+    finally:
+        shapely.destroy_prepared(feats)
+    out[ti[hit], tj[hit]] = True
+    return out
+
+
+@dataclass
+class TileReads:
+    """The internal tiles of one grid that features touch, per tile shape, and the reads of each block."""
+
+    geoms: np.ndarray
+    grid: Grid
+    masks: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
+    _rects: dict[tuple, list[tuple]] = field(default_factory=dict)
+
+    def mask(self, tile: tuple[int, int]) -> np.ndarray:
+        """Which tiles of shape ``tile`` features touch (computed once per tile shape)."""
+        if tile not in self.masks:
+            self.masks[tile] = touched_tiles(self.geoms, self.grid, tile)
+        return self.masks[tile]
+
+    def rects(self, tile: tuple[int, int], window: tuple[int, int, int, int]) -> list[tuple]:
+        """The reads of ``window`` (:func:`reducer.raster.tile_rects`): its touched tiles, merged where they can be."""
+        key = (tile, window)
+        if key not in self._rects:
+            self._rects[key] = tile_rects(self.mask(tile), tile, window)
+        return self._rects[key]
+
+    def n_tiles(self, tile: tuple[int, int], window: tuple[int, int, int, int]) -> int:
+        """How many touched tiles ``window`` holds."""
+        r0, c0, h, w = window
+        th, tw = tile
+        return int(self.mask(tile)[r0 // th : (r0 + h - 1) // th + 1, c0 // tw : (c0 + w - 1) // tw + 1].sum())
+
+
 def _cached(token: str) -> Any:
     with _WEIGHTS_LOCK:
         hit = _WEIGHTS.get(token)
@@ -290,6 +379,26 @@ def _chunk_task(values: np.ndarray, *weights: BlockWeights, kinds: dict[str, tup
     return out
 
 
+def _read_task(
+    readers: tuple[FileReader, ...], window: tuple[int, int, int, int], rects: tuple[list[tuple], ...], dtype: str
+) -> np.ndarray:
+    """One block ``window = (row0, col0, h, w)`` of an image read from its files, as ``(bands, h, w)``.
+
+    Per band, only the rectangles ``rects`` (the tiles features touch) are read; the rest is NaN,
+    which no weight refers to.
+    """
+    r0, c0, h, w = window
+    if all(r == [(0, 0, h, w)] for r in rects):  # every tile touched: one read per band, as a dense job
+        if len(readers) == 1:
+            return readers[0].read(window)[None]
+        return np.stack([r.read(window) for r in readers]).astype(dtype, copy=False)
+    out = np.full((len(readers), h, w), np.nan, dtype)
+    for b, (reader, parts) in enumerate(zip(readers, rects, strict=True)):
+        for rr, cc, hh, ww in parts:
+            out[b, rr : rr + hh, cc : cc + ww] = reader.read((r0 + rr, c0 + cc, hh, ww))
+    return out
+
+
 def _combine_task(*parts: dict) -> dict:
     modes = {m for p in parts for m in p}
     return {m: combine_partials([p[m] for p in parts if m in p]) for m in modes}
@@ -337,6 +446,7 @@ class _GridPlan:
     geoms: np.ndarray
     blocks: dict[tuple, dict]
     key: tuple
+    tiles: TileReads | None = None
 
 
 @dataclass
@@ -354,6 +464,22 @@ class ImagePlan:
     homes: dict[tuple[int, int], np.ndarray] = field(default_factory=dict)
     chunks: tuple[tuple[int, ...], ...] = ()
     """``(bands, rows, cols)`` chunks of the grid; ``stack`` is None when only the touched windows are built."""
+    readers: tuple[FileReader, ...] | None = None
+    """Each band's file reader when every band is read from a file on its own grid: then only the
+    tiles in ``tiles`` are read, block by block, instead of the blocks of ``stack``."""
+    tiles: TileReads | None = None
+
+    def block_window(self, i: int, j: int) -> tuple[int, int, int, int]:
+        """``(row0, col0, height, width)`` of block ``(i, j)`` on the grid."""
+        rows, cols = self.chunks[1], self.chunks[2]
+        return (int(sum(rows[:i])), int(sum(cols[:j])), rows[i], cols[j])
+
+    def reads(self, i: int, j: int) -> tuple[list[tuple], ...] | None:
+        """Per band, the rectangles of block ``(i, j)`` read (its touched tiles), or None when whole blocks are read."""
+        if self.readers is None or self.tiles is None:
+            return None
+        window = self.block_window(i, j)
+        return tuple(self.tiles.rects(r.tile, window) for r in self.readers)
 
     def window(self, i: int, j: int) -> Any:
         """The pixels of block ``(i, j)``: a block of ``stack``, or the image evaluated on that window alone.
@@ -436,8 +562,14 @@ class ReductionPlan:
             chunk = partial(_chunk_task, kinds=ip.kinds)
             partials = []
             for i, j in ip.touched:
-                arr, block = ip.window(i, j)
-                stacks.setdefault(arr.name, arr)
+                rects = ip.reads(i, j)
+                if rects is not None:  # read from the files: only the tiles features touch
+                    block = f"read-tiles-{tok}-{i}-{j}"
+                    # the readers themselves, not their functions: a tuple of functions is a task to dask
+                    layer[block] = (_read_task, ip.readers, ip.block_window(i, j), rects, ip.stack.dtype.str)
+                else:
+                    arr, block = ip.window(i, j)
+                    stacks.setdefault(arr.name, arr)
                 key = f"chunk-{tok}-{i}-{j}"
                 layer[key] = (chunk, block, *weight_keys[(i, j)])
                 partials.append(key)
@@ -462,25 +594,38 @@ class ReductionPlan:
         return [Delayed(key, hlg, layer=name) for key in results]
 
     def explain(self) -> dict[str, Any]:
-        """A summary: images, grids, blocks to read, bytes, features, tasks and peak memory per task."""
+        """A summary: images, grids, blocks and tiles to read, bytes, features, tasks and peak memory per task.
+
+        ``bytes_to_read`` are the pixels the reads deliver (as floats); of an image read from its
+        files on their own grid, those of the internal tiles features touch (``tiles_to_read``,
+        counted per band), else those of the touched blocks.
+        """
         blocks = 0
         read_bytes = 0
+        n_tiles = 0
         peak = 0
         entries = 0
         seen: set[str] = set()
         estimates: dict[str, int] = {}  # per (features, grid, blocks): the same for every image on it
         for ip in self.images:
             chunks = ip.chunks
-            item = (ip.stack.dtype.itemsize if ip.stack is not None else 8) * len(ip.image.bands)
+            n_bands = len(ip.image.bands)
+            itemsize = ip.stack.dtype.itemsize if ip.stack is not None else 8
             if ip.key not in estimates:
                 estimates[ip.key] = estimate_pixels(ip.geoms, ip.grid)
             n_entries = estimates[ip.key] * len(ip.kinds)
             per_block = n_entries / max(1, len(ip.blocks))
             for i, j in ip.touched:
-                nbytes = chunks[1][i] * chunks[2][j] * item
-                read_bytes += nbytes
+                block_bytes = chunks[1][i] * chunks[2][j] * itemsize * n_bands
+                rects = ip.reads(i, j)
+                if rects is None:
+                    read_bytes += block_bytes
+                else:
+                    window = ip.block_window(i, j)
+                    read_bytes += sum(hh * ww for r in rects for _, _, hh, ww in r) * itemsize
+                    n_tiles += sum(ip.tiles.n_tiles(r.tile, window) for r in ip.readers)  # type: ignore[union-attr]
                 # block values + gathered float64 values, weights and a few temporaries per entry
-                peak = max(peak, int(nbytes + per_block * 8 * (2 + 4 * ip.stack.shape[0])))
+                peak = max(peak, int(block_bytes + per_block * 8 * (2 + 4 * n_bands)))
             blocks += len(ip.blocks)
             if ip.key not in seen:
                 seen.add(ip.key)
@@ -493,6 +638,7 @@ class ReductionPlan:
             "grids": len({ip.grid for ip in self.images}),
             "features": self.n_features,
             "blocks_to_read": blocks,
+            "tiles_to_read": n_tiles,
             "bytes_to_read": read_bytes,
             "weight_entries": entries,
             "tasks": blocks + n_combine + len(self.images) + n_weights,
@@ -623,7 +769,11 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
             gp.blocks[spatial] = (assign_blocks(gp.geoms, grid, spatial), home_blocks(gp.geoms, grid, spatial))
         blocks, homes = gp.blocks[spatial]
         key = tokenize(gp.key, spatial)
-        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes, chunks))
+        readers = _file_readers(image, grid) if stack is not None else None
+        if readers is not None and gp.tiles is None:
+            gp.tiles = TileReads(gp.geoms, grid)
+        tiles = gp.tiles if readers is not None else None
+        out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes, chunks, readers, tiles))
     return ReductionPlan(len(geoms), out)
 
 
@@ -638,6 +788,14 @@ def reduce_images(
     plan = plan_reduction(request, geoms, geoms_crs)
     results = compute(*plan.graph())
     return [(ip.columns, r) for ip, r in zip(plan.images, results, strict=True)]
+
+
+def _file_readers(image: Raster, grid: Grid) -> tuple[FileReader, ...] | None:
+    """Each band's file reader, when every band of ``image`` is read from a file on ``grid``, its own grid."""
+    readers = tuple(b.reader for b in image.bands)
+    if all(r is not None for r in readers) and all(b.grid == grid for b in image.bands):
+        return readers  # type: ignore[return-value]
+    return None
 
 
 def _chunks(size: int, step: int) -> tuple[int, ...]:

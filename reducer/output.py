@@ -464,7 +464,8 @@ class ReductionExplanation:
 
     - ``images``, ``grids``, ``features``: the inputs;
     - ``blocks_to_read`` of ``blocks_total`` and ``bytes_to_read``: the pixels read (blocks that no
-      feature touches are not read);
+      feature touches are not read; of an image read from its files on their own grid, only the
+      files' internal tiles that features touch are, ``tiles_to_read`` of them, counted per band);
     - ``weight_entries``: (feature, pixel) coverage entries (or the planner's estimate of them),
       computed once per grid and block and shared by every image on the grid;
     - ``tasks``: the engine's tasks (per-block chunks, tree combines, a finalize per image; block
@@ -495,7 +496,9 @@ class ReductionExplanation:
             ("features", f"{s['features']:,}"),
             (
                 "blocks to read",
-                f"{s['blocks_to_read']:,} of {s['blocks_total']:,} ({_human_bytes(s['bytes_to_read'])})",
+                f"{s['blocks_to_read']:,} of {s['blocks_total']:,}"
+                + (f", {s['tiles_to_read']:,} file tiles" if s.get("tiles_to_read") else "")
+                + f" ({_human_bytes(s['bytes_to_read'])})",
             ),
             ("weight entries", f"{s['weight_entries']:,} (once per grid and block, shared by all images)"),
             ("tasks", f"{s['tasks']:,} (per-block chunks, tree combines, a finalize per image; plus block reads)"),
@@ -537,12 +540,12 @@ def explain(reduction: Reduction) -> ReductionExplanation:
     gdf = reduction.frame()
     plan = plan_reduction(reduction.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
     summary = dict(plan.explain())
-    summary["blocks_total"] = sum(len(ip.stack.chunks[1]) * len(ip.stack.chunks[2]) for ip in plan.images)
+    summary["blocks_total"] = sum(len(ip.chunks[1]) * len(ip.chunks[2]) for ip in plan.images)
     summary["scheduler"] = _scheduler_description()
     grids: dict[Any, str] = {}
     for ip in plan.images:
         if ip.grid not in grids:
-            grids[ip.grid] = _grid_description(ip.grid, ip.stack.chunks)
+            grids[ip.grid] = _grid_description(ip.grid, ip.chunks)
     return ReductionExplanation(summary, list(grids.values()))
 
 

@@ -39,6 +39,8 @@ __all__ = [
     "block_window",
     "BLOCK",
     "footprint",
+    "FileReader",
+    "tile_rects",
 ]
 
 PixelFn = Callable[[Grid, str], da.Array]
@@ -75,6 +77,16 @@ class Band:
     def on(self, grid: Grid) -> da.Array:
         """Pixels on ``grid``."""
         return self.fn(grid, self.resampling)
+
+    @property
+    def reader(self) -> FileReader | None:
+        """How to read windows of this band's file directly on its native grid, or None.
+
+        Only a band made by :func:`file_band` with a reader has one, and only while its pixel
+        function is that band's own: a band whose ``fn`` was replaced (band math) has none.
+        """
+        fn = self.fn
+        return fn.reader if isinstance(fn, _FileBandFn) else None
 
     def renamed(self, name: str) -> Band:
         """The same band under another name."""
@@ -320,11 +332,105 @@ def _nearest_exact(array: da.Array, src: Grid, dst: Grid) -> da.Array:
     return da.block(blocks)
 
 
-def file_band(name: str, dtype: str, array: da.Array | Callable[[], da.Array], native: Grid) -> Band:
+@dataclass(frozen=True)
+class FileReader:
+    """Reads windows of a file band on its native grid: what lets the engine read only the tiles features touch.
+
+    ``read((row, col, height, width))`` returns the window's pixels as a 2-D float array of
+    ``dtype``, NaN where masked, exactly as the band's dask array holds them there. ``tile`` is the
+    file's internal tile (block) shape ``(rows, cols)``: a window made of whole tiles decodes those
+    tiles and no other. ``read`` must pickle (it runs in dask tasks, on any scheduler).
+
+    Examples
+    --------
+    >>> r = FileReader(lambda w: np.zeros(w[2:], "f4"), (512, 512), "float32")
+    >>> r.read((0, 0, 2, 3)).shape, r.tile
+    ((2, 3), (512, 512))
+    """
+
+    read: Callable[[tuple[int, int, int, int]], np.ndarray]
+    tile: tuple[int, int]
+    dtype: str
+
+
+def tile_rects(touched: np.ndarray, tile: tuple[int, int], window: tuple[int, int, int, int]) -> list[tuple]:
+    """The rectangles of ``window`` to read: its pixels in the tiles marked in ``touched``, in few reads.
+
+    ``touched`` is a boolean ``(tile rows, tile cols)`` array over the whole grid; ``window`` is
+    ``(row0, col0, height, width)`` in grid pixels. Each run of touched tiles in a tile row is one
+    rectangle, and consecutive tile rows with the same runs are merged, so that a window whose
+    tiles are all touched is read at once. Rectangles are ``(row, col, height, width)`` relative
+    to the window.
+
+    Examples
+    --------
+    >>> t = np.array([[True, True, False], [True, True, False], [False, False, True]])
+    >>> tile_rects(t, (2, 2), (0, 0, 6, 6))
+    [(0, 0, 4, 4), (4, 4, 2, 2)]
+    >>> tile_rects(t, (2, 2), (1, 1, 2, 4))  # windows need not be tile-aligned
+    [(0, 0, 2, 3)]
+    """
+    r0, c0, h, w = window
+    th, tw = tile
+    ti0, ti1 = r0 // th, (r0 + h - 1) // th
+    tj0, tj1 = c0 // tw, (c0 + w - 1) // tw
+    sub = touched[ti0 : ti1 + 1, tj0 : tj1 + 1]
+    rects: list[tuple] = []
+    open_: dict[tuple[int, int], list[int]] = {}  # (col run) -> [first tile row, last tile row]
+    for i in range(sub.shape[0]):
+        row = np.r_[False, sub[i], False]
+        edges = np.flatnonzero(row[1:] != row[:-1])
+        runs = {(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)}
+        for run in list(open_):
+            if run not in runs:
+                rects.append((*open_.pop(run), *run))
+        for run in runs:
+            if run in open_:
+                open_[run][1] = i
+            else:
+                open_[run] = [i, i]
+    rects += [(*v, *k) for k, v in open_.items()]
+    out = []
+    for a, b, c, d in sorted(rects):
+        y0, y1 = max(r0, (ti0 + a) * th), min(r0 + h, (ti0 + b + 1) * th)
+        x0, x1 = max(c0, (tj0 + c) * tw), min(c0 + w, (tj0 + d) * tw)
+        out.append((y0 - r0, x0 - c0, y1 - y0, x1 - x0))
+    return out
+
+
+class _FileBandFn:
+    """A file band's pixel function: its dask array on the native grid, resampled elsewhere; and its reader."""
+
+    def __init__(self, array: da.Array | Callable[[], da.Array], native: Grid, reader: FileReader | None):
+        self._array = array
+        self._cache: list[da.Array] = [] if callable(array) else [array]
+        self.native = native
+        self.reader = reader
+
+    def native_array(self) -> da.Array:
+        if not self._cache:
+            self._cache.append(self._array())  # type: ignore[operator]
+        return self._cache[0]
+
+    def __call__(self, grid: Grid, resampling: str) -> da.Array:
+        if grid == self.native:
+            return self.native_array()
+        return reproject(self.native_array(), self.native, grid, resampling)
+
+
+def file_band(
+    name: str,
+    dtype: str,
+    array: da.Array | Callable[[], da.Array],
+    native: Grid,
+    reader: FileReader | None = None,
+) -> Band:
     """A band of a lazy array on its ``native`` grid, resampled (per block) onto any other grid.
 
     ``array`` may be a function of no argument that builds the dask array: it is then called once,
-    on first use, so that building a collection of many files builds no graph.
+    on first use, so that building a collection of many files builds no graph. ``reader`` reads
+    windows of the same pixels directly (see :class:`FileReader`): the engine then reads only the
+    file's tiles that features touch.
 
     Examples
     --------
@@ -336,20 +442,10 @@ def file_band(name: str, dtype: str, array: da.Array | Callable[[], da.Array], n
     0
     >>> float(b.on(g).sum().compute()), b.on(g).shape, len(calls)
     (4.0, (2, 2), 1)
+    >>> b.reader is None
+    True
     """
-    cache: list[da.Array] = [] if callable(array) else [array]
-
-    def native_array() -> da.Array:
-        if not cache:
-            cache.append(array())  # type: ignore[operator]
-        return cache[0]
-
-    def fn(grid: Grid, resampling: str) -> da.Array:
-        if grid == native:
-            return native_array()
-        return reproject(native_array(), native, grid, resampling)
-
-    return Band(name, dtype, native, fn, local=True)
+    return Band(name, dtype, native, _FileBandFn(array, native, reader), local=True)
 
 
 def memo(fn: PixelFn) -> PixelFn:

@@ -37,7 +37,7 @@ from .. import options
 from ..dates import date_from_name, to_millis
 from ..errors import BandError, CRSError, InputFileError, NodataError, ReducerWarning, UnsupportedRasterError
 from ..grid import Grid, norm_crs
-from ..raster import Band, Raster, file_band
+from ..raster import Band, FileReader, Raster, file_band
 
 __all__ = [
     "raster_from_file",
@@ -73,20 +73,27 @@ class _Counter:
         self._lock = threading.Lock()
         self.reads = 0
         self.pixels = 0
+        self.tiles = 0
+        self.file_bytes = 0
 
-    def add(self, pixels: int) -> None:
+    def add(self, pixels: int, tiles: int = 0, file_bytes: int = 0) -> None:
         with self._lock:
             self.reads += 1
             self.pixels += pixels
+            self.tiles += tiles
+            self.file_bytes += file_bytes
 
     def reset(self) -> None:
         with self._lock:
             self.reads = 0
             self.pixels = 0
+            self.tiles = 0
+            self.file_bytes = 0
 
 
 READ_COUNTER = _Counter()
-"""Window reads: ``reads`` windows of ``pixels`` pixels in all."""
+"""Window reads: ``reads`` windows of ``pixels`` pixels in all, decoding ``tiles`` internal tiles (blocks) of
+the files, whose encoded size is ``file_bytes`` (as the TIFF stores them; the decoded size for other formats)."""
 
 HEADER_COUNTER = _Counter()
 """Header reads at build time: ``reads`` files opened to learn their bands and grid."""
@@ -400,6 +407,7 @@ def read_window(
     """
     row, col, h, w = window
     win = Window(col, row, w, h)
+    tiles = [0, 0]  # internal tiles the window decodes, and their size in the file
 
     def read_from(
         src: rasterio.io.DatasetReader,
@@ -421,6 +429,7 @@ def read_window(
                 nd = src.nodatavals[band - 1]
         raw = src.read(band, window=win)
         mask = src.read_masks(band, window=win) if use else None
+        tiles[:] = _tiles_read(src, band, window)
         return raw, mask, _statistics_range(src.tags(band)), use, nd
 
     def read() -> tuple[np.ndarray, np.ndarray | None, tuple[float, float] | None, bool | None, float | None]:
@@ -439,7 +448,7 @@ def read_window(
         raise InputFileError(
             f"cannot read pixels of {path!r} (band {band}, window {window}): {gdal_reason(exc)}"
         ) from None
-    READ_COUNTER.add(h * w)
+    READ_COUNTER.add(h * w, *tiles)
     out = raw.astype(out_dtype, copy=False)
     bad = None
     if mask is not None and _is_int64(raw.dtype):
@@ -453,6 +462,26 @@ def read_window(
     if stats_range is not None:
         _check_statistics(out, stats_range, path, band, window)
     return out
+
+
+def _tiles_read(src: rasterio.io.DatasetReader, band: int, window: tuple[int, int, int, int]) -> tuple[int, int]:
+    """The internal tiles (blocks) of ``band`` a read of ``window`` decodes, and their size in the file in bytes.
+
+    The size is the TIFF's own (``BLOCK_SIZE`` of each tile, a few microseconds a tile); for a format
+    that does not say it, the tiles' decoded size.
+    """
+    row, col, h, w = window
+    th, tw = src.block_shapes[band - 1]
+    rows = range(row // th, (row + h - 1) // th + 1)
+    cols = range(col // tw, (col + w - 1) // tw + 1)
+    n = len(rows) * len(cols)
+    try:
+        size = sum(src.block_size(band, i, j) for i in rows for j in cols)
+    except (rasterio.errors.RasterioError, ValueError, NotImplementedError):
+        size = 0
+    if size <= 0:
+        size = n * th * tw * np.dtype(src.dtypes[band - 1]).itemsize
+    return n, int(size)
 
 
 def _statistics_range(tags: Mapping[str, str]) -> tuple[float, float] | None:
@@ -662,19 +691,37 @@ class RasterioFileSource:
         self.tags = dict(src.tags())
         self.datetime_millis = _tiff_datetime(self.tags.get("TIFFTAG_DATETIME"))
 
+    def reader(self, i: int) -> FileReader:
+        """Band ``i`` (0-based) read window by window (:func:`read_window`), with the file's internal tile shape.
+
+        The engine reads through it only the tiles that features touch; :meth:`band_array` reads its
+        blocks through it.
+        """
+        info = self.bands[i]
+        out_dtype = pixel_dtype(info.dtype)
+        read = partial(
+            read_window,
+            self.path,
+            info.index,
+            out_dtype=out_dtype.str,
+            nodata=info.nodata,
+            use_mask=info.use_mask,
+            shape=self.grid.shape,
+        )
+        return FileReader(read, (int(self.block_shape[0]), int(self.block_shape[1])), out_dtype.str)
+
     def band_array(self, i: int) -> da.Array:
         """Band ``i`` (0-based) as a lazy 2-D dask array of floats with NaN where masked."""
-        info = self.bands[i]
         h, w = self.grid.shape
         bh, bw = self.block_shape
         target = self.target_block
         chunks = (_chunks(h, _block_step(bh, h, target)), _chunks(w, _block_step(bw, w, target)))
-        out_dtype = pixel_dtype(info.dtype)
-        path, band, nodata, use_mask = self.path, info.index, info.nodata, info.use_mask
+        reader = self.reader(i)
+        out_dtype = np.dtype(reader.dtype)
 
         def read(block_info=None):
             (r0, r1), (c0, c1) = block_info[None]["array-location"]
-            return read_window(path, band, (r0, c0, r1 - r0, c1 - c0), out_dtype.str, nodata, use_mask, (h, w))
+            return reader.read((r0, c0, r1 - r0, c1 - c0))
 
         token = _file_token(self.path)
         return da.map_blocks(
@@ -682,7 +729,7 @@ class RasterioFileSource:
             chunks=chunks,
             dtype=out_dtype,
             meta=np.empty((0, 0), out_dtype),
-            name=f"read-{token}-b{band}-{chunks[0][0]}x{chunks[1][0]}",
+            name=f"read-{token}-b{self.bands[i].index}-{chunks[0][0]}x{chunks[1][0]}",
         )
 
 
@@ -792,7 +839,10 @@ def raster_from_file(path: str | os.PathLike) -> Raster:
     ('MOD13Q1.A2024001.h25v08.061', 's2', 'a')
     """
     src = RasterioFileSource(path)
-    bands = [file_band(info.name, info.dtype, partial(src.band_array, i), src.grid) for i, info in enumerate(src.bands)]
+    bands = [
+        file_band(info.name, info.dtype, partial(src.band_array, i), src.grid, src.reader(i))
+        for i, info in enumerate(src.bands)
+    ]
     name = Path(str(path)).name
     props: dict[str, Any] = {"system:index": file_index(path), "system:id": str(path)}
     t = src.datetime_millis if src.datetime_millis is not None else date_from_name(name)
