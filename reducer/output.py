@@ -224,17 +224,44 @@ def _geojson_4326(gdf: Any) -> list[dict | None]:
     return [converted[k] for k in inverse]
 
 
+def _column_info(s: pd.Series) -> list[Any]:
+    """A column's cells as :func:`reducer.values.to_info` gives them (NaN as None), converted by column.
+
+    NumPy integer, boolean and float columns convert in C (``tolist``); any other column cell by cell.
+    """
+    dt = s.dtype
+    if isinstance(dt, np.dtype) and dt.kind in "iubf":
+        values = s.to_numpy()
+        out = values.tolist()
+        if dt.kind == "f":
+            for k in np.flatnonzero(np.isnan(values)).tolist():
+                out[k] = None
+        return out
+    return [to_info(v, sort_keys=True) for v in s.tolist()]
+
+
 def fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
-    """A GeoDataFrame (ids as index) as Earth Engine's FeatureCollection dict, geometries in EPSG:4326."""
+    """A GeoDataFrame (ids as index) as Earth Engine's FeatureCollection dict, geometries in EPSG:4326.
+
+    Built by column: each property column is converted once (:func:`_column_info`) and each distinct
+    geometry object once (a reduction over T images repeats every feature's geometry T times), then
+    the features' dicts are zipped from the columns, keys sorted as Earth Engine sorts them.
+    """
     prop_cols = [c for c in gdf.columns if c != "geometry"]
     columns = {c: column_type(gdf[c]) for c in prop_cols}
     columns[INDEX] = "String"
-    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
-    features = []
-    for fid, rec, geom in zip(gdf.index, records, _geojson_4326(gdf), strict=True):
-        features.append(
-            {"type": "Feature", "geometry": geom, "id": str(fid), "properties": to_info(rec, sort_keys=True)}
-        )
+    # by position, the last of two equal names winning (as a row's dict keeps it)
+    cells: dict[str, list[Any]] = {}
+    for k, c in enumerate(gdf.columns):
+        if c != "geometry":
+            cells[str(c)] = _column_info(gdf.iloc[:, k])
+    names = sorted(cells)
+    rows = zip(*(cells[c] for c in names), strict=True) if names else ({} for _ in range(len(gdf)))
+    ids = [str(fid) for fid in gdf.index]
+    features = [
+        {"type": "Feature", "geometry": geom, "id": fid, "properties": dict(zip(names, row, strict=True))}
+        for fid, row, geom in zip(ids, rows, _geojson_4326(gdf), strict=True)
+    ]
     out: dict[str, Any] = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
     if props:
         out["properties"] = to_info(dict(props), sort_keys=True)
