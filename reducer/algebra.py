@@ -27,12 +27,14 @@ from __future__ import annotations
 import math
 import weakref
 from collections.abc import Callable, Sequence
-from dataclasses import replace
-from functools import lru_cache
+from dataclasses import dataclass, replace
+from functools import lru_cache, partial
 from typing import Any, Literal
 
 import dask.array as da
 import numpy as np
+from dask.base import tokenize
+from dask.highlevelgraph import HighLevelGraph
 
 from .errors import ArgumentError, BandError, CRSError
 from .geometry import as_geometry
@@ -395,14 +397,137 @@ _FOLD_GROUP = 64
 # Where a band's pixel function records the chain it computes: (op, inputs).
 _CHAINS: weakref.WeakKeyDictionary[Any, tuple[str, tuple[Band, ...]]] = weakref.WeakKeyDictionary()
 
+# Deep expressions (``acc = acc.add(img).multiply(0.5)`` thousands of times, which does not flatten):
+# dask's graph building and blockwise fusion grow with the square of the number of layers, so past
+# _SEGMENT operations a band's pixel function fuses its segment (the operations down to the last band
+# whose depth is a multiple of _SEGMENT) into one per-block program, run in order without recursion.
+# Shallower bands keep one dask layer per operation, so that a band used by several others (a cloud
+# mask applied to every band) is computed once.
+_SEGMENT = 32
+
+
+@dataclass(frozen=True, eq=False)
+class _Node:
+    """A band's element-wise operation: ``func(*operand blocks, **kwargs)``, its depth and segment inputs."""
+
+    func: Callable[..., np.ndarray]
+    kwargs: tuple[tuple[str, Any], ...]
+    operands: tuple[Band, ...]
+    depth: int
+    leaves: tuple[Band, ...]  # what the fused program reads (empty when depth <= _SEGMENT: not fused)
+
+
+# Where a band's pixel function records its operation, and (for every band made here) its depth.
+_NODES: weakref.WeakKeyDictionary[Any, _Node] = weakref.WeakKeyDictionary()
+_DEPTHS: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+
+
+def _with_depth(band: Band, operands: Sequence[Band]) -> Band:
+    """Record ``band``'s depth: one more than its deepest operand's (a band not made here counts 0)."""
+    _DEPTHS[band.fn] = 1 + max((_DEPTHS.get(o.fn, 0) for o in operands), default=0)
+    return band
+
+
+def _key(b: Band) -> tuple[int, str]:
+    return (id(b.fn), b.resampling)
+
+
+def _read_whole(b: Band) -> bool:
+    """Whether a fused program reads ``b``'s array instead of inlining its operation."""
+    node = _NODES.get(b.fn)
+    return node is None or not node.leaves or node.depth % _SEGMENT == 0 or len(node.operands) > _FOLD_GROUP
+
+
+def _node(
+    func: Callable[..., np.ndarray], kwargs: dict[str, Any], operands: tuple[Band, ...], extends: _Node | None = None
+) -> _Node:
+    """The node of ``func`` over ``operands``; ``extends``: the flattened chain whose operands lead ``operands``."""
+    new = operands[len(extends.operands) :] if extends is not None else operands
+    depth = 1 + max((_DEPTHS.get(o.fn, 0) for o in new), default=0)
+    depth = max(depth, extends.depth) if extends is not None else depth
+    leaves: dict[tuple[int, str], Band] = {}
+    if depth > _SEGMENT and len(operands) <= _FOLD_GROUP:
+        for o in operands:
+            for x in (o,) if _read_whole(o) else _NODES[o.fn].leaves:
+                leaves.setdefault(_key(x), x)
+    return _Node(func, tuple(kwargs.items()), operands, depth, tuple(leaves.values()))
+
+
+def _program(root: _Node) -> tuple:
+    """``root``'s segment as instructions ``(func, kwargs, argument slots, slots to free)`` in post-order.
+
+    Slots ``0 .. len(root.leaves) - 1`` hold the leaves' blocks; each instruction appends its result.
+    Built from an explicit stack, so the depth of the segment does not matter.
+    """
+    slots = {_key(b): i for i, b in enumerate(root.leaves)}
+    code: list[tuple] = []
+    stack: list[tuple[Any, _Node, bool]] = [("root", root, False)]
+    expanded: set[Any] = set()
+    while stack:
+        key, node, done = stack.pop()
+        if done:
+            slots[key] = len(slots)
+            code.append((node.func, node.kwargs, tuple(slots[_key(o)] for o in node.operands)))
+            continue
+        if key in expanded:
+            continue
+        expanded.add(key)
+        stack.append((key, node, True))
+        stack.extend((_key(o), _NODES[o.fn], False) for o in reversed(node.operands) if _key(o) not in slots)
+    last: dict[int, int] = {}
+    for i, (_, _, args) in enumerate(code):
+        for a in args:
+            last[a] = i
+    free: list[list[int]] = [[] for _ in code]
+    for slot, i in last.items():
+        free[i].append(slot)
+    return tuple((f, kw, args, tuple(fr)) for (f, kw, args), fr in zip(code, free, strict=True))
+
+
+def _run_program(*blocks: np.ndarray, program: tuple) -> np.ndarray:
+    """Run a fused segment (:func:`_program`) on one block of each leaf (module level, so dask pickles it)."""
+    regs: list[Any] = list(blocks)
+    for func, kwargs, args, free in program:
+        regs.append(func(*[regs[a] for a in args], **dict(kwargs)))
+        for slot in free:
+            regs[slot] = None  # a block no later instruction reads
+    return regs[-1]
+
+
+def _fused_fn(node: _Node) -> Callable[[Grid, str], da.Array]:
+    """The pixel function of a band deeper than _SEGMENT: its segment as one dask layer."""
+    program: list[tuple] = []
+
+    def fn(g: Grid, resampling: str) -> da.Array:
+        if not program:
+            program.append(_program(node))
+        arrays = align([b.on(g) for b in node.leaves])
+        # a plain (not blockwise) layer: dask's blockwise fusion, whose cost grows with the square of the
+        # length of a chain of blockwise layers, stops here
+        run = partial(_run_program, program=program[0])
+        name = f"fused-{tokenize(run, *[a.name for a in arrays])}"
+        chunks = arrays[0].chunks
+        layer = {
+            (name, i, j): (run, *[(a.name, i, j) for a in arrays])
+            for i in range(len(chunks[0]))
+            for j in range(len(chunks[1]))
+        }
+        graph = HighLevelGraph.from_collections(name, layer, dependencies=arrays)
+        return da.Array(graph, name, chunks, meta=_META)
+
+    return fn
+
 
 def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str | None = None) -> Band:
     inputs = tuple(inputs)
+    extends = None
     if op in _CHAINED and cast_to is None and inputs:
         chain = _CHAINS.get(inputs[0].fn)
         if chain is not None and chain[0] == op:
+            extends = _NODES[inputs[0].fn]
             inputs = chain[1] + inputs[1:]  # (a op b) op c is the fold of a, b, c
     grid = next((b.grid for b in inputs if b.grid is not None), None)
+    node = _node(_apply, {"op": op} if cast_to is None else {"op": op, "cast_to": cast_to}, inputs, extends)
 
     def fn(g: Grid, resampling: str) -> da.Array:
         arrays = [b.on(g) for b in inputs]
@@ -414,7 +539,10 @@ def _derive(name: str, dtype: str, inputs: Sequence[Band], op: str, cast_to: str
             acc = _ew(op, acc, *arrays[i : i + _FOLD_GROUP - 1])
         return acc
 
-    band = Band(name, dtype, grid, memo(fn))
+    fused = bool(node.leaves) and len(inputs) <= _FOLD_GROUP
+    band = Band(name, dtype, grid, memo(_fused_fn(node) if fused else fn), inputs=node.leaves if fused else inputs)
+    _NODES[band.fn] = node
+    _DEPTHS[band.fn] = node.depth
     if op in _CHAINED and cast_to is None:
         _CHAINS[band.fn] = (op, inputs)
     return band
@@ -608,7 +736,7 @@ def _unmask_band(b: Band, vb: Band, same_footprint: bool) -> Band:
             return _ew("unmask", a, v, _footprint(native, g))
         return _ew("unmask", a, v)
 
-    return Band(b.name, dtype, native, memo(fn))
+    return _with_depth(Band(b.name, dtype, native, memo(fn), inputs=(b, vb)), (b, vb))
 
 
 def where(image: Raster, test: Any, value: Any) -> Raster:
@@ -649,10 +777,16 @@ def _unit_scale_block(a: np.ndarray, low: float, high: float) -> np.ndarray:
 
 
 def _map_band(b: Band, name: str, dtype: str, func: Callable[..., np.ndarray], **kwargs: Any) -> Band:
+    node = _node(func, kwargs, (b,))
+
     def fn(g: Grid, resampling: str) -> da.Array:
         return da.map_blocks(func, b.on(g), dtype=F8, meta=_META, **kwargs)
 
-    return Band(name, dtype, b.grid, memo(fn))
+    fused = bool(node.leaves)
+    band = Band(name, dtype, b.grid, memo(_fused_fn(node) if fused else fn), inputs=node.leaves if fused else (b,))
+    _NODES[band.fn] = node
+    _DEPTHS[band.fn] = node.depth
+    return band
 
 
 def clamp(image: Raster, low: float, high: float) -> Raster:
@@ -865,7 +999,7 @@ def _clip_band(b: Band, geom: Any) -> Band:
             meta=_META,
         )
 
-    return Band(b.name, b.dtype, b.grid, memo(fn))
+    return _with_depth(Band(b.name, b.dtype, b.grid, memo(fn), inputs=(b,)), (b,))
 
 
 def _clip_block(x: np.ndarray, wkb: bytes, transform: tuple, block_info: dict | None = None) -> np.ndarray:

@@ -171,6 +171,14 @@ def restore_error(exc: BaseException) -> BaseException:
     return cls(*args)
 
 
+def _default_scheduler(objs: tuple) -> Any:
+    """The scheduler dask would pick for ``objs`` with no client: their common default (threads), or None."""
+    from dask.base import is_dask_collection
+
+    found = {getattr(o, "__dask_scheduler__", None) for o in objs if is_dask_collection(o)}
+    return found.pop() if len(found) == 1 else None
+
+
 def compute(*objs: Any) -> tuple:
     """The one place that computes: on the active distributed client if any, else dask's threads.
 
@@ -199,10 +207,10 @@ def compute(*objs: Any) -> tuple:
     kwargs: dict[str, Any] = {}
     if scheduler is not None:
         kwargs["scheduler"] = scheduler
-    elif dask.config.get("scheduler", None) is None:
-        # dask's default, threads, named as a function: given none (or a name), dask looks for a
-        # distributed client by importing distributed (~0.25 CPU s), and active_client found none
-        kwargs["scheduler"] = dask.threaded.get
+    elif "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
+        # no client can exist: name dask's default, which dask.compute would otherwise find only after
+        # importing distributed to look for a client (a quarter of a second on the first call)
+        kwargs["scheduler"] = _default_scheduler(objs)
     start = time.perf_counter()
     try:
         if mode == "widget":

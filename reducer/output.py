@@ -235,8 +235,12 @@ def _column_info(s: pd.Series) -> list[Any]:
     """
     dt = s.dtype
     kind = dt.kind if isinstance(dt, np.dtype) else None
-    if kind == "f":
-        return [None if v != v else v for v in s.to_numpy().tolist()]  # NaN (v != v) is None
+    if kind == "f":  # in C (tolist), then NaN as None
+        values = s.to_numpy()
+        out = values.tolist()
+        for k in np.flatnonzero(np.isnan(values)).tolist():
+            out[k] = None
+        return out
     strings = isinstance(dt, pd.StringDtype) or (kind == "O" and pd.api.types.infer_dtype(s, skipna=True) == "string")
     if (kind is not None and kind in "iub") or strings:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)

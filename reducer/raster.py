@@ -73,9 +73,18 @@ class Band:
     fn: PixelFn
     resampling: str = "nearest"
     local: bool = False
+    inputs: tuple[Band, ...] = field(default=(), compare=False, repr=False)
+    """The bands ``fn`` evaluates on the grid it is given (its operands), when ``fn`` is :func:`memo`'s."""
 
     def on(self, grid: Grid) -> da.Array:
-        """Pixels on ``grid``."""
+        """Pixels on ``grid``.
+
+        The bands below this one (:attr:`inputs`, and theirs) are evaluated first, deepest first, from an
+        explicit stack: each band's ``fn`` then finds its operands remembered (:func:`memo`), so a chain of
+        band math thousands of operations deep is built without Python recursion.
+        """
+        if self.inputs:
+            _evaluate_inputs(self, grid)
         return self.fn(grid, self.resampling)
 
     @property
@@ -91,6 +100,26 @@ class Band:
     def renamed(self, name: str) -> Band:
         """The same band under another name."""
         return replace(self, name=str(name))
+
+
+def _evaluate_inputs(band: Band, grid: Grid) -> None:
+    """Evaluate the remembered bands below ``band`` on ``grid`` in post-order (operands before their users)."""
+    stack: list[tuple[Band, bool]] = [(b, False) for b in band.inputs]
+    seen: set[tuple[int, str]] = set()
+    while stack:
+        b, expanded = stack.pop()
+        remembered = getattr(b.fn, "remembers", None)
+        if remembered is None:
+            continue  # not memo's: the band that uses it evaluates it (from its own on(), so iteratively too)
+        if expanded:
+            b.fn(grid, b.resampling)  # its inputs are remembered by now: no recursion below this call
+            continue
+        key = (id(b.fn), b.resampling)
+        if key in seen or remembered(grid, b.resampling):
+            continue
+        seen.add(key)
+        stack.append((b, True))
+        stack.extend((x, False) for x in b.inputs)
 
 
 def _frozen(props: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -466,6 +495,10 @@ def memo(fn: PixelFn) -> PixelFn:
             cache[key] = hit
         return hit
 
+    def remembers(grid: Grid, resampling: str) -> bool:
+        return (grid, resampling) in cache
+
+    wrapped.remembers = remembers  # type: ignore[attr-defined]  (read by Band.on)
     return wrapped
 
 

@@ -207,6 +207,20 @@ def test_set_options_scheduler_chooses_where_it_runs(cluster, client, data, refe
     assert READ_COUNTER.reads > local and _worker_reads(client) == remote
 
 
+def test_a_deep_band_math_chain_runs_on_the_cluster(client, data, on):
+    # past algebra._SEGMENT operations a band's segment is one fused task per block: it ships and runs
+    ic, fc = data
+    img = ic.first()
+    acc = img
+    for _ in range(300):
+        acc = acc.add(img).multiply(0.5).subtract(1)
+    reducer = ee.Reducer.mean()
+    local = acc.reduceRegion(reducer, fc.geometry(), scale=PIXEL).getInfo()
+    with on(client):
+        remote = acc.reduceRegion(reducer, fc.geometry(), scale=PIXEL).getInfo()
+    assert remote == local and local["B1"] is not None
+
+
 # -- the graph -------------------------------------------------------------------------------------
 
 

@@ -195,3 +195,28 @@ def test_fine_scale_on_coarse_raster_resamples_only_touched_windows(tmp_path):
         cx, cy = t.c + (col + 0.5) * t.a, t.f + (row + 0.5) * t.e
         expect.append(vals[int(np.floor((48 - cy) / 0.01)), int(np.floor((cx - 14) / 0.01))])
     assert got["mean"].tolist() == expect
+
+
+def test_a_reduction_without_a_client_does_not_import_distributed(tmp_path):
+    # dask.compute imports distributed to look for a client unless told the scheduler; none can exist
+    # while distributed is not imported, and importing it costs a quarter of a second
+    import subprocess
+    import sys
+
+    path = write_tif(tmp_path / "a.tif", VALUES_3x3)
+    script = (
+        "import sys, dask, reducer as ee, shapely\n"
+        "from reducer.engine import ReductionRequest, reduce_images\n"
+        "from reducer.sources import open_raster\n"
+        "import numpy as np\n"
+        f"req = ReductionRequest((open_raster({str(path)!r}),), ee.Reducer.mean())\n"
+        f"geoms = np.array([shapely.from_wkt({SQUARE.wkt!r})], dtype=object)\n"
+        f"[(cols, vals)] = reduce_images(req, geoms, {CRS!r})\n"
+        "print(float(vals['mean'][0]), 'distributed' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout.split()
+    assert out[1] == "False"
+    [(_, vals)] = reduce_images(
+        ReductionRequest((open_raster(str(path)),), ee.Reducer.mean()), np.array([SQUARE], dtype=object), CRS
+    )
+    assert float(out[0]) == pytest.approx(float(vals["mean"][0]))

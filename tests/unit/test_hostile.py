@@ -208,6 +208,78 @@ def test_long_min_and_max_chains() -> None:
     assert acc_max.reduceRegion(ee.Reducer.first(), point, scale=1000, crs="EPSG:4326").getInfo() == {"constant": 499}
 
 
+def _mixed_chain(img: ee.Image, values: np.ndarray, depth: int) -> tuple[ee.Image, np.ndarray]:
+    """``depth`` operations that do not flatten (mixed operators, subtract, divide, masks), and their numpy fold."""
+    acc, expected = img, values.copy()
+    for k in range(depth):
+        step = k % 9
+        if step == 0:
+            acc, expected = acc.add(img), expected + values
+        elif step == 1:
+            acc, expected = acc.multiply(0.5), expected * 0.5
+        elif step == 2:
+            acc, expected = acc.subtract(img.multiply(0.25)), expected - values * 0.25
+        elif step == 3:
+            acc, expected = acc.divide(1.25), expected / 1.25
+        elif step == 4:
+            acc, expected = acc.unmask(-1.0).updateMask(img), np.where(np.isnan(values), np.nan, expected)
+        elif step == 5:
+            acc, expected = acc.clamp(-50, 50), np.clip(expected, -50, 50)
+        elif step == 6:
+            acc, expected = acc.abs().toFloat(), np.abs(expected).astype("f4").astype("f8")
+        elif step == 7:  # the running value used twice
+            acc, expected = acc.subtract(acc.multiply(0.5)), expected - expected * 0.5
+        else:
+            acc, expected = acc.max(img.subtract(3)), np.maximum(expected, values - 3)
+    return acc, expected
+
+
+@pytest.mark.parametrize("depth", [3000])
+def test_deep_mixed_chains_are_evaluated_without_recursion(tmp_path: Path, depth: int) -> None:
+    # add-then-multiply, subtract, divide, masks, casts: nothing flattens, so the expression is `depth` deep
+    rng = np.random.default_rng(16)
+    data = rng.normal(size=(4, 5)).astype("f4")
+    data[1, 2] = -9999.0
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", data, nodata=-9999.0)))
+    values = np.where(data == -9999.0, np.nan, data).astype("f8")
+    acc, expected = _mixed_chain(img, values, depth)
+    got = acc.to_xarray()["B1"].values
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-5)  # float32 steps on the file band
+    assert np.array_equal(np.isnan(got), np.isnan(expected))
+    subtracted = img
+    for _ in range(depth):
+        subtracted = subtracted.subtract(img)
+    out = subtracted.reduceRegion(ee.Reducer.minMax(), scale=1).getInfo()
+    expected_sub = values - depth * values
+    assert out["B1_min"] == pytest.approx(np.nanmin(expected_sub)) and out["B1_max"] == pytest.approx(
+        np.nanmax(expected_sub)
+    )
+
+
+def test_fused_deep_chains_give_the_bits_of_one_operation_at_a_time(tmp_path: Path, monkeypatch) -> None:
+    # past algebra._SEGMENT operations a band runs its segment as one program per block; the bits are
+    # those of the unfused graph (one dask layer per operation)
+    from reducer import algebra
+
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(6, 7)).astype("f4")
+    data[2, 3] = -9999.0
+    img = ee.Image(str(write_tif(tmp_path / "v.tif", data, nodata=-9999.0)))
+    other = ee.Image(str(write_tif(tmp_path / "w.tif", rng.normal(size=(6, 7)).astype("f4"))))
+    values = np.zeros((6, 7))
+    results = []
+    for segment in (10**9, 3, 5):
+        monkeypatch.setattr(algebra, "_SEGMENT", segment)
+        acc, _ = _mixed_chain(img, values, 120)
+        acc = acc.add(other.multiply(acc)).addBands(acc.rename("again"))
+        cube = acc.to_xarray().to_array()
+        fused = [name for name in cube.data.dask.layers if name.startswith("fused-")]
+        assert bool(fused) == (segment < 120)
+        results.append(cube.values)
+    assert np.array_equal(results[0], results[1], equal_nan=True)
+    assert np.array_equal(results[0], results[2], equal_nan=True)
+
+
 # -- 8. STAC link cycles ----------------------------------------------------------------------------
 
 

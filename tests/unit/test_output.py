@@ -222,3 +222,69 @@ def test_a_long_local_computation_hands_freed_memory_back(monkeypatch):
     monkeypatch.setattr(compute_module, "TRIM_AFTER_S", 0.0)
     assert compute_module.compute(dask.delayed(sum)([1, 2])) == (3,)
     assert calls == [1]
+
+
+def _fc_info_by_feature(gdf, props):
+    """The straightforward construction: each row's properties and geometry converted on their own."""
+    import json
+
+    from reducer.output import column_type
+    from reducer.values import to_info
+
+    prop_cols = [c for c in gdf.columns if c != "geometry"]
+    columns = {c: column_type(gdf[c]) for c in prop_cols}
+    columns["system:index"] = "String"
+    records = pd.DataFrame(gdf[prop_cols]).to_dict("records")
+    features = []
+    for fid, rec, geom in zip(gdf.index, records, gdf.geometry.values, strict=True):
+        shape = None if geom is None else gpd.GeoSeries([geom], crs=gdf.crs).to_crs("EPSG:4326").iloc[0]
+        gj = None if shape is None else json.loads(shapely.to_geojson(shape))
+        features.append({"type": "Feature", "geometry": gj, "id": str(fid), "properties": to_info(rec, sort_keys=True)})
+    out = {"type": "FeatureCollection", "columns": dict(sorted(columns.items()))}
+    if props:
+        out["properties"] = to_info(dict(props), sort_keys=True)
+    out["features"] = features
+    return out
+
+
+def test_fc_info_by_column_equals_the_feature_by_feature_construction():
+    import json
+
+    rng = np.random.default_rng(7)
+    n_feat, n_img = 40, 3
+    # a reduction's shape: the same geometry objects repeat once per image (UTM, reprojected to EPSG:4326)
+    shapes = [shapely.Point(500_000 + 100 * k, 5_300_000 - 50 * k).buffer(30 + k) for k in range(n_feat - 2)]
+    shapes += [None, shapely.Point(500_000, 5_300_000)]
+    geoms = shapes * n_img
+    n = len(geoms)
+    floats = rng.normal(size=n)
+    floats[rng.random(n) < 0.2] = np.nan
+    floats[rng.random(n) < 0.1] = np.inf
+    floats[rng.random(n) < 0.1] = -np.inf
+    mixed = [{"b": np.int64(1), "a": 2.5}, [1, np.float32(np.nan)], None, "x", pd.Timestamp("2024-01-02", tz="UTC")]
+    mixed += [np.float64(np.nan), np.int32(4), True, 3, (1, "y")]
+    frame = gpd.GeoDataFrame(
+        {
+            "mean": floats,
+            "f32": floats.astype("f4"),
+            "count": rng.integers(-(2**40), 2**40, n),
+            "u8": rng.integers(0, 255, n).astype("u1"),
+            "flag": rng.random(n) < 0.5,
+            "name": [None if k % 7 == 0 else f"n{k}" for k in range(n)],
+            "maybe": pd.array([None if k % 5 == 0 else k for k in range(n)], dtype="Int64"),
+            "text": pd.array([None if k % 6 == 0 else f"t{k}" for k in range(n)], dtype="string"),
+            "when": pd.to_datetime([None if k % 4 == 0 else 1_700_000_000_000 + k for k in range(n)], unit="ms"),
+            "mixed": [mixed[k % len(mixed)] for k in range(n)],
+            "empty": [None] * n,
+        },
+        geometry=gpd.GeoSeries(geoms, crs="EPSG:32633"),
+        crs="EPSG:32633",
+        index=pd.Index([f"img{k // n_feat}_{k % n_feat}" for k in range(n)], name="system:index"),
+    )
+    frame = frame[["mean", "name", "geometry", "count", "u8", "flag", "f32", "maybe", "text", "when", "mixed", "empty"]]
+    props = {"z": np.float32(1.5), "a": [np.nan, 2]}
+    got = fc_info(frame, props)
+    want = _fc_info_by_feature(frame, props)
+    # json text tells 1 from 1.0 and True, keeps key order and writes inf as Infinity
+    assert json.dumps(got) == json.dumps(want)
+    assert got["features"][0]["geometry"] is got["features"][n_feat]["geometry"]  # converted once per feature
