@@ -140,14 +140,30 @@ def chunk_stats(
     """
     if len(pixel) == 0:
         return empty_partial(kinds, values.shape[0])
-    v = values[:, pixel].astype("f8", copy=False)
-    weight = np.asarray(weight, "f8")  # weights may be stored as float32: sum them in float64
-    valid = ~np.isnan(v)
+    raw = values[:, pixel]  # in the block's own float dtype
+    valid = ~np.isnan(raw)
     # most blocks have no masked pixel among the entries: then skip the masking copies
     all_valid = bool(valid.all())
     out: dict[str, np.ndarray] = {}
     counts = np.diff(np.append(starts, len(pixel)))
     need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
+    unit = weight.ndim == 1 and len(weight) > 0 and weight.strides[0] == 0 and weight[0] == 1
+    if unit and all_valid and not (set(_MOMENTS) | {"prod", "anynz", "allnz", "vals"}) & set(kinds):
+        # centre-in weights (all 1) on valid pixels: counts and sums in float64 straight from the
+        # gathered values, equal to the general path's (1.0 * x is x) without its float64 copies
+        n = np.broadcast_to(counts.astype("f8")[:, None], (len(starts), raw.shape[0]))
+        for k in ("w", "w2"):
+            if k in kinds:
+                out[k] = n.copy()
+        if "wx" in kinds:
+            out["wx"] = np.add.reduceat(raw, starts, axis=1, dtype="f8").T
+        if "min" in kinds:
+            out["min"] = np.minimum.reduceat(raw, starts, axis=1).T.astype("f8")
+        if "max" in kinds:
+            out["max"] = np.maximum.reduceat(raw, starts, axis=1).T.astype("f8")
+        return fids, {k: out[k] for k in kinds}
+    v = raw.astype("f8", copy=False)
+    weight = np.asarray(weight, "f8")  # weights may be stored as float32: sum them in float64
     if need_sums:
         w = np.broadcast_to(np.asarray(weight, "f8"), v.shape) if all_valid else np.where(valid, weight, 0.0)
         wsum = np.add.reduceat(w, starts, axis=1)

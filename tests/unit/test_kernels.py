@@ -292,3 +292,24 @@ def test_stack_mode_is_the_unit_weight_majority(values):
 def test_stack_mode_ties_go_to_the_smallest_value():
     table = np.array([[2.0, 9.0], [1.0, 9.0], [2.0, 8.0], [1.0, 8.0], [np.nan, 7.0]])
     assert stack_mode(table).tolist() == [1.0, 8.0]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_unit_weight_fast_path_equals_the_general_path(dtype):
+    """Centre-in weights (a broadcast 1) on valid pixels take a shortcut; it gives the general path's bits,
+    and a plain numpy oracle's counts, sums and extremes."""
+    rng = np.random.default_rng(5)
+    values = rng.normal(0, 100, (2, 400)).astype(dtype)
+    pixel = np.sort(rng.choice(400, 150, replace=False))
+    starts = np.array([0, 10, 11, 90])
+    fids = np.array([3, 5, 8, 9])
+    kinds = ("w", "w2", "wx", "min", "max")
+    _, fast = chunk_stats(values, pixel, np.broadcast_to(np.float32(1.0), pixel.shape), starts, fids, kinds)
+    _, general = chunk_stats(values, pixel, np.ones(pixel.size), starts, fids, kinds)
+    for k in kinds:
+        np.testing.assert_array_equal(fast[k], general[k], err_msg=k)
+    segs = np.split(values[:, pixel].astype("f8"), starts[1:], axis=1)
+    np.testing.assert_array_equal(fast["w"][:, 0], [s.shape[1] for s in segs])
+    np.testing.assert_allclose(fast["wx"], [s.sum(axis=1) for s in segs], rtol=1e-12)
+    np.testing.assert_array_equal(fast["min"], [s.min(axis=1) for s in segs])
+    np.testing.assert_array_equal(fast["max"], [s.max(axis=1) for s in segs])
