@@ -141,22 +141,29 @@ def chunk_stats(
     if len(pixel) == 0:
         return empty_partial(kinds, values.shape[0])
     raw = values[:, pixel]  # in the block's own float dtype
+    weight = np.asarray(weight)
     valid = ~np.isnan(raw)
     # most blocks have no masked pixel among the entries: then skip the masking copies
     all_valid = bool(valid.all())
     out: dict[str, np.ndarray] = {}
     counts = np.diff(np.append(starts, len(pixel)))
     need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
-    unit = weight.ndim == 1 and len(weight) > 0 and weight.strides[0] == 0 and weight[0] == 1
-    if unit and all_valid and not (set(_MOMENTS) | {"prod", "anynz", "allnz", "vals"}) & set(kinds):
-        # centre-in weights (all 1) on valid pixels: counts and sums in float64 straight from the
-        # gathered values, equal to the general path's (1.0 * x is x) without its float64 copies
-        n = np.broadcast_to(counts.astype("f8")[:, None], (len(starts), raw.shape[0]))
-        for k in ("w", "w2"):
-            if k in kinds:
-                out[k] = n.copy()
+    simple = not (set(_MOMENTS) | {"prod", "anynz", "allnz", "vals"}) & set(kinds)
+    if all_valid and simple:
+        # every entry valid (most blocks): sums in float64 straight from the gathered values and the
+        # weights as stored, equal bit for bit to the general path below without its float64 copies
+        unit = weight.strides[0] == 0 and len(weight) > 0 and weight[0] == 1  # centre-in: all 1
+        n_bands = raw.shape[0]
+        if {"w", "w2"} & set(kinds):
+            wsum = counts.astype("f8") if unit else np.add.reduceat(weight, starts, dtype="f8")
+            if "w" in kinds:
+                out["w"] = np.repeat(wsum[:, None], n_bands, axis=1)
+            if "w2" in kinds:
+                w2 = wsum if unit else np.add.reduceat(np.square(weight, dtype="f8"), starts)
+                out["w2"] = np.repeat(w2[:, None], n_bands, axis=1)
         if "wx" in kinds:
-            out["wx"] = np.add.reduceat(raw, starts, axis=1, dtype="f8").T
+            wx = raw if unit else np.multiply(raw, weight, dtype="f8")
+            out["wx"] = np.add.reduceat(wx, starts, axis=1, dtype="f8").T
         if "min" in kinds:
             out["min"] = np.minimum.reduceat(raw, starts, axis=1).T.astype("f8")
         if "max" in kinds:

@@ -295,21 +295,25 @@ def test_stack_mode_ties_go_to_the_smallest_value():
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_unit_weight_fast_path_equals_the_general_path(dtype):
-    """Centre-in weights (a broadcast 1) on valid pixels take a shortcut; it gives the general path's bits,
-    and a plain numpy oracle's counts, sums and extremes."""
+@pytest.mark.parametrize("unit", [True, False])
+def test_all_valid_fast_path_equals_the_general_path(dtype, unit):
+    """Blocks whose entries are all valid take a shortcut for w, w2, wx, min and max; it gives the general
+    path's bits (taken here by also asking for m2), and a plain numpy oracle's sums and extremes."""
     rng = np.random.default_rng(5)
     values = rng.normal(0, 100, (2, 400)).astype(dtype)
     pixel = np.sort(rng.choice(400, 150, replace=False))
+    weight = np.broadcast_to(np.float32(1.0), pixel.shape) if unit else rng.random(pixel.size).astype("f4")
     starts = np.array([0, 10, 11, 90])
     fids = np.array([3, 5, 8, 9])
     kinds = ("w", "w2", "wx", "min", "max")
-    _, fast = chunk_stats(values, pixel, np.broadcast_to(np.float32(1.0), pixel.shape), starts, fids, kinds)
-    _, general = chunk_stats(values, pixel, np.ones(pixel.size), starts, fids, kinds)
+    _, fast = chunk_stats(values, pixel, weight, starts, fids, kinds)
+    _, general = chunk_stats(values, pixel, weight, starts, fids, (*kinds, "m2"))
     for k in kinds:
         np.testing.assert_array_equal(fast[k], general[k], err_msg=k)
     segs = np.split(values[:, pixel].astype("f8"), starts[1:], axis=1)
-    np.testing.assert_array_equal(fast["w"][:, 0], [s.shape[1] for s in segs])
-    np.testing.assert_allclose(fast["wx"], [s.sum(axis=1) for s in segs], rtol=1e-12)
+    wsegs = np.split(np.asarray(weight, "f8"), starts[1:])
+    np.testing.assert_allclose(fast["w"][:, 0], [w.sum() for w in wsegs], rtol=1e-12)
+    np.testing.assert_allclose(fast["w2"][:, 1], [(w * w).sum() for w in wsegs], rtol=1e-12)
+    np.testing.assert_allclose(fast["wx"], [s @ w for s, w in zip(segs, wsegs, strict=True)], rtol=1e-12)
     np.testing.assert_array_equal(fast["min"], [s.min(axis=1) for s in segs])
     np.testing.assert_array_equal(fast["max"], [s.max(axis=1) for s in segs])
