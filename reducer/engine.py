@@ -314,14 +314,34 @@ def _compact(weight: np.ndarray) -> np.ndarray:
     return w32 if np.array_equal(w32, weight) else np.asarray(weight, "f8")
 
 
-def _coverage_task(wkb: np.ndarray, fids: np.ndarray, grid: Grid, mode: str) -> Coverage:
-    """Coverage of a batch of features (as WKB, which pickles fast) on the whole grid, computed once.
+class _Geometries:
+    """A batch of shapely geometries in a task: as they are on threads, as WKB when pickled (to a cluster).
+
+    Converting 100,000 features to WKB and back when nothing is pickled cost about 1 s; pickling them
+    one by one, as an object array does, is slower and larger than one WKB array.
+    """
+
+    __slots__ = ("geoms",)
+
+    def __init__(self, geoms: np.ndarray):
+        self.geoms = geoms
+
+    def __reduce__(self) -> tuple:
+        return _geometries_from_wkb, (shapely.to_wkb(self.geoms),)
+
+
+def _geometries_from_wkb(wkb: np.ndarray) -> _Geometries:
+    return _Geometries(shapely.from_wkb(wkb))
+
+
+def _coverage_task(batch: _Geometries, fids: np.ndarray, grid: Grid, mode: str) -> Coverage:
+    """Coverage of a batch of features on the whole grid, computed once.
 
     On the whole grid, so ties and clipping are decided exactly as for the whole raster. Entries are
     sorted by pixel and carry the features' ids (``fids``), in compact dtypes (uint32 pixel when the
     grid allows, float32 weight when exact): the batch lives only until its blocks' weights are cut.
     """
-    cov = coverage(shapely.from_wkb(wkb), grid, mode)  # numpy and GEOS: batches run side by side
+    cov = coverage(batch.geoms, grid, mode)  # numpy and GEOS: batches run side by side
     pixel = cov.pixel.astype("u4") if grid.width * grid.height <= 2**32 else cov.pixel
     return Coverage(fids[cov.feature], pixel, _compact(cov.weight), int(fids[-1]) + 1 if len(fids) else 0)
 
@@ -522,6 +542,7 @@ class ReductionPlan:
         """
         layer: dict[Any, Any] = {}
         stacks: dict[str, Any] = {}
+        geom_batches: dict[tuple, _Geometries] = {}
         results = []
         for ip in self.images:
             if ip.stack is not None:
@@ -549,8 +570,11 @@ class ReductionPlan:
                             ckey = f"coverage-{ip.key}-{mode}-{hi}-{hj}"
                             if ckey not in layer:
                                 fids = ip.homes[(hi, hj)]
-                                wkb = shapely.to_wkb(ip.geoms[fids])
-                                layer[ckey] = (_coverage_task, wkb, fids, ip.grid, mode)
+                                bkey = (ip.key, hi, hj)  # one batch object for every mode: pickled once
+                                if bkey not in geom_batches:
+                                    geom_batches[bkey] = _Geometries(ip.geoms[fids])  # WKB only if pickled
+                                batch = geom_batches[bkey]
+                                layer[ckey] = (_coverage_task, batch, fids, ip.grid, mode)
                             cov_keys.append(ckey)
                         layer[wkey] = (partial(_weights_task, token=wkey), ip.grid, window, *cov_keys)
                     keys.append(wkey)
