@@ -141,6 +141,8 @@ def chunk_stats(
     if len(pixel) == 0:
         return empty_partial(kinds, values.shape[0])
     raw = values[:, pixel]  # in the block's own float dtype
+    if raw.dtype.kind != "f":
+        raw = raw.astype("f8")
     weight = np.asarray(weight)
     valid = ~np.isnan(raw)
     # most blocks have no masked pixel among the entries: then skip the masking copies
@@ -149,25 +151,39 @@ def chunk_stats(
     counts = np.diff(np.append(starts, len(pixel)))
     need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
     simple = not (set(_MOMENTS) | {"prod", "anynz", "allnz", "vals"}) & set(kinds)
-    if all_valid and simple:
-        # every entry valid (most blocks): sums in float64 straight from the gathered values and the
-        # weights as stored, equal bit for bit to the general path below without its float64 copies
+    if simple:
+        # sums in float64 straight from the gathered values and the weights as stored, equal bit for bit
+        # to the general path below without its float64 copies: a masked entry weighs 0, adds 0 and is
+        # +-inf for the extremes
         unit = weight.strides[0] == 0 and len(weight) > 0 and weight[0] == 1  # centre-in: all 1
-        n_bands = raw.shape[0]
-        if {"w", "w2"} & set(kinds):
-            wsum = counts.astype("f8") if unit else np.add.reduceat(weight, starts, dtype="f8")
+        if all_valid:  # most blocks: no masked pixel among the entries
+            n_bands = raw.shape[0]
+            if {"w", "w2"} & set(kinds):
+                wsum = counts.astype("f8") if unit else np.add.reduceat(weight, starts, dtype="f8")
+                if "w" in kinds:
+                    out["w"] = np.repeat(wsum[:, None], n_bands, axis=1)
+                if "w2" in kinds:
+                    w2 = wsum if unit else np.add.reduceat(np.square(weight, dtype="f8"), starts)
+                    out["w2"] = np.repeat(w2[:, None], n_bands, axis=1)
+            if "wx" in kinds:
+                wx = raw if unit else np.multiply(raw, weight, dtype="f8")
+                out["wx"] = np.add.reduceat(wx, starts, axis=1, dtype="f8").T
+            lo, hi = raw, raw
+        else:
+            wv = np.where(valid, weight, weight.dtype.type(0))
             if "w" in kinds:
-                out["w"] = np.repeat(wsum[:, None], n_bands, axis=1)
+                out["w"] = np.add.reduceat(wv, starts, axis=1, dtype="f8").T
             if "w2" in kinds:
-                w2 = wsum if unit else np.add.reduceat(np.square(weight, dtype="f8"), starts)
-                out["w2"] = np.repeat(w2[:, None], n_bands, axis=1)
-        if "wx" in kinds:
-            wx = raw if unit else np.multiply(raw, weight, dtype="f8")
-            out["wx"] = np.add.reduceat(wx, starts, axis=1, dtype="f8").T
+                out["w2"] = np.add.reduceat(np.square(wv, dtype="f8"), starts, axis=1).T
+            if "wx" in kinds:
+                x0 = np.where(valid, raw, raw.dtype.type(0))
+                out["wx"] = np.add.reduceat(np.multiply(x0, wv, dtype="f8"), starts, axis=1).T
+            lo = np.where(valid, raw, raw.dtype.type(np.inf)) if "min" in kinds else raw
+            hi = np.where(valid, raw, raw.dtype.type(-np.inf)) if "max" in kinds else raw
         if "min" in kinds:
-            out["min"] = np.minimum.reduceat(raw, starts, axis=1).T.astype("f8")
+            out["min"] = np.minimum.reduceat(lo, starts, axis=1).T.astype("f8")
         if "max" in kinds:
-            out["max"] = np.maximum.reduceat(raw, starts, axis=1).T.astype("f8")
+            out["max"] = np.maximum.reduceat(hi, starts, axis=1).T.astype("f8")
         return fids, {k: out[k] for k in kinds}
     v = raw.astype("f8", copy=False)
     weight = np.asarray(weight, "f8")  # weights may be stored as float32: sum them in float64

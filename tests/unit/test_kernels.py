@@ -296,13 +296,17 @@ def test_stack_mode_ties_go_to_the_smallest_value():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("unit", [True, False])
-def test_all_valid_fast_path_equals_the_general_path(dtype, unit):
-    """Blocks whose entries are all valid take a shortcut for w, w2, wx, min and max; it gives the general
-    path's bits (taken here by also asking for m2), and a plain numpy oracle's sums and extremes."""
+@pytest.mark.parametrize("masked", [False, True])
+def test_simple_kinds_fast_path_equals_the_general_path(dtype, unit, masked):
+    """w, w2, wx, min and max take a shortcut (no float64 copies); it gives the general path's bits (taken
+    here by also asking for m2), and a plain numpy oracle's sums and extremes, with masked entries too."""
     rng = np.random.default_rng(5)
     values = rng.normal(0, 100, (2, 400)).astype(dtype)
     pixel = np.sort(rng.choice(400, 150, replace=False))
     weight = np.broadcast_to(np.float32(1.0), pixel.shape) if unit else rng.random(pixel.size).astype("f4")
+    if masked:
+        values[rng.random(values.shape) < 0.1] = np.nan
+        values[:, pixel[10]] = np.nan  # a segment of one masked entry
     starts = np.array([0, 10, 11, 90])
     fids = np.array([3, 5, 8, 9])
     kinds = ("w", "w2", "wx", "min", "max")
@@ -312,8 +316,16 @@ def test_all_valid_fast_path_equals_the_general_path(dtype, unit):
         np.testing.assert_array_equal(fast[k], general[k], err_msg=k)
     segs = np.split(values[:, pixel].astype("f8"), starts[1:], axis=1)
     wsegs = np.split(np.asarray(weight, "f8"), starts[1:])
-    np.testing.assert_allclose(fast["w"][:, 0], [w.sum() for w in wsegs], rtol=1e-12)
-    np.testing.assert_allclose(fast["w2"][:, 1], [(w * w).sum() for w in wsegs], rtol=1e-12)
-    np.testing.assert_allclose(fast["wx"], [s @ w for s, w in zip(segs, wsegs, strict=True)], rtol=1e-12)
-    np.testing.assert_array_equal(fast["min"], [s.min(axis=1) for s in segs])
-    np.testing.assert_array_equal(fast["max"], [s.max(axis=1) for s in segs])
+    for b in range(2):
+        ok = [~np.isnan(s[b]) for s in segs]
+        want_w = [w[k].sum() for w, k in zip(wsegs, ok, strict=True)]
+        np.testing.assert_allclose(fast["w"][:, b], want_w, rtol=1e-12)
+        np.testing.assert_allclose(fast["w2"][:, b], [(w[k] ** 2).sum() for w, k in zip(wsegs, ok, strict=True)])
+        want_wx = [s[b][k] @ w[k] for s, w, k in zip(segs, wsegs, ok, strict=True)]
+        np.testing.assert_allclose(fast["wx"][:, b], want_wx, rtol=1e-12, atol=1e-9)
+        np.testing.assert_array_equal(
+            fast["min"][:, b], [s[b][k].min(initial=np.inf) for s, k in zip(segs, ok, strict=True)]
+        )
+        np.testing.assert_array_equal(
+            fast["max"][:, b], [s[b][k].max(initial=-np.inf) for s, k in zip(segs, ok, strict=True)]
+        )
