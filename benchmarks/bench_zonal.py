@@ -171,7 +171,6 @@ def _star(rng: np.random.Generator, cx: float, cy: float, r: float):
 def _write_fields(path: Path, p: Params) -> None:
     """Irregular fields in EPSG:4326: every 5th holed, every 7th multi-part, some partly outside."""
     import geopandas as gpd
-    import shapely
 
     rng = np.random.default_rng([p.seed, p.size, p.n_fields, 7])
     ext = p.size * PIXEL
@@ -182,8 +181,16 @@ def _write_fields(path: Path, p: Params) -> None:
     margin = 0.02 * ext
     cx = ORIGIN[0] + rng.uniform(-margin, ext + margin, p.n_fields)
     cy = ORIGIN[1] - rng.uniform(-margin, ext + margin, p.n_fields)
+    geoms = _stars(rng, cx, cy, r)
+    _write_fields_gpkg(gpd.GeoDataFrame({"field_id": np.arange(p.n_fields)}, geometry=geoms, crs=CRS), path)
+
+
+def _stars(rng: np.random.Generator, cx: np.ndarray, cy: np.ndarray, r: np.ndarray) -> list:
+    """One star per centre and radius; every 5th with a hole, every 7th with a second part."""
+    import shapely
+
     geoms = []
-    for k in range(p.n_fields):
+    for k in range(len(cx)):
         poly = _star(rng, cx[k], cy[k], r[k])
         if k % 5 == 0:
             poly = poly.difference(shapely.Point(cx[k], cy[k]).buffer(0.3 * r[k], 8))
@@ -191,7 +198,12 @@ def _write_fields(path: Path, p: Params) -> None:
             part = _star(rng, cx[k] + 2.2 * r[k], cy[k] + 0.3 * r[k], 0.5 * r[k])
             poly = shapely.MultiPolygon([poly, part]) if not poly.intersects(part) else poly.union(part)
         geoms.append(poly)
-    gdf = gpd.GeoDataFrame({"field_id": np.arange(p.n_fields)}, geometry=geoms, crs=CRS).to_crs("EPSG:4326")
+    return geoms
+
+
+def _write_fields_gpkg(gdf, path: Path) -> None:
+    """The fields in EPSG:4326 to ``path`` (atomically), after checking that every one is valid."""
+    gdf = gdf.to_crs("EPSG:4326")
     bad = ~gdf.is_valid.to_numpy()
     if bad.any():
         raise RuntimeError(f"generated {bad.sum()} invalid fields, e.g. {np.flatnonzero(bad)[:5]}")
@@ -231,26 +243,11 @@ def _write_sparse_fields(path: Path, p: Params) -> None:
     scale = rng.lognormal(0.0, 0.45, p.n_fields)
     scale /= np.mean(scale**2)
     r = np.sqrt(area * scale / (np.pi * 0.65))
-    geoms = []
-    for i in range(p.n_fields):
-        poly = _star(rng, cx[i], cy[i], r[i])
-        if i % 5 == 0:
-            poly = poly.difference(shapely.Point(cx[i], cy[i]).buffer(0.3 * r[i], 8))
-        if i % 7 == 0:
-            part = _star(rng, cx[i] + 2.2 * r[i], cy[i] + 0.3 * r[i], 0.5 * r[i])
-            poly = shapely.MultiPolygon([poly, part]) if not poly.intersects(part) else poly.union(part)
-        geoms.append(poly)
+    geoms = _stars(rng, cx, cy, r)
     gdf = gpd.GeoDataFrame({"field_id": np.arange(p.n_fields)}, geometry=geoms, crs=CRS)
     share = shapely.union_all(gdf.geometry.values).intersection(shapely.box(*raster_bounds(p.size))).area / ext**2
     log(f"  sparse fields: {k} clusters of radius {rc / PIXEL:.0f} px cover {share:.1%} of the raster")
-    gdf = gdf.to_crs("EPSG:4326")
-    bad = ~gdf.is_valid.to_numpy()
-    if bad.any():
-        raise RuntimeError(f"generated {bad.sum()} invalid fields, e.g. {np.flatnonzero(bad)[:5]}")
-    tmp = path.with_suffix(".tmp.gpkg")
-    tmp.unlink(missing_ok=True)
-    gdf.to_file(tmp, driver="GPKG", layer="fields")
-    os.replace(tmp, path)
+    _write_fields_gpkg(gdf, path)
 
 
 def raster_bounds(size: int) -> tuple[float, float, float, float]:
