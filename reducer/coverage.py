@@ -297,8 +297,13 @@ def estimate_pixels(geoms: np.ndarray | Sequence[shapely.Geometry | None], grid:
     arr = arr[ok]
     xres, yres = grid.res
     xmin, ymin, xmax, ymax = grid.bounds
-    clipped = shapely.clip_by_rect(arr, xmin, ymin, xmax, ymax)
-    area = np.nan_to_num(shapely.area(clipped))
+    b = shapely.bounds(arr)
+    inside = (b[:, 0] >= xmin) & (b[:, 1] >= ymin) & (b[:, 2] <= xmax) & (b[:, 3] <= ymax)
+    area = np.zeros(len(arr))
+    area[inside] = shapely.area(arr[inside])  # most features: inside the grid, nothing to clip
+    if not inside.all():
+        area[~inside] = shapely.area(shapely.clip_by_rect(arr[~inside], xmin, ymin, xmax, ymax))
+    area = np.nan_to_num(area)
     polys = np.ceil(area / (xres * yres) - 1e-9).clip(0).sum()
     # lines: the length of the linear parts, in pixels, plus one
     line_parts = _flatten_parts(arr)

@@ -9,6 +9,7 @@ on their own grid, only the files' internal tiles that features touch (:func:`to
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -457,7 +458,18 @@ def _finalize_task(part: dict, *, columns: list[Column], n_features: int, n_band
 
 
 def _features_token(geoms: np.ndarray) -> str:
-    return tokenize(shapely.to_wkb(geoms, hex=False))
+    """A digest of the features' geometries (WKB, which is self-delimiting) and of which are missing.
+
+    One hash over the concatenated WKB: dask's ``tokenize`` of the array of 100,000 WKB strings
+    normalised each one (0.55 s).
+    """
+    wkb = shapely.to_wkb(geoms, hex=False)
+    missing = np.equal(wkb, None)
+    digest = hashlib.blake2b(digest_size=20)
+    digest.update(np.int64(len(wkb)).tobytes())
+    digest.update(np.packbits(missing).tobytes())
+    digest.update(b"".join(wkb[~missing].tolist()))
+    return digest.hexdigest()
 
 
 @dataclass
