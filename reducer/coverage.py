@@ -558,12 +558,17 @@ class _Edges:
 def _edges(geoms: np.ndarray, grid: Grid, polygons: bool) -> _Edges:
     t = grid.transform
     h, w = grid.shape
-    parts, part_feat = shapely.get_parts(geoms, return_index=True)
-    if polygons:
-        rings, ring_part = shapely.get_rings(parts, return_index=True)
+    if polygons:  # one pass over the coordinates, with the offsets of rings, polygons and geometries
+        _, xy, offsets = shapely.to_ragged_array(geoms, include_z=False)
+        ring_off, poly_off = offsets[0], offsets[1]
+        geom_off = offsets[2] if len(offsets) > 2 else np.arange(poly_off.size)
+        vertex_ring = np.repeat(np.arange(ring_off.size - 1), np.diff(ring_off))
+        ring_part = np.repeat(np.arange(poly_off.size - 1), np.diff(poly_off))
+        part_feat = np.repeat(np.arange(geom_off.size - 1), np.diff(geom_off))
     else:
+        parts, part_feat = shapely.get_parts(geoms, return_index=True)
         rings, ring_part = parts, np.arange(parts.size)
-    xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
+        xy, vertex_ring = shapely.get_coordinates(rings, return_index=True)
     # GDAL's inverse geotransform (GDALInvGeoTransform without rotation)
     inv_a, inv_c = 1.0 / t.a, -t.c / t.a
     inv_e, inv_f = 1.0 / t.e, -t.f / t.e
