@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import dask
 import dask.threaded
+from dask.base import named_schedulers
 from dask.callbacks import Callback
 
 from . import errors, options
@@ -205,7 +206,10 @@ def compute(*objs: Any) -> tuple:
                 raise
             raise restored from None
     kwargs: dict[str, Any] = {}
-    if scheduler is not None:
+    if isinstance(scheduler, str) and scheduler in named_schedulers:
+        # the function itself: given a name, dask imports distributed to look for a client first
+        kwargs["scheduler"] = named_schedulers[scheduler]
+    elif scheduler is not None:
         kwargs["scheduler"] = scheduler
     elif "distributed" not in sys.modules and dask.config.get("scheduler", None) is None:
         # no client can exist: name dask's default, which dask.compute would otherwise find only after

@@ -197,7 +197,8 @@ def test_fine_scale_on_coarse_raster_resamples_only_touched_windows(tmp_path):
     assert got["mean"].tolist() == expect
 
 
-def test_a_reduction_without_a_client_does_not_import_distributed(tmp_path):
+@pytest.mark.parametrize("scheduler", [None, "synchronous", "threads"])
+def test_a_reduction_without_a_client_does_not_import_distributed(tmp_path, scheduler):
     # dask.compute imports distributed to look for a client unless told the scheduler; none can exist
     # while distributed is not imported, and importing it costs a quarter of a second
     import subprocess
@@ -206,6 +207,7 @@ def test_a_reduction_without_a_client_does_not_import_distributed(tmp_path):
     path = write_tif(tmp_path / "a.tif", VALUES_3x3)
     script = (
         "import sys, dask, reducer as ee, shapely\n"
+        f"ee.set_options(scheduler={scheduler!r})\n"
         "from reducer.engine import ReductionRequest, reduce_images\n"
         "from reducer.sources import open_raster\n"
         "import numpy as np\n"
