@@ -19,14 +19,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from affine import Affine
 
 from ..errors import BandError, CRSError, InputFileError
 from ..grid import Grid, norm_crs
-from ..raster import Band, Raster, reproject
+from ..raster import Band, FileReader, Raster, file_band
 from .files import BandInfo, RasterioFileSource, check_confined, is_remote
 
 __all__ = ["rasters_from_stac", "read_items", "raster_from_item", "walk_items"]
@@ -256,28 +258,31 @@ def _asset_bands(item: Any, key: str, names: Any, apply_scale: bool, base: str |
         scale = f.get("scale") if apply_scale else None
         offset = f.get("offset") if apply_scale else None
         scaled = (scale not in (None, 1)) or (offset not in (None, 0))
-        dtype = "float64" if scaled else src.bands[i].dtype
-        out.append(Band(name, dtype, src.grid, _band_fn(src, i, scale, offset)))
+        out.append(_asset_band(name, src, i, scale if scaled else None, offset if scaled else None))
     return out
 
 
-def _band_fn(src: RasterioFileSource, i: int, scale: float | None, offset: float | None) -> Any:
-    """The band's pixel function; its dask array is built on first use, not while the collection is built."""
-    cache: dict[str, Any] = {}
+def _asset_band(name: str, src: RasterioFileSource, i: int, scale: float | None, offset: float | None) -> Band:
+    """A file band of the asset (its dask array built on first use), with a reader.
 
-    def array() -> Any:
-        if "a" not in cache:
-            a = src.band_array(i)
-            if (scale not in (None, 1)) or (offset not in (None, 0)):
-                a = a.astype("f8") * (1.0 if scale is None else float(scale)) + (0.0 if offset is None else offset)
-            cache["a"] = a
-        return cache["a"]
+    The engine then reads only the file's tiles that features touch, and resamples only the windows
+    they need. With ``scale`` or ``offset`` (the STAC raster extension's), values are
+    ``value * scale + offset`` in float64.
+    """
+    reader = src.reader(i)
+    if scale is None and offset is None:
+        return file_band(name, src.bands[i].dtype, partial(src.band_array, i), src.grid, reader=reader)
+    s, o = 1.0 if scale is None else float(scale), 0.0 if offset is None else float(offset)
+    scaled = FileReader(partial(_scaled_read, reader.read, s, o), reader.tile, "float64")
+    return file_band(name, "float64", partial(_scaled_array, src, i, s, o), src.grid, reader=scaled)
 
-    def fn(grid: Grid, resampling: str) -> Any:
-        a = array()
-        return a if grid == src.grid else reproject(a, src.grid, grid, resampling)
 
-    return fn
+def _scaled_array(src: RasterioFileSource, i: int, scale: float, offset: float) -> Any:
+    return src.band_array(i).astype("f8") * scale + offset
+
+
+def _scaled_read(read: Any, scale: float, offset: float, window: tuple[int, int, int, int]) -> np.ndarray:
+    return read(window).astype("f8") * scale + offset
 
 
 # -- metadata -------------------------------------------------------------------------------------
