@@ -780,8 +780,8 @@ def _vectorised(
 # Fractions below this are rounding noise (the running sums are exact to about 1e-14); exactextract's
 # smallest fractions on real fields are about 5e-11.
 _MIN_FRACTION = 1e-12
-# Window cells held at once (float64 each): features are processed in batches of about this many
-# cells, and a feature with a larger window in bands of its rows.
+# Span cells held at once (float64 each): (feature, row) spans are processed in batches of about this
+# many cells.
 _BATCH_CELLS = 1 << 20
 # exactextract (used for invalid polygons only) holds the GIL: two calls at once only slow each
 # other and everything else down.
@@ -884,67 +884,52 @@ def _exact_weights(geoms: np.ndarray, grid: Grid) -> tuple[np.ndarray, np.ndarra
     """Exact covered fractions of valid polygonal ``geoms``: ``(geometry, pixel, fraction)``.
 
     Fractions rounded to float32, those below ``_MIN_FRACTION`` dropped; entries sorted by geometry,
-    then pixel.
+    then pixel. Each (feature, row) is summed over its own span, from the first column a boundary
+    piece of the feature crosses in that row to one past the last: left of it nothing is covered, and
+    right of it the running sum is back to 0. So the work follows the boundary and the covered area,
+    not the bounding box (a long, thin, diagonal polygon costs its length, not its box).
     """
     h, w = grid.shape
     feat, row, col, own, dv = _row_pieces(geoms, grid)
-    empty = (_EMPTY_I8, _EMPTY_I8, np.empty(0))
     if feat.size == 0:
-        return empty
-    n = len(geoms)
-    # each feature's window: its rows, and its columns plus one for the running sums to end in
-    r0 = np.full(n, h, np.int64)
-    r1 = np.full(n, -1, np.int64)
-    c0 = np.full(n, w, np.int64)
-    c1 = np.full(n, -1, np.int64)
-    np.minimum.at(r0, feat, row)
-    np.maximum.at(r1, feat, row)
-    np.minimum.at(c0, feat, col)
-    np.maximum.at(c1, feat, col)
-    has = r1 >= 0
-    nc = np.where(has, c1 - c0 + 2, 0)
-    # units: a feature's window, or a band of its rows when the window is larger than a batch
-    band = np.maximum(1, _BATCH_CELLS // np.maximum(nc, 1))
-    n_units = np.where(has, -(-(r1 - r0 + 1) // band), 0)
-    ufeat, uk = _ranges(n_units)
-    urow0 = r0[ufeat] + uk * band[ufeat]
-    unr = np.minimum(band[ufeat], r1[ufeat] + 1 - urow0)
-    unc = nc[ufeat]
-    usize = unr * unc
-    unit = (np.cumsum(n_units) - n_units)[feat] + (row - r0[feat]) // band[feat]
-    order = np.argsort(unit, kind="stable")
-    unit, row, col, own, dv = unit[order], row[order], col[order], own[order], dv[order]
-    del order
-    loc = (row - urow0[unit]) * unc[unit] + (col - c0[ufeat[unit]])
-    del row, col
-    piece_start = np.searchsorted(unit, np.arange(ufeat.size + 1))
-    batch = (np.cumsum(usize) - usize) // _BATCH_CELLS
+        return (_EMPTY_I8, _EMPTY_I8, np.empty(0))
+    key = feat * h + row  # one unit per (feature, row), in (feature, row) order
+    order = np.argsort(key, kind="stable")
+    key, col, own, dv = key[order], col[order], own[order], dv[order]
+    del order, feat, row
+    first = np.flatnonzero(np.r_[True, key[1:] != key[:-1]])  # each unit's first piece
+    ukey = key[first]
+    c0 = np.minimum.reduceat(col, first)
+    width = np.maximum.reduceat(col, first) - c0 + 2  # one more column for the running sum to end in
+    unit = np.repeat(np.arange(first.size), np.diff(np.r_[first, key.size]))
+    loc = col - c0[unit]
+    del key, col
+    piece_start = np.r_[first, unit.size]
+    batch = (np.cumsum(width) - width) // _BATCH_CELLS
     b_start = np.flatnonzero(np.r_[True, batch[1:] != batch[:-1]])
-    b_stop = np.r_[b_start[1:], ufeat.size]
+    b_stop = np.r_[b_start[1:], first.size]
     out_f, out_p, out_w = [], [], []
     for a, b in zip(b_start.tolist(), b_stop.tolist(), strict=True):
-        sizes = usize[a:b]
+        sizes = width[a:b]
         offset = np.cumsum(sizes) - sizes
         size = int(sizes.sum())
         sl = slice(piece_start[a], piece_start[b])
         at = offset[unit[sl] - a] + loc[sl]
-        # dv right of each piece: a running sum along each window row, which ends at 0 (a closed
-        # boundary moves as far up as down in a row); subtracting each row's start removes drift
+        # dv right of each piece: a running sum along each span, which ends at 0 (a closed boundary
+        # moves as far up as down in a row); subtracting each span's start removes drift
         acc = np.bincount(at + 1, weights=dv[sl], minlength=size + 1)[:size]
         np.cumsum(acc, out=acc)
-        rows_per_unit = unr[a:b]
-        width = np.repeat(unc[a:b], rows_per_unit)
-        row_start = np.cumsum(width) - width
-        before = np.r_[0.0, acc][row_start]
-        acc -= np.repeat(before, width)
+        acc -= np.repeat(np.r_[0.0, acc][offset], sizes)
         acc += np.bincount(at, weights=own[sl], minlength=size)
         frac = acc.astype(np.float32)
         keep = np.flatnonzero(frac >= _MIN_FRACTION)
         u = np.searchsorted(offset, keep, side="right") - 1
-        lr, lc = np.divmod(keep - offset[u], unc[a:b][u])
-        u += a
-        out_f.append(ufeat[u])
-        out_p.append((urow0[u] + lr) * w + c0[ufeat[u]] + lc)
+        c = c0[a:b][u] + (keep - offset[u])
+        inside = c < w  # the span's last column may be the one past the grid's edge: it covers nothing
+        u, c, keep = u[inside], c[inside], keep[inside]
+        fr = ukey[a:b][u]
+        out_f.append(fr // h)
+        out_p.append((fr % h) * w + c)
         out_w.append(np.minimum(frac[keep], np.float32(1.0)))
     return np.concatenate(out_f), np.concatenate(out_p), np.concatenate(out_w).astype(np.float64)
 

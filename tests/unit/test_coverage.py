@@ -494,8 +494,8 @@ def _dense(c: Coverage, n_geoms: int, n_pixels: int) -> np.ndarray:
 
 @pytest.mark.parametrize("batch_cells", [1 << 20, 64, 1])
 def test_weighted_equals_shapely_areas(monkeypatch, batch_cells):
-    """Every weight is the area of pixel ∩ polygon (shapely), to float32's precision; windows larger
-    than a batch are cut into bands of rows (down to one row at a time) with the same answer."""
+    """Every weight is the area of pixel ∩ polygon (shapely), to float32's precision, whatever the
+    batches the (feature, row) spans are summed in (down to one span at a time)."""
     from reducer import coverage as coverage_module
 
     monkeypatch.setattr(coverage_module, "_BATCH_CELLS", batch_cells)
@@ -507,6 +507,7 @@ def test_weighted_equals_shapely_areas(monkeypatch, batch_cells):
         box(xmin - 1e6, ymin - 1e6, xmax + 1e6, ymax + 1e6),  # far larger than the grid: every pixel is 1
         box(xmin + 0.35, ymin + 0.2, xmin + 0.36, ymax + 5),  # a sliver thinner than a pixel
         box(xmin, ymin, xmin + 2 * 0.7, ymin + 3 * 0.9),  # on pixel edges exactly
+        shapely.LineString([(xmin - 3, ymax + 2), (xmax + 1, ymin - 4)]).buffer(0.2),  # long, thin, diagonal
     ]
     c = coverage(geoms, grid, "weighted")
     expected = _shapely_fractions(geoms, grid)
