@@ -772,8 +772,9 @@ def _vectorised(
 # and h_i the indicator of row i. Cut at every pixel edge, the boundary is pieces inside one pixel
 # each; a piece that moves dv down through pixel (i, j), at mean column u_m, adds
 # ``dv * (j + 1 - u_m)`` to its own pixel and ``dv`` to every pixel right of it in the row. The second
-# part is a running sum along the row, so each feature's fractions are one ``bincount`` and one
-# ``cumsum`` over its window: no per-pixel geometry, in float64, with numpy (which releases the GIL).
+# part is a running sum along the row, so the fractions are one ``bincount`` and one ``cumsum`` over
+# each (feature, row) span the boundary crosses: no per-pixel geometry, in float64, with numpy (which
+# releases the GIL).
 # A pixel's fraction is exact to about 1e-14; fractions are then rounded to float32, as exactextract
 # stores them, and those below ``_MIN_FRACTION`` dropped.
 
