@@ -203,11 +203,9 @@ def reduce_region(
     if bestEffort and max_pixels is not None:
         grid = resolve_grid(image.grid, scale, crs, crsTransform)
         in_grid = reproject_features(geoms, norm_crs(geom_crs), grid.crs)
-        current = scale if scale is not None else grid.nominal_scale
         found = estimate_pixels(np.asarray(in_grid, dtype=object), grid)
-        if found > max_pixels:
-            current = current * math.sqrt(found / max_pixels) * 1.0001
-            scale = current
+        if found > max_pixels:  # coarser by the square root of the excess, as Earth Engine does
+            scale = (scale if scale is not None else grid.nominal_scale) * math.sqrt(found / max_pixels) * 1.0001
         max_pixels = None
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
     [(columns, values)] = reduce_images(request, geoms, geom_crs)

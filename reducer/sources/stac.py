@@ -277,12 +277,17 @@ def _asset_band(name: str, src: RasterioFileSource, i: int, scale: float | None,
     return file_band(name, "float64", partial(_scaled_array, src, i, s, o), src.grid, reader=scaled)
 
 
+def _apply_scale(a: Any, scale: float, offset: float) -> Any:
+    """``a * scale + offset`` in float64, for a dask array (the band) and a numpy window alike."""
+    return a.astype("f8") * scale + offset
+
+
 def _scaled_array(src: RasterioFileSource, i: int, scale: float, offset: float) -> Any:
-    return src.band_array(i).astype("f8") * scale + offset
+    return _apply_scale(src.band_array(i), scale, offset)
 
 
 def _scaled_read(read: Any, scale: float, offset: float, window: tuple[int, int, int, int]) -> np.ndarray:
-    return read(window).astype("f8") * scale + offset
+    return _apply_scale(read(window), scale, offset)
 
 
 # -- metadata -------------------------------------------------------------------------------------

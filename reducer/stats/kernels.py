@@ -149,7 +149,6 @@ def chunk_stats(
     all_valid = bool(valid.all())
     out: dict[str, np.ndarray] = {}
     counts = np.diff(np.append(starts, len(pixel)))
-    need_sums = {"w", "w2", "wx", *_MOMENTS} & set(kinds)
     simple = not (set(_MOMENTS) | {"prod", "anynz", "allnz", "vals"}) & set(kinds)
     if simple:
         # sums in float64 straight from the gathered values and the weights as stored, equal bit for bit
@@ -187,7 +186,7 @@ def chunk_stats(
         return fids, {k: out[k] for k in kinds}
     v = raw.astype("f8", copy=False)
     weight = np.asarray(weight, "f8")  # weights may be stored as float32: sum them in float64
-    if need_sums:
+    if {"w", "w2", "wx", *_MOMENTS} & set(kinds):
         w = np.broadcast_to(np.asarray(weight, "f8"), v.shape) if all_valid else np.where(valid, weight, 0.0)
         wsum = np.add.reduceat(w, starts, axis=1)
         out["w"] = wsum.T
