@@ -172,7 +172,7 @@ def reproject_features(
         x, y = t.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    valid = np.array([g is not None and not g.is_empty for g in geoms], dtype=bool)
+    valid = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     large = np.zeros(len(geoms), dtype=bool)
     if src.is_geographic and valid.any():
         b = shapely.bounds(geoms[valid].astype(object))

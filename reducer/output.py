@@ -278,28 +278,47 @@ def fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
 
 
 def long_frame(reduction: Reduction) -> Any:
-    """Long form: one row per (image, feature), image-major, as ``flatten`` orders them (a GeoDataFrame)."""
+    """Long form: one row per (image, feature), image-major, as ``flatten`` orders them (a GeoDataFrame).
+
+    Built by column: the features' rows are taken once for all images, and each output is one
+    concatenation of its per-image arrays, so 100,000 features over 12 images cost a few column copies
+    rather than a frame per image. Columns and dtypes are those of concatenating one frame per image.
+    """
     import geopandas as gpd
 
     gdf, per_image = reduction.result()
-    frames = []
-    for img, (columns, values) in zip(reduction.images, per_image, strict=True):
-        part = gdf.copy()
+    if not per_image:
+        return gdf.iloc[0:0].copy()
+    n, k = len(gdf), len(per_image)
+    names = list(gdf.columns)
+    cols: dict[str, list[Any]] = {}  # output name -> one array per image (None where an image lacks it)
+    for i, (columns, values) in enumerate(per_image):
         for c in columns:
             v = values[c.name]
             # NaN marks "no valid pixel"; getInfo turns it into None
-            part[c.name] = v.astype("i8") if c.integer and not np.isnan(v).any() else v
-        if reduction.per_image_ids:
-            idx = str(img.properties.get("system:index", ""))
-            part["system:time_start"] = img.properties.get("system:time_start")
-            part["image_id"] = idx
-            part.index = [f"{idx}_{fid}" for fid in gdf.index]
-            part.index.name = gdf.index.name
-        frames.append(part)
-    if not frames:
-        return gdf.iloc[0:0].copy()
-    out = pd.concat(frames) if len(frames) > 1 else frames[0]
-    return gpd.GeoDataFrame(out, geometry=gdf.geometry.name, crs=gdf.crs)
+            cols.setdefault(c.name, [None] * k)[i] = v.astype("i8") if c.integer and not np.isnan(v).any() else v
+        for name in [c.name for c in columns] + (["system:time_start", "image_id"] if reduction.per_image_ids else []):
+            if name not in names:
+                names.append(name)
+    rows = np.tile(np.arange(n), k)
+    data: dict[str, Any] = {c: gdf[c].array.take(rows) for c in gdf.columns}  # keeps each column's dtype
+    for name, parts in cols.items():
+        # as concatenating per-image frames does: an image without the output contributes the feature
+        # property of that name if there is one, else NaN
+        missing = pd.Series(gdf[name].array) if name in gdf.columns else pd.Series(np.full(n, np.nan))
+        series = [missing if p is None else pd.Series(p, copy=False) for p in parts]
+        data[name] = (pd.concat(series, ignore_index=True) if k > 1 else series[0]).array
+    index = gdf.index.take(rows)
+    if reduction.per_image_ids:
+        ids = [str(img.properties.get("system:index", "")) for img in reduction.images]
+        times = pd.concat([pd.Series([img.properties.get("system:time_start")]) for img in reduction.images])
+        data["system:time_start"] = np.repeat(times.to_numpy(), n)
+        one = pd.RangeIndex(n)
+        data["image_id"] = pd.concat([pd.Series(i, index=one) for i in ids], ignore_index=True).array
+        fids = pd.Series(gdf.index.astype(str), index=one)
+        index = pd.Index(pd.concat([f"{i}_" + fids for i in ids], ignore_index=True), name=gdf.index.name)
+    out = pd.DataFrame({c: data[c] for c in names}, index=index, copy=False)
+    return gpd.GeoDataFrame(out, geometry=gdf.geometry.name, crs=gdf.crs, copy=False)
 
 
 def output_names(reduction: Reduction) -> list[str]:

@@ -63,6 +63,46 @@ def test_long_frame_is_image_major_with_ids_and_dates(rasters, features):
     assert out["name"].tolist() == ["square", "top", "out"] * 2 and out.crs == features.crs
 
 
+def _frame_per_image(red):
+    """Oracle for ``long_frame``: one frame per image, as the first engine built it, then concatenated."""
+    gdf, per_image = red.result()
+    frames = []
+    for img, (columns, values) in zip(red.images, per_image, strict=True):
+        part = gdf.copy()
+        for c in columns:
+            v = values[c.name]
+            part[c.name] = v.astype("i8") if c.integer and not np.isnan(v).any() else v
+        if red.per_image_ids:
+            idx = str(img.properties.get("system:index", ""))
+            part["system:time_start"] = img.properties.get("system:time_start")
+            part["image_id"] = idx
+            part.index = [f"{idx}_{fid}" for fid in gdf.index]
+            part.index.name = gdf.index.name
+        frames.append(part)
+    return gpd.GeoDataFrame(pd.concat(frames), geometry=gdf.geometry.name, crs=gdf.crs)
+
+
+@pytest.mark.parametrize("per_image_ids", [True, False])
+def test_long_frame_by_column_equals_a_frame_per_image(tmp_path, rasters, features, per_image_ids):
+    """The frame is built by column; the oracle concatenates one frame per image. Outputs that only some
+    images have (a two-band image among one-band ones), integer counts, an undated image, and a feature
+    property named like an output all come out with the oracle's columns, dtypes, order and index."""
+    two = open_raster(write_tif(tmp_path / "c_2024-01-03.tif", np.stack([VALUES_3x3, VALUES_3x3 + 1])))
+    undated = open_raster(write_tif(tmp_path / "undated.tif", VALUES_3x3 * 2))
+    imgs = [rasters[0], two, undated, rasters[1]]
+    feats = features.assign(count=[9, 9, 9], area=[1.5, 2.5, None])
+    red = reduce_regions(
+        imgs,
+        lambda: feats,
+        ee.Reducer.mean().combine(ee.Reducer.count(), sharedInputs=True),
+        per_image_ids=per_image_ids,
+    )
+    got, want = long_frame(red), _frame_per_image(red)
+    assert isinstance(got, gpd.GeoDataFrame) and got.crs == want.crs and got.geometry.name == want.geometry.name
+    assert len(got.columns) > len(feats.columns) + 2  # the two-band image added its own outputs
+    pd.testing.assert_frame_equal(pd.DataFrame(got), pd.DataFrame(want))
+
+
 def test_image_reduce_regions_keeps_feature_ids(rasters, features):
     out = long_frame(reduce_regions(rasters[:1], lambda: features, ee.Reducer.count(), per_image_ids=False))
     expected = [int(_centre_in(SQUARE).sum()), int(_centre_in(TOP_LEFT).sum()), 0]
