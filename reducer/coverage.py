@@ -37,6 +37,7 @@ from affine import Affine
 from rasterio.features import rasterize
 
 from .errors import ArgumentError, GeometryError, MaxPixelsError
+from .geometry import is_valid
 from .grid import Grid
 
 __all__ = [
@@ -944,7 +945,7 @@ def _weighted(geoms: np.ndarray, feats: np.ndarray, grid: Grid, bits: int) -> _P
     geoms, feats = geoms[hit], feats[hit]
     if geoms.size == 0:
         return _empty_piece()
-    valid = shapely.is_valid(geoms)
+    valid = is_valid(geoms)  # not shapely.is_valid: it resets the process's warning filters (threads)
     keys, weights = [], []
     if valid.any():
         local, pixel, frac = _exact_weights(geoms[valid], grid)

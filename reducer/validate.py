@@ -26,6 +26,7 @@ import shapely
 
 from . import options
 from .errors import ArgumentError, GeometryError, GeometryWarning, NoOverlapWarning
+from .geometry import is_valid
 
 __all__ = [
     "check_geometries",
@@ -123,7 +124,7 @@ def check_geometries(
                 f"{len(where)} geometry(ies) with a coordinate that is not finite (NaN or infinity): feature(s) "
                 f"{_names(labels)}. Fix or drop those vertices (or features) and try again."
             )
-    bad = present & ~shapely.is_valid(arr)
+    bad = present & ~is_valid(arr)
     if not bad.any():
         return arr
     idx = np.flatnonzero(bad)

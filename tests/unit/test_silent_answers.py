@@ -143,3 +143,57 @@ def test_composites_cover_every_tile(tmp_path, method):
         v = f["properties"].get("first")
         got[f["properties"]["i"], f["properties"]["j"]] = np.nan if v is None else v
     np.testing.assert_allclose(got, expected[method], equal_nan=True)
+
+
+# -- a reduction must not silence the process's warnings ----------------------------------------------
+
+
+def test_validity_checks_leave_the_warning_filters_alone(monkeypatch):
+    """``shapely.is_valid`` wraps GEOS in ``warnings.catch_warnings()``: run by two coverage tasks at once it
+    left an "ignore every warning" filter behind. The engine's validity checks must not touch the filters."""
+    from reducer.coverage import coverage
+    from reducer.grid import Grid
+    from reducer.validate import check_geometries
+
+    calls = []
+    real = warnings.catch_warnings
+
+    class Recording(real):
+        def __enter__(self):
+            calls.append(1)
+            return super().__enter__()
+
+    monkeypatch.setattr(warnings, "catch_warnings", Recording)
+    grid = Grid(CRS, Affine(1, 0, 0, 0, -1, 8), 8, 8)
+    bowtie = shapely.Polygon([(1, 1), (5, 5), (5, 1), (1, 5)])
+    cov = coverage([shapely.box(0.5, 0.5, 3.5, 2.5), bowtie], grid)
+    with pytest.warns(ReducerWarning):  # the bowtie is repaired, with a warning
+        fixed = check_geometries([shapely.box(0, 0, 1, 1), bowtie], policy="repair")
+    monkeypatch.setattr(warnings, "catch_warnings", real)
+    assert calls == []  # (pytest.warns holds its own reference to the class)
+    # the answers are unchanged: the square's fractions sum to its area, the bowtie still goes to exactextract
+    assert abs(float(cov.weight[cov.feature == 0].sum()) - 6.0) < 1e-9 and (cov.feature == 1).any()
+    assert fixed[1].is_valid and fixed[1].area == pytest.approx(8.0)
+
+
+def test_weighted_reductions_on_threads_keep_later_warnings_visible(tmp_path):
+    """End to end, as the flaky test showed it: weighted reductions with several coverage batches on the
+    threaded scheduler, then a warning of the user's own, which must still be shown."""
+    rng = np.random.default_rng(3)
+    path = write_tif(tmp_path / "big.tif", rng.random((2048, 2048)).astype("f4"), tiled=True, blocksize=512)
+    cells = [(i, j) for i in range(0, 2048, 64) for j in range(0, 2048, 64)]
+    polys = [
+        shapely.box(ORIGIN[0] + j + 3.3, ORIGIN[1] - i - 60.7, ORIGIN[0] + j + 50.2, ORIGIN[1] - i - 2.1)
+        for i, j in cells
+    ]
+    fc = ee.FeatureCollection([ee.Feature(ee.Geometry(p, CRS), {"k": n}) for n, p in enumerate(polys)])
+    before = list(warnings.filters)
+    for _ in range(6):
+        from reducer.engine import clear_weights_cache
+
+        clear_weights_cache()  # coverage again, in parallel batches
+        out = ee.Image(str(path)).reduceRegions(fc, ee.Reducer.mean()).getInfo()["features"]
+        assert len(out) == len(polys)
+        assert warnings.filters == before
+    with pytest.warns(UserWarning, match="still shown"):
+        warnings.warn("still shown", UserWarning, stacklevel=1)
