@@ -11,9 +11,12 @@ crossing a cluster.
 from __future__ import annotations
 
 import ast
+import contextlib
 import ctypes
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from typing import Any, Literal
 
 import dask
@@ -31,6 +34,7 @@ __all__ = [
     "in_jupyter",
     "restore_error",
     "release_freed_memory",
+    "warning_filters_kept",
 ]
 
 # A local computation that ran this long hands its freed heap back to the OS (release_freed_memory).
@@ -180,12 +184,47 @@ def _default_scheduler(objs: tuple) -> Any:
     return found.pop() if len(found) == 1 else None
 
 
+@contextlib.contextmanager
+def warning_filters_kept() -> Iterator[None]:
+    """Give back the process's warning filters and ``showwarning`` as they were, whatever ran inside.
+
+    ``warnings.catch_warnings`` saves and restores process-wide state, so it is not thread-safe: when
+    two worker threads are inside one at once (``shapely.is_valid``, rasterio's ``rasterize`` and
+    ``reproject`` each use one), the thread that leaves last restores the other's filters, and an
+    "ignore every warning" filter can stay behind, silencing the rest of the process. The main
+    thread waits while a computation runs, so what changed in the meantime is undone afterwards.
+
+    Examples
+    --------
+    >>> before = list(warnings.filters)
+    >>> with warning_filters_kept():
+    ...     warnings.simplefilter("ignore")  # as a leaked filter would be
+    >>> warnings.filters == before
+    True
+    """
+    saved, show = list(warnings.filters), warnings.showwarning
+    try:
+        yield
+    finally:
+        if warnings.filters != saved:
+            warnings.resetwarnings()  # also tells every module's warning registry that the filters changed
+            warnings.filters.extend(saved)
+        if warnings.showwarning is not show:
+            warnings.showwarning = show
+
+
 def compute(*objs: Any) -> tuple:
     """The one place that computes: on the active distributed client if any, else dask's threads.
 
     A progress bar shows for computations over about a second (:func:`progress_mode`): a widget in
     Jupyter, text on stderr on a terminal, none when piped; ``set_options(progress=...)`` decides.
+    The process's warning filters are the same afterwards (:func:`warning_filters_kept`).
     """
+    with warning_filters_kept():
+        return _compute(*objs)
+
+
+def _compute(*objs: Any) -> tuple:
     scheduler = options.get("scheduler")
     mode = progress_mode()
     show = mode is not None

@@ -197,3 +197,46 @@ def test_weighted_reductions_on_threads_keep_later_warnings_visible(tmp_path):
         assert warnings.filters == before
     with pytest.warns(UserWarning, match="still shown"):
         warnings.warn("still shown", UserWarning, stacklevel=1)
+
+
+def test_a_computation_gives_back_the_warning_filters_its_threads_leaked():
+    """Two tasks interleave ``catch_warnings`` as shapely, rasterio's rasterize and reproject do: the one that
+    leaves last puts back the other's "ignore" filter. ``compute`` undoes it, and keeps ``showwarning``."""
+    import threading
+
+    import dask
+
+    from reducer.compute import compute
+
+    first_in, both_in, first_left = threading.Event(), threading.Barrier(2), threading.Event()
+
+    def late(first: bool) -> int:
+        if not first:
+            first_in.wait(timeout=10)  # the first enters first ...
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            first_in.set()
+            both_in.wait(timeout=10)
+            if not first:
+                first_left.wait(timeout=10)  # ... and leaves first: the second then restores the first's filter
+        if first:
+            first_left.set()
+        return 1
+
+    before, show = list(warnings.filters), warnings.showwarning
+    parts = [dask.delayed(late)(True), dask.delayed(late)(False)]
+    with dask.config.set(scheduler="threads", num_workers=2):
+        assert compute(*parts) == (1, 1)
+    assert warnings.filters == before and warnings.showwarning is show
+    with pytest.warns(UserWarning, match="still shown"):
+        warnings.warn("still shown", UserWarning, stacklevel=1)
+    # without compute's guard the same interleaving leaks: the oracle that the test exercises the race
+    first_in.clear()
+    both_in.reset()
+    first_left.clear()
+    with dask.config.set(scheduler="threads", num_workers=2):
+        dask.compute(*[dask.delayed(late)(True), dask.delayed(late)(False)])
+    leaked = warnings.filters != before
+    warnings.resetwarnings()
+    warnings.filters.extend(before)
+    assert leaked
