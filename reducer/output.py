@@ -13,10 +13,12 @@ all call these functions; none of them shapes a result itself.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import json
 import math
 import operator
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NotRequired, TypedDict
 
 import numpy as np
@@ -45,6 +47,8 @@ __all__ = [
     "FeatureInfo",
     "FeatureCollectionInfo",
     "fc_info",
+    "geojson_list",
+    "gc_paused",
     "long_frame",
     "wide_frame",
     "band_output_values",
@@ -202,10 +206,72 @@ def column_type(s: pd.Series) -> str:
     return "Object"
 
 
-def _geojson_list(geoms: Any) -> list[dict | None]:
-    # shapely writes GeoJSON in C; json.loads is far faster than converting coordinate tuples one by one
-    texts = shapely.to_geojson(np.asarray(geoms, dtype=object))
-    return [None if t is None else json.loads(t) for t in texts]
+_GEOJSON_TYPES = {0: "Point", 1: "LineString", 3: "Polygon", 4: "MultiPoint", 5: "MultiLineString", 6: "MultiPolygon"}
+
+
+def _nest(items: list, offsets: np.ndarray) -> list[list]:
+    """``items`` cut at ``offsets`` (``len(offsets) - 1`` lists)."""
+    o = offsets.tolist()
+    return [items[a:b] for a, b in zip(o[:-1], o[1:], strict=True)]
+
+
+def geojson_list(geoms: Any) -> list[dict | None]:
+    """Each geometry as a GeoJSON dict, its coordinates exactly as stored; None stays None.
+
+    Geometries of one type at a time go through ``shapely.to_ragged_array``: their coordinates become
+    Python lists in one C call, cut into rings, parts and geometries by the offsets. That is about 3x
+    faster than parsing the GeoJSON that GEOS writes. Empty and 3-D geometries, geometry collections
+    and linear rings are written by GEOS and parsed instead.
+
+    Examples
+    --------
+    >>> geojson_list([shapely.Point(1, 2), None, shapely.box(0, 0, 1, 1)])
+    [{'type': 'Point', 'coordinates': [1.0, 2.0]}, None, {'type': 'Polygon', 'coordinates': [[[1.0, 0.0], \
+[1.0, 1.0], [0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]]}]
+    """
+    arr = np.asarray(geoms, dtype=object)
+    out: list[dict | None] = [None] * len(arr)
+    types = shapely.get_type_id(arr)  # -1 for None
+    simple = np.isin(types, list(_GEOJSON_TYPES)) & ~shapely.is_empty(arr) & ~shapely.has_z(arr)
+    for t in np.unique(types[simple]).tolist():
+        idx = np.flatnonzero(simple & (types == t))
+        _, coords, offsets = shapely.to_ragged_array(arr[idx], include_z=False)
+        items = coords.tolist()
+        for off in offsets:  # vertices into rings or parts, then into polygons, then into geometries
+            items = _nest(items, off)
+        name = _GEOJSON_TYPES[t]
+        for k, c in zip(idx.tolist(), items, strict=True):
+            out[k] = {"type": name, "coordinates": c}
+    rest = np.flatnonzero(~simple & (types >= 0))
+    for k, text in zip(rest.tolist(), shapely.to_geojson(arr[rest]).tolist(), strict=True):
+        out[k] = json.loads(text)
+    return out
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large result of plain dicts and lists is built.
+
+    Such a result holds no reference cycle, but allocating millions of containers triggers full
+    collections that walk all of them again and again: building 100,000 features' GeoJSON took 3.9 s
+    with the collector and 0.55 s without.
+
+    Examples
+    --------
+    >>> import gc
+    >>> with gc_paused():
+    ...     gc.isenabled()
+    False
+    >>> gc.isenabled()
+    True
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _geojson_4326(gdf: Any) -> list[dict | None]:
@@ -222,7 +288,7 @@ def _geojson_4326(gdf: Any) -> list[dict | None]:
     distinct = gpd.GeoSeries(objs[first], crs=gdf.crs)
     if gdf.crs is not None and gdf.crs != WGS84:
         distinct = distinct.to_crs(WGS84)
-    converted = _geojson_list(distinct.values)
+    converted = geojson_list(distinct.values)
     return [converted[k] for k in inverse]
 
 
@@ -256,6 +322,11 @@ def fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
     Built column by column, with no per-row intermediate record: for a large collection the dict
     itself is most of the memory a ``getInfo`` takes.
     """
+    with gc_paused():  # millions of dicts and lists, no cycle among them
+        return _fc_info(gdf, props)
+
+
+def _fc_info(gdf: Any, props: Mapping[str, Any]) -> FeatureCollectionInfo:
     prop_cols = [k for k, c in enumerate(gdf.columns) if c != "geometry"]
     columns = {gdf.columns[k]: column_type(gdf.iloc[:, k]) for k in prop_cols}
     columns[INDEX] = "String"
