@@ -220,8 +220,8 @@ def geojson_list(geoms: Any) -> list[dict | None]:
 
     Geometries of one type at a time go through ``shapely.to_ragged_array``: their coordinates become
     Python lists in one C call, cut into rings, parts and geometries by the offsets. That is about 3x
-    faster than parsing the GeoJSON that GEOS writes. Empty and 3-D geometries, geometry collections
-    and linear rings are written by GEOS and parsed instead.
+    faster than parsing the GeoJSON that GEOS writes. Empty, 3-D and measured geometries, geometry
+    collections and linear rings are written by GEOS and parsed instead.
 
     Examples
     --------
@@ -233,6 +233,8 @@ def geojson_list(geoms: Any) -> list[dict | None]:
     out: list[dict | None] = [None] * len(arr)
     types = shapely.get_type_id(arr)  # -1 for None
     simple = np.isin(types, list(_GEOJSON_TYPES)) & ~shapely.is_empty(arr) & ~shapely.has_z(arr)
+    if hasattr(shapely, "has_m"):  # shapely >= 2.1: measured coordinates go through GEOS too
+        simple &= ~shapely.has_m(arr)
     for t in np.unique(types[simple]).tolist():
         idx = np.flatnonzero(simple & (types == t))
         _, coords, offsets = shapely.to_ragged_array(arr[idx], include_z=False)

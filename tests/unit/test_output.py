@@ -155,6 +155,7 @@ def test_geojson_list_equals_geos_geojson_for_every_kind():
         shapely.Polygon(),
         shapely.Point(),
         shapely.Point(1, 2, 3),
+        shapely.from_wkt("LINESTRING M (0 0 5, 1 1 6)"),
         shapely.GeometryCollection([shapely.Point(0, 0), shapely.box(0, 0, 1, 1)]),
         shapely.LinearRing([(0, 0), (1, 0), (1, 1)]),
         None,
