@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,13 +105,18 @@ def reproject(shape: BaseGeometry, src: CRS, dst: CRS) -> BaseGeometry:
     """
     if shape is None or src == dst or shape.is_empty:
         return shape
+    return shapely.transform(shape, _xy_fn(src, dst))
+
+
+def _xy_fn(src: CRS, dst: CRS) -> Callable[[np.ndarray], np.ndarray]:
+    """The ``(n, 2)`` coordinates function from ``src`` to ``dst`` that ``shapely.transform`` calls."""
     t = _transformer(src, dst)
 
     def fn(xy: np.ndarray) -> np.ndarray:
         x, y = t.transform(xy[:, 0], xy[:, 1])
         return np.column_stack([x, y])
 
-    return shapely.transform(shape, fn)
+    return fn
 
 
 # A feature wider or taller than this (degrees) is densified, checked and, where it reaches past the
@@ -183,38 +189,25 @@ def reproject_features(
     geoms = np.asarray(geoms, dtype=object)
     if src == dst or len(geoms) == 0:
         return geoms
-    t = _transformer(src, dst)
-
-    def fn(xy: np.ndarray) -> np.ndarray:
-        x, y = t.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
     valid = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     large = np.zeros(len(geoms), dtype=bool)
     if src.is_geographic and valid.any():
         b = shapely.bounds(geoms[valid].astype(object))
         large[valid] = ((b[:, 2] - b[:, 0]) > LARGE_FEATURE_DEGREES) | ((b[:, 3] - b[:, 1]) > LARGE_FEATURE_DEGREES)
-    if not large.any():
-        out = np.empty(len(geoms), dtype=object)
-        out[valid] = shapely.transform(geoms[valid], fn) if valid.any() else []
-        out[~valid] = geoms[~valid]
-        return out
-    region = _lonlat_region(dst, keep) if not dst.is_geographic else None
-    geoms = geoms.copy()
-    for i in np.flatnonzero(large):
-        g = geoms[i]
-        if region is not None and not region.contains(g):
-            g = shapely.intersection(g, region)
-        geoms[i] = shapely.segmentize(g, DENSIFY_DEGREES) if not g.is_empty else g
+    if large.any():
+        region = _lonlat_region(dst, keep) if not dst.is_geographic else None
+        geoms = geoms.copy()
+        for i in np.flatnonzero(large):
+            g = geoms[i]
+            if region is not None and not region.contains(g):
+                g = shapely.intersection(g, region)
+            geoms[i] = shapely.segmentize(g, DENSIFY_DEGREES) if not g.is_empty else g
     out = np.empty(len(geoms), dtype=object)
-    out[valid] = shapely.transform(geoms[valid], fn) if valid.any() else []
+    out[valid] = shapely.transform(geoms[valid], _xy_fn(src, dst)) if valid.any() else []
     out[~valid] = geoms[~valid]
-    back = _transformer(dst, src)
-
-    def inverse(xy: np.ndarray) -> np.ndarray:
-        x, y = back.transform(xy[:, 0], xy[:, 1])
-        return np.column_stack([x, y])
-
+    if not large.any():
+        return out
+    inverse = _xy_fn(dst, src)
     changed = []
     for i in np.flatnonzero(large):
         before = _geodesic_area(geoms[i])
@@ -225,8 +218,6 @@ def reproject_features(
             changed.append((int(i), before, after))
     if changed:
         i, before, after = changed[0]
-        import warnings
-
         warnings.warn(
             f"{len(changed)} feature(s) change area when reprojected from {src.name!r} to {dst.name!r} "
             f"(feature {i}: {before / 1e6:.6g} km² becomes {after / 1e6:.6g} km²), so their statistics may be "
