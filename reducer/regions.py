@@ -86,8 +86,7 @@ class Reduction:
         with self._lock:
             if self._result is None:
                 gdf = self.frame()
-                per_image = reduce_images(self.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
-                warn_all_masked(self.request.images, per_image, len(gdf))
+                per_image = _reduce(self.request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
                 self._result = (gdf, per_image)
             return self._result
 
@@ -167,8 +166,7 @@ def reduce_jointly(reductions: Sequence[Reduction]) -> int:
         first, gdf = members[0]
         images = tuple(img for red, _ in members for img in red.images)
         request = replace(first.request, images=images)
-        per_image = reduce_images(request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
-        warn_all_masked(images, per_image, len(gdf))
+        per_image = _reduce(request, np.asarray(gdf.geometry.values, dtype=object), gdf.crs)
         runs += 1
         start = 0
         for red, _ in members:
@@ -208,8 +206,7 @@ def reduce_region(
             scale = (scale if scale is not None else grid.nominal_scale) * math.sqrt(found / max_pixels) * 1.0001
         max_pixels = None
     request = ReductionRequest((image,), reducer, scale, crs, crsTransform, "region", max_pixels)
-    [(columns, values)] = reduce_images(request, geoms, geom_crs)
-    warn_all_masked((image,), [(columns, values)], 1)
+    [(columns, values)] = _reduce(request, geoms, geom_crs)
     return _region_dict(columns, values)
 
 
@@ -307,8 +304,7 @@ def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
         members = [p for p, _, _ in group]
         _, first, (shape, shape_crs) = group[0]
         request = replace(first, images=tuple(r.images[0] for _, r, _ in group))
-        per_image = reduce_images(request, np.array([shape], dtype=object), shape_crs)
-        warn_all_masked(request.images, per_image, 1)
+        per_image = _reduce(request, np.array([shape], dtype=object), shape_crs)
         runs += 1
         for p, (columns, values) in zip(members, per_image, strict=True):
             out = _region_dict(columns, values)
@@ -316,6 +312,13 @@ def reduce_regions_jointly(pending: Sequence[PendingRegion]) -> int:
                 if p._value is None:
                     p._value = out
     return runs
+
+
+def _reduce(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any) -> list[tuple[list[Column], dict]]:
+    """:func:`~reducer.engine.reduce_images`, then a warning for each image with no valid pixel under any feature."""
+    per_image = reduce_images(request, geoms, geoms_crs)
+    warn_all_masked(request.images, per_image, len(geoms))
+    return per_image
 
 
 def warn_all_masked(
@@ -351,7 +354,7 @@ def warn_all_masked(
                 "nodata or masked, so every output is None. Check the file's nodata value and masks "
                 "(`reducer info FILE`), or that the features cover its data.",
                 AllMaskedWarning,
-                stacklevel=4,
+                stacklevel=5,
             )
 
 
