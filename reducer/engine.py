@@ -543,6 +543,9 @@ class ReductionPlan:
 
     n_features: int
     images: list[ImagePlan]
+    pixels: dict[Grid, int] = field(default_factory=dict)
+    """Per grid, the estimated (feature, pixel) entries (:func:`~reducer.coverage.estimate_pixels`), as the
+    pixel limits were checked with them while planning."""
 
     def graph(self) -> list[Delayed]:
         """One delayed result per image: ``{column: values}``.
@@ -642,14 +645,13 @@ class ReductionPlan:
         peak = 0
         entries = 0
         seen: set[str] = set()
-        estimates: dict[str, int] = {}  # per (features, grid, blocks): the same for every image on it
         for ip in self.images:
             chunks = ip.chunks
             n_bands = len(ip.image.bands)
             itemsize = ip.stack.dtype.itemsize if ip.stack is not None else 8
-            if ip.key not in estimates:
-                estimates[ip.key] = estimate_pixels(ip.geoms, ip.grid)
-            n_entries = estimates[ip.key] * len(ip.kinds)
+            if ip.grid not in self.pixels:
+                self.pixels[ip.grid] = estimate_pixels(ip.geoms, ip.grid)
+            n_entries = self.pixels[ip.grid] * len(ip.kinds)
             per_block = n_entries / max(1, len(ip.blocks))
             for i, j in ip.touched:
                 block_bytes = chunks[1][i] * chunks[2][j] * itemsize * n_bands
@@ -810,7 +812,7 @@ def plan_reduction(request: ReductionRequest, geoms: np.ndarray, geoms_crs: Any)
             gp.tiles = TileReads(gp.geoms, grid)
         tiles = gp.tiles if readers is not None else None
         out.append(ImagePlan(image, grid, columns, kinds, stack, gp.geoms, blocks, key, homes, chunks, readers, tiles))
-    return ReductionPlan(len(geoms), out)
+    return ReductionPlan(len(geoms), out, estimated)
 
 
 def reduce_images(
