@@ -378,7 +378,9 @@ def long_frame(reduction: Reduction) -> Any:
     for name, parts in cols.items():
         # as concatenating per-image frames does: an image without the output contributes the feature
         # property of that name if there is one, else NaN
-        missing = pd.Series(gdf[name].array) if name in gdf.columns else pd.Series(np.full(n, np.nan))
+        missing = None
+        if any(p is None for p in parts):
+            missing = pd.Series(gdf[name].array) if name in gdf.columns else pd.Series(np.full(n, np.nan))
         series = [missing if p is None else pd.Series(p, copy=False) for p in parts]
         data[name] = (pd.concat(series, ignore_index=True) if k > 1 else series[0]).array
     index = gdf.index.take(rows)
