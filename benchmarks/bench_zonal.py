@@ -597,8 +597,11 @@ def _windows(height: int, width: int, step: int):
     ]
 
 
-def decode_image(path: str, pool, step: int = 1024, out: np.ndarray | None = None) -> np.ndarray | int:
-    """Decode every pixel of band 1 with a thread pool over windows (one dataset handle per thread).
+def decode_image(
+    path: str, pool, step: int = 1024, out: np.ndarray | None = None, windows: list | None = None
+) -> np.ndarray | int:
+    """Decode band 1 with a thread pool over windows (one dataset handle per thread): every pixel in
+    ``step``-sized windows, or only ``windows``.
 
     With ``out`` the pixels are written into it; without, only the nodata count is kept (the floor).
     """
@@ -622,7 +625,7 @@ def decode_image(path: str, pool, step: int = 1024, out: np.ndarray | None = Non
         return int(np.count_nonzero(a == nodata))
 
     try:
-        n = sum(pool.map(read, _windows(h, w, step)))
+        n = sum(pool.map(read, _windows(h, w, step) if windows is None else windows))
     finally:
         for s in handles:
             s.close()
@@ -684,25 +687,8 @@ def run_floor_tiles(job: dict) -> tuple[dict, dict]:
     with rasterio.open(job["tifs"][0]) as src:
         (th, tw), h, w = src.block_shapes[0], src.height, src.width
     wins = [Window(j * tw, i * th, min(tw, w - j * tw), min(th, h - i * th)) for i, j in tiles]
-    n = 0
     with ThreadPoolExecutor(2) as pool:
-        for tif in job["tifs"]:
-            local, handles, lock = threading.local(), [], threading.Lock()
-
-            def read(win, tif=tif, local=local, handles=handles, lock=lock):
-                src = getattr(local, "src", None)
-                if src is None:
-                    src = local.src = rasterio.open(tif)
-                    with lock:
-                        handles.append(src)
-                a = src.read(1, window=win)
-                return int(np.count_nonzero(a == NODATA))
-
-            try:
-                n += sum(pool.map(read, wins))
-            finally:
-                for s in handles:
-                    s.close()
+        n = sum(decode_image(tif, pool, windows=wins) for tif in job["tifs"])
     _done(job)
     return {}, {"nodata_pixels": n, "threads": 2, **_tile_counts(job["tifs"], tiles)}
 
